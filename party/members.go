@@ -1,0 +1,168 @@
+package party
+
+import (
+	"slices"
+	"strings"
+	"time"
+)
+
+// StaleAfter: a member not heard from for this long shows as stale. Members
+// report liveness every 3 s (track_user_presence), so this is three missed
+// reports plus slack.
+const StaleAfter = 10 * time.Second
+
+// IsStale reports whether a member last seen at lastSeen is stale at now. A
+// member never seen is stale.
+func IsStale(lastSeen, now time.Time) bool {
+	return lastSeen.IsZero() || now.Sub(lastSeen) >= StaleAfter
+}
+
+// Role is a member's role in a room.
+type Role string
+
+// The member roles of the room_members table.
+const (
+	RoleHost   Role = "host"
+	RoleMember Role = "member"
+)
+
+// Member is one room_members row.
+type Member struct {
+	UserID   string
+	Username string
+	Role     Role
+	// CurrentTime and IsPlaying are the member's last reported player
+	// state.
+	CurrentTime float64
+	IsPlaying   bool
+	// LastSeen is the member's last liveness report (server clock).
+	LastSeen time.Time
+	JoinedAt time.Time
+}
+
+// Stale reports whether m is stale at now (server clock).
+func (m Member) Stale(now time.Time) bool { return IsStale(m.LastSeen, now) }
+
+// ParseMemberRow reads a room_members row (keys as in DESIGN §5, types as for
+// ParseRoomRow). user_id is required; the rest defaults to zero values, and
+// an unknown role reads as member.
+func ParseMemberRow(m map[string]any) (Member, error) {
+	r := row{what: "member row", m: m}
+	var mem Member
+	var err error
+	if mem.UserID, err = r.optString("user_id"); err != nil {
+		return Member{}, err
+	}
+	if mem.UserID == "" {
+		return Member{}, r.errorf("missing user_id")
+	}
+	if mem.Username, err = r.optString("username"); err != nil {
+		return Member{}, err
+	}
+	role, err := r.optString("role")
+	if err != nil {
+		return Member{}, err
+	}
+	mem.Role = RoleMember
+	if Role(role) == RoleHost {
+		mem.Role = RoleHost
+	}
+	if v, ok, err := r.optNumber("current_time"); err != nil {
+		return Member{}, err
+	} else if ok {
+		mem.CurrentTime = v
+	}
+	if _, present := m["is_playing"]; present && m["is_playing"] != nil {
+		if mem.IsPlaying, err = r.reqBool("is_playing"); err != nil {
+			return Member{}, err
+		}
+	}
+	if mem.LastSeen, _, err = r.optTime("last_seen"); err != nil {
+		return Member{}, err
+	}
+	if mem.JoinedAt, _, err = r.optTime("joined_at"); err != nil {
+		return Member{}, err
+	}
+	return mem, nil
+}
+
+// Members is the member list of one room, keyed by user id. The zero value
+// is empty and ready to use. Not safe for concurrent use.
+type Members struct {
+	m map[string]Member
+}
+
+// Put adds or replaces a member (a room_members INSERT or UPDATE, or a row
+// from join/get_room_sync_state). It reports whether the member is new.
+func (ms *Members) Put(m Member) (added bool) {
+	if ms.m == nil {
+		ms.m = make(map[string]Member)
+	}
+	_, had := ms.m[m.UserID]
+	ms.m[m.UserID] = m
+	return !had
+}
+
+// Remove drops a member (a room_members DELETE) and reports whether it was
+// there.
+func (ms *Members) Remove(userID string) (removed bool) {
+	_, had := ms.m[userID]
+	delete(ms.m, userID)
+	return had
+}
+
+// Seen records a liveness report from userID at t (server clock), keeping
+// the later of t and what is held. It reports false for an unknown member.
+func (ms *Members) Seen(userID string, t time.Time) bool {
+	m, ok := ms.m[userID]
+	if !ok {
+		return false
+	}
+	if t.After(m.LastSeen) {
+		m.LastSeen = t
+		ms.m[userID] = m
+	}
+	return true
+}
+
+// Get returns the member with userID.
+func (ms *Members) Get(userID string) (Member, bool) {
+	m, ok := ms.m[userID]
+	return m, ok
+}
+
+// Len is the number of members.
+func (ms *Members) Len() int { return len(ms.m) }
+
+// List returns the members in a stable display order: the host first, then
+// by join time, then by user id.
+func (ms *Members) List() []Member {
+	out := make([]Member, 0, len(ms.m))
+	for _, m := range ms.m {
+		out = append(out, m)
+	}
+	slices.SortFunc(out, func(a, b Member) int {
+		if (a.Role == RoleHost) != (b.Role == RoleHost) {
+			if a.Role == RoleHost {
+				return -1
+			}
+			return 1
+		}
+		if c := a.JoinedAt.Compare(b.JoinedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(a.UserID, b.UserID)
+	})
+	return out
+}
+
+// Stale returns the user ids of the members stale at now, in List order.
+func (ms *Members) Stale(now time.Time) []string {
+	var ids []string
+	for _, m := range ms.List() {
+		if m.Stale(now) {
+			ids = append(ids, m.UserID)
+		}
+	}
+	return ids
+}
