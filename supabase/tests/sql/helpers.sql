@@ -1,0 +1,110 @@
+-- Assertion helpers for the SQL tests (plain PL/pgSQL, no pgTAP). Loaded into each test's fresh
+-- database before the test file. A failed assertion raises, which stops psql (ON_ERROR_STOP) and
+-- fails the test; a passed one prints a NOTICE "ok - …".
+--
+-- Acting as a user works as PostgREST does it: inside the current transaction, set the JWT claims
+-- GUC and switch to the `authenticated` (or `anon`) role. Each DO block is one transaction and
+-- starts as the superuser again.
+
+set client_min_messages = notice;
+
+create schema tests;
+grant usage on schema tests to anon, authenticated;
+
+create table tests.users (name text primary key, id uuid not null unique);
+create table tests.vars (name text primary key, value text);
+grant select on tests.users, tests.vars to anon, authenticated;
+grant insert, update on tests.vars to anon, authenticated;
+
+-- A user in the stub auth.users; returns its id.
+create function tests.new_user(p_name text) returns uuid
+language plpgsql security definer set search_path = '' as $$
+declare
+  v_id uuid := gen_random_uuid();
+begin
+  insert into auth.users (id) values (v_id);
+  insert into tests.users (name, id) values (p_name, v_id);
+  return v_id;
+end $$;
+
+create function tests.uid(p_name text) returns uuid
+language sql stable as $$ select id from tests.users where name = p_name $$;
+
+create function tests.set(p_name text, p_value text) returns void
+language sql as $$
+  insert into tests.vars (name, value) values (p_name, p_value)
+  on conflict (name) do update set value = excluded.value
+$$;
+
+create function tests.get(p_name text) returns text
+language sql stable as $$ select value from tests.vars where name = p_name $$;
+
+-- Act as a signed-in user for the rest of the transaction.
+create function tests.act_as(p_name text) returns void
+language plpgsql as $$
+begin
+  perform set_config('role', 'postgres', true);
+  perform set_config('request.jwt.claims',
+    jsonb_build_object('sub', tests.uid(p_name), 'role', 'authenticated')::text, true);
+  perform set_config('role', 'authenticated', true);
+end $$;
+
+-- Act as a request that carries only the anon key.
+create function tests.act_as_anon() returns void
+language plpgsql as $$
+begin
+  perform set_config('role', 'postgres', true);
+  perform set_config('request.jwt.claims', '{"role":"anon"}', true);
+  perform set_config('role', 'anon', true);
+end $$;
+
+-- Back to the superuser (to arrange data or look behind RLS).
+create function tests.act_as_admin() returns void
+language plpgsql as $$
+begin
+  perform set_config('role', 'postgres', true);
+  perform set_config('request.jwt.claims', '', true);
+end $$;
+
+create function tests.ok(p_condition boolean, p_what text) returns void
+language plpgsql as $$
+begin
+  if p_condition is not true then
+    raise exception 'not ok - %', p_what;
+  end if;
+  raise notice 'ok - %', p_what;
+end $$;
+
+create function tests.is(p_got anyelement, p_want anyelement, p_what text) returns void
+language plpgsql as $$
+begin
+  if p_got is distinct from p_want then
+    raise exception 'not ok - %: got %, want %', p_what, p_got, p_want;
+  end if;
+  raise notice 'ok - %', p_what;
+end $$;
+
+-- Runs p_sql and expects it to fail with SQLSTATE p_state and, when given, DETAIL p_detail (the
+-- contract's error code).
+create function tests.throws(p_sql text, p_state text, p_detail text, p_what text) returns void
+language plpgsql as $$
+declare
+  v_state text;
+  v_detail text;
+  v_message text;
+begin
+  begin
+    execute p_sql;
+  exception when others then
+    get stacked diagnostics v_state = returned_sqlstate, v_detail = pg_exception_detail,
+      v_message = message_text;
+    if v_state is distinct from p_state or (p_detail is not null and v_detail is distinct from p_detail) then
+      raise exception 'not ok - %: got % % (%), want % %', p_what, v_state, v_detail, v_message, p_state, p_detail;
+    end if;
+    raise notice 'ok - %', p_what;
+    return;
+  end;
+  raise exception 'not ok - %: no error, want % %', p_what, p_state, p_detail;
+end $$;
+
+grant execute on all functions in schema tests to anon, authenticated;
