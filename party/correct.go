@@ -37,7 +37,7 @@ const (
 	// SpeedStep: a running nudge is only re-sent when its speed changes by
 	// at least this fraction of the room rate, so the player is not sent a
 	// command on every tick.
-	SpeedStep = 0.0025
+	SpeedStep = 0.005
 	// speedTolerance: a player speed this close (relative) to the room rate
 	// counts as the room rate.
 	speedTolerance = 0.0005
@@ -144,7 +144,7 @@ func (in CorrectionInput) offRate() bool {
 // that point: nothing to correct (the room's clamp and ours may differ by a
 // frame, and the room's copy may be longer).
 func (in CorrectionInput) atEnd() bool {
-	return in.AtEOF && in.Drift() <= PausedSeekThreshold
+	return in.AtEOF && in.Drift() <= PausedSeekThreshold+driftEpsilon
 }
 
 // Correction is what Decide asks the player to do. Actions is 0 when nothing
@@ -225,7 +225,7 @@ func Decide(in CorrectionInput) Correction {
 	case stopped || in.Paused:
 		// No speed control without playback: seek beyond a small dead zone
 		// (also when about to play, so playback starts in the right place).
-		if math.Abs(drift) > PausedSeekThreshold {
+		if beyond(drift, PausedSeekThreshold) {
 			c.Actions |= ActionSeek
 			c.SeekTo = in.Expected
 			why = append(why, fmt.Sprintf("drift %s > %g s while paused: seek to %.3f", fmtDrift(drift), PausedSeekThreshold, in.Expected))
@@ -235,7 +235,7 @@ func Decide(in CorrectionInput) Correction {
 			c.Speed = rate
 			why = append(why, fmt.Sprintf("no nudge while paused: speed %g", rate))
 		}
-	case math.Abs(drift) > SeekThreshold:
+	case beyond(drift, SeekThreshold):
 		c.Actions |= ActionSeek
 		c.SeekTo = in.Expected
 		why = append(why, fmt.Sprintf("drift %s > %g s: seek to %.3f", fmtDrift(drift), SeekThreshold, in.Expected))
@@ -243,7 +243,7 @@ func Decide(in CorrectionInput) Correction {
 			c.Actions |= ActionRestoreRate
 			c.Speed = rate
 		}
-	case math.Abs(drift) > NudgeThreshold || (in.offRate() && math.Abs(drift) > RestoreThreshold):
+	case beyond(drift, NudgeThreshold) || (in.offRate() && beyond(drift, RestoreThreshold)):
 		target := nudgeSpeed(drift, rate)
 		if !in.offRate() || math.Abs(target-in.speed()) >= SpeedStep*rate {
 			c.Actions |= ActionNudge
@@ -270,6 +270,13 @@ func nudgeSpeed(drift, rate float64) float64 {
 	s := math.Round((rate-drift/NudgeHorizon)*1e4) / 1e4
 	return min(max(s, rate*(1-MaxNudge)), rate*(1+MaxNudge))
 }
+
+// driftEpsilon absorbs float rounding in position differences (100.04 − 100
+// is 0.04000000000000625), so thresholds hold exactly as written.
+const driftEpsilon = 1e-9
+
+// beyond reports |drift| > threshold, up to driftEpsilon.
+func beyond(drift, threshold float64) bool { return math.Abs(drift) > threshold+driftEpsilon }
 
 func finite(f float64) bool { return !math.IsNaN(f) && !math.IsInf(f, 0) }
 
