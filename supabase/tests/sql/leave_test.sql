@@ -1,0 +1,71 @@
+-- rooms/leave: notices, host hand-over to the longest-present member, the last member leaving.
+
+select tests.new_user('alice'), tests.new_user('bob'), tests.new_user('carol'), tests.new_user('dave');
+
+do $$
+declare
+  v_room text;
+begin
+  perform tests.act_as('alice');
+  v_room := public.create_room(p_username => 'alice') #>> '{room,room_id}';
+  perform tests.set('room', v_room);
+  perform tests.act_as('carol');
+  perform public.join_room(v_room, 'carol');
+  perform tests.act_as('bob');
+  perform public.join_room(v_room, 'bob');
+  -- Join order made explicit (joins inside one transaction share now()): carol before bob.
+  perform tests.act_as_admin();
+  update public.room_members set joined_at = now() - interval '2 minutes' where user_id = tests.uid('carol');
+  update public.room_members set joined_at = now() - interval '1 minute' where user_id = tests.uid('bob');
+  update public.room_members set joined_at = now() - interval '3 minutes' where user_id = tests.uid('alice');
+end $$;
+
+do $$
+declare
+  v jsonb;
+  v_room text := tests.get('room');
+begin
+  perform tests.act_as('dave');
+  perform tests.throws(format('select public.leave_room(%L)', v_room), 'PT403', 'NOT_MEMBER', 'an outsider cannot leave');
+  perform tests.throws('select public.leave_room(''zzzzzzzzzz'')', 'PT404', 'ROOM_NOT_FOUND', 'leaving an unknown room');
+  perform tests.throws('select public.leave_room()', 'PT400', 'INVALID_REQUEST', 'leaving without room_id');
+  perform tests.act_as_anon();
+  perform tests.throws(format('select public.leave_room(%L)', v_room), 'PT401', 'UNAUTHORIZED', 'the anon key cannot leave');
+
+  perform tests.act_as('alice');
+  v := public.leave_room(v_room);
+  perform tests.is(v #>> '{room,host_user_id}', tests.uid('carol')::text, 'the host''s leave hands over to the longest-present member');
+  perform tests.act_as_admin();
+  perform tests.is((select role from public.room_members where user_id = tests.uid('carol')), 'host', 'the heir''s role is host');
+  perform tests.is((select role from public.room_members where user_id = tests.uid('bob')), 'member', 'the others stay members');
+  perform tests.is((select count(*) from public.room_members where user_id = tests.uid('alice')), 0::bigint, 'the leaver''s row is gone');
+  perform tests.is((select message from public.comments where room_id = v_room order by id desc limit 1), 'alice left the room', 'a leave adds a notice');
+  perform tests.is((select state_version from public.rooms where room_id = v_room), 0::bigint, 'a hand-over is not a playback control');
+end $$;
+
+do $$
+declare
+  v jsonb;
+  v_room text := tests.get('room');
+begin
+  perform tests.act_as('carol');
+  perform tests.ok(public.control_room(v_room, 'play', 3) is not null, 'the new host controls');
+  perform tests.act_as('alice');
+  perform tests.throws(format('select public.control_room(%L, %L, 1)', v_room, 'play'), 'PT403', 'NOT_MEMBER', 'the old host, gone, cannot');
+  v := public.join_room(v_room, 'alice');
+  perform tests.is(v #>> '{member,role}', 'member', 'the old host rejoins as a member');
+  perform tests.throws(format('select public.control_room(%L, %L, 1)', v_room, 'play'), 'PT403', 'NOT_HOST', 'and is no longer host');
+  perform tests.is(public.leave_room(v_room) #>> '{room,host_user_id}', tests.uid('carol')::text, 'a member leaving changes no host');
+
+  perform tests.act_as('bob');
+  perform public.leave_room(v_room);
+  perform tests.act_as('carol');
+  v := public.leave_room(v_room);
+  perform tests.is(v #>> '{room,host_user_id}', tests.uid('carol')::text, 'the last member leaving keeps host_user_id');
+  perform tests.throws(format('select public.leave_room(%L)', v_room), 'PT403', 'NOT_MEMBER', 'leaving twice');
+  v := public.join_room(v_room, 'carol');
+  perform tests.is(v #>> '{member,role}', 'host', 'the host gets an empty room back by joining');
+  perform tests.act_as_admin();
+  perform tests.is((select count(*) from public.comments where room_id = v_room and message = 'carol joined the room'), 2::bigint,
+    'a join after a leave is a first join again');
+end $$;
