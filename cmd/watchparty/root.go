@@ -1,0 +1,53 @@
+package main
+
+import (
+	"github.com/spf13/cobra"
+)
+
+// globalFlags are accepted by every command (DESIGN §4).
+type globalFlags struct {
+	server  string
+	anonKey string
+}
+
+func newRootCmd() *cobra.Command {
+	g := &globalFlags{}
+	root := &cobra.Command{
+		Use:   "watchparty",
+		Short: "Watch videos in sync with friends, in mpv, from the terminal",
+		Long: `watchparty is a terminal watch-party for mpv.
+
+The host runs "watchparty host --media FILE": that starts a server, creates a room and
+plays the file in mpv. Friends run "watchparty join ROOM --server URL" with their own
+copy of the video, and their mpv follows the host's play, pause, seek and speed within
+a fraction of a second. The terminal shows who is there, whether each person is in
+sync, and a comment pane.
+
+The same client works against the embedded server ("watchparty serve") and against a
+Supabase project running the functions in supabase/.`,
+		Example: `  watchparty host --media movie.mkv        # start a party (server + room + mpv)
+  watchparty join abc123def4 --server http://192.168.1.20:54321
+  watchparty serve --listen 0.0.0.0:54321  # run only the backend`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.PersistentFlags().StringVar(&g.server, "server", "", "backend URL (env WATCHPARTY_SERVER, config \"server\"; default http://127.0.0.1:54321)")
+	root.PersistentFlags().StringVar(&g.anonKey, "anon-key", "", "backend anon key (env WATCHPARTY_ANON_KEY; a watchparty server publishes its own)")
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return usageErrorf("%v (see %s --help)", err, c.CommandPath())
+	})
+	root.AddCommand(
+		newServeCmd(),
+		newHostCmd(g),
+		newCreateCmd(g),
+		newJoinCmd(g),
+		newControlCmd(g, "play"),
+		newControlCmd(g, "pause"),
+		newSeekCmd(g),
+		newCommentCmd(g),
+		newStatusCmd(g),
+		newVersionCmd(),
+		newBenchCmd(),
+	)
+	return root
+}

@@ -1,0 +1,523 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/watchparty/watchparty/realtime/phx"
+)
+
+// Outbox bounds: a client this far behind is disconnected rather than buffered without limit.
+const (
+	maxOutboxFrames = 4096
+	maxOutboxBytes  = 8 << 20
+	writeTimeout    = 10 * time.Second
+	maxChannels     = 100 // per connection, as hosted Supabase
+)
+
+// conn is one WebSocket connection.
+type conn struct {
+	hub    *hub
+	ws     *websocket.Conn
+	ser    phx.Serializer
+	apiKey string
+
+	channels map[string]*channel // by topic; guarded by hub.mu
+
+	out     outbox
+	trackID atomic.Int64
+}
+
+// channel is one joined topic on one connection. Identity fields are guarded by hub.mu.
+type channel struct {
+	conn     *conn
+	topic    string
+	joinRef  string
+	tracker  string // this membership's presence tracker id
+	key      string // presence key
+	bindings []phx.ChangeBinding
+	self     bool // broadcast.self
+	ack      bool // broadcast.ack
+
+	userID   string // "" for the anon key
+	token    string
+	tokenExp time.Time
+
+	presenceCalls []time.Time // reader goroutine only
+	closed        bool
+}
+
+// outbox is a connection's queue of encoded frames, drained by its writer goroutine.
+type outbox struct {
+	mu      sync.Mutex
+	frames  []outFrame
+	bytes   int
+	notify  chan struct{}
+	done    chan struct{} // closed when the reader ends
+	closing *closeFrame   // close after draining
+}
+
+type outFrame struct {
+	data   []byte
+	binary bool
+}
+
+type closeFrame struct {
+	code   websocket.StatusCode
+	reason string
+}
+
+func newConn(h *hub, ws *websocket.Conn, ser phx.Serializer, apiKey string) *conn {
+	return &conn{
+		hub: h, ws: ws, ser: ser, apiKey: apiKey, channels: map[string]*channel{},
+		out: outbox{notify: make(chan struct{}, 1), done: make(chan struct{})},
+	}
+}
+
+// frameCache shares one encoding of a fan-out message among the connections of each version.
+// Used by one fan-out at a time (under the hub lock).
+type frameCache struct {
+	payload json.RawMessage
+	frames  map[string]outFrame // by serializer version
+}
+
+// send encodes and enqueues a message for this connection only.
+func (c *conn) send(m phx.Message) {
+	data, binary, err := c.ser.Encode(m)
+	if err != nil {
+		c.hub.srv.log.Error("encode", "event", m.Event, "err", err)
+		return
+	}
+	c.enqueue(outFrame{data, binary})
+}
+
+// sendShared enqueues m, encoding it once per protocol version across a fan-out.
+func (c *conn) sendShared(fc *frameCache, m phx.Message) {
+	if fc.frames == nil {
+		fc.frames = map[string]outFrame{}
+	}
+	f, ok := fc.frames[c.ser.Version()]
+	if !ok {
+		data, binary, err := c.ser.Encode(m)
+		if err != nil {
+			c.hub.srv.log.Error("encode", "event", m.Event, "err", err)
+			return
+		}
+		f = outFrame{data, binary}
+		fc.frames[c.ser.Version()] = f
+	}
+	c.enqueue(f)
+}
+
+func (c *conn) enqueue(f outFrame) {
+	o := &c.out
+	o.mu.Lock()
+	if o.closing != nil {
+		o.mu.Unlock()
+		return
+	}
+	if len(o.frames) >= maxOutboxFrames || o.bytes+len(f.data) > maxOutboxBytes {
+		// Too slow to keep up: drop the backlog and disconnect it; others are unaffected.
+		o.frames, o.bytes = nil, 0
+		o.closing = &closeFrame{websocket.StatusPolicyViolation, "client too slow: outbox full"}
+		o.mu.Unlock()
+		c.hub.srv.log.Warn("disconnecting slow client")
+		c.wake()
+		return
+	}
+	o.frames = append(o.frames, f)
+	o.bytes += len(f.data)
+	o.mu.Unlock()
+	c.wake()
+}
+
+func (c *conn) wake() {
+	select {
+	case c.out.notify <- struct{}{}:
+	default:
+	}
+}
+
+// closeAfterFlush sends what is queued, then closes with code and reason.
+func (c *conn) closeAfterFlush(code websocket.StatusCode, reason string) {
+	c.out.mu.Lock()
+	if c.out.closing == nil {
+		c.out.closing = &closeFrame{code, reason}
+	}
+	c.out.mu.Unlock()
+	c.wake()
+}
+
+// goingAway is the server shutdown: a system message on every channel, then close 1001.
+func (c *conn) goingAway() {
+	c.hub.mu.RLock()
+	for _, ch := range c.channels {
+		c.send(phx.Message{JoinRef: ch.joinRef, Topic: ch.topic, Event: phx.EventSystem,
+			Payload: mustJSON(map[string]any{"extension": "system", "status": "ok", "message": "Server requested disconnect", "channel": strings.TrimPrefix(ch.topic, "realtime:")})})
+	}
+	c.hub.mu.RUnlock()
+	c.closeAfterFlush(websocket.StatusGoingAway, "server shutting down")
+}
+
+func (c *conn) writeLoop() {
+	for {
+		select {
+		case <-c.out.notify:
+		case <-c.out.done:
+			c.ws.CloseNow()
+			return
+		}
+		c.out.mu.Lock()
+		frames := c.out.frames
+		c.out.frames, c.out.bytes = nil, 0
+		closing := c.out.closing
+		c.out.mu.Unlock()
+		for _, f := range frames {
+			ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
+			typ := websocket.MessageText
+			if f.binary {
+				typ = websocket.MessageBinary
+			}
+			err := c.ws.Write(ctx, typ, f.data)
+			cancel()
+			if err != nil {
+				c.ws.CloseNow()
+				return
+			}
+		}
+		if closing != nil {
+			c.out.mu.Lock()
+			pending := len(c.out.frames)
+			c.out.mu.Unlock()
+			if pending == 0 || closing.code == websocket.StatusPolicyViolation {
+				c.ws.Close(closing.code, closing.reason)
+				return
+			}
+			c.wake()
+		}
+	}
+}
+
+func (c *conn) readLoop(ctx context.Context) {
+	defer func() {
+		c.hub.removeConn(c)
+		close(c.out.done)
+	}()
+	idle := c.hub.srv.cfg.IdleTimeout
+	for {
+		rctx, cancel := context.WithTimeout(ctx, idle)
+		typ, data, err := c.ws.Read(rctx)
+		timedOut := rctx.Err() != nil && ctx.Err() == nil
+		cancel()
+		if err != nil {
+			if timedOut {
+				c.ws.Close(websocket.StatusPolicyViolation, "no message for "+idle.String())
+			}
+			return
+		}
+		msg, err := c.ser.Decode(data, typ == websocket.MessageBinary)
+		if err != nil {
+			// Like Phoenix, a frame we can't parse ends the socket, but with a reason that says why.
+			reason := "malformed message: " + err.Error()
+			if len(reason) > 120 { // close reasons are limited to 123 bytes
+				reason = reason[:120]
+			}
+			c.ws.Close(websocket.StatusInvalidFramePayloadData, reason)
+			return
+		}
+		c.handle(msg)
+	}
+}
+
+func (c *conn) reply(m phx.Message, payload json.RawMessage) {
+	c.send(phx.Message{JoinRef: m.JoinRef, Ref: m.Ref, Topic: m.Topic, Event: phx.EventReply, Payload: payload})
+}
+
+func mustJSON(v any) json.RawMessage {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err) // only called with maps of plain values
+	}
+	return b
+}
+
+func (c *conn) handle(m phx.Message) {
+	if m.Topic == phx.TopicPhoenix {
+		if m.Event == phx.EventHeartbeat {
+			c.reply(m, phx.ReplyOK(nil))
+		} else {
+			c.reply(m, phx.ReplyError("unknown event on the phoenix topic"))
+		}
+		return
+	}
+	if m.Event == phx.EventJoin {
+		c.join(m)
+		return
+	}
+	c.hub.mu.RLock()
+	ch := c.channels[m.Topic]
+	c.hub.mu.RUnlock()
+	if ch == nil {
+		if m.Event == phx.EventLeave {
+			c.reply(m, phx.ReplyOK(nil))
+			return
+		}
+		c.send(phx.Message{Ref: m.Ref, Topic: m.Topic, Event: phx.EventReply, Payload: phx.ReplyError("unmatched topic")})
+		return
+	}
+	switch m.Event {
+	case phx.EventLeave:
+		c.reply(m, phx.ReplyOK(nil))
+		c.closeChannel(ch)
+	case phx.EventAccessToken:
+		c.accessToken(ch, m)
+	case phx.EventPresence:
+		c.presence(ch, m)
+	case phx.EventBroadcast:
+		c.broadcast(ch, m)
+	default:
+		c.reply(m, phx.ReplyError("unknown event "+strconv.Quote(m.Event)))
+	}
+}
+
+// identity checks a channel token and returns its user (empty for the anon key) and expiry.
+func (c *conn) identity(token string) (userID string, exp time.Time, reason string) {
+	if token == "" || strings.HasPrefix(token, "sb_") {
+		token = c.apiKey
+	}
+	claims, err := c.hub.srv.keys.verify(token)
+	if err != nil {
+		code := "InvalidJWTToken"
+		switch err {
+		case errTokenMalformed:
+			code = "MalformedJWT"
+		case errTokenSignature:
+			code = "JwtSignatureError"
+		}
+		return "", time.Time{}, code + ": " + tokenErrorText(err, claims, c.hub.srv.cfg.Now())
+	}
+	if claims.ExpiresAt != nil {
+		exp = claims.ExpiresAt.Time
+	}
+	if claims.Role == "authenticated" {
+		userID = claims.Subject
+	}
+	return userID, exp, ""
+}
+
+func (c *conn) join(m phx.Message) {
+	name, ok := strings.CutPrefix(m.Topic, "realtime:")
+	if !ok || name == "" {
+		c.reply(m, phx.ReplyError("TopicNameRequired: You must provide a topic name"))
+		return
+	}
+	var p phx.JoinPayload
+	if err := json.Unmarshal(m.Payload, &p); err != nil {
+		c.reply(m, phx.ReplyError("InvalidPayload: join payload: "+err.Error()))
+		return
+	}
+	token := p.AccessToken
+	if token == "" {
+		token = p.UserToken
+	}
+	userID, exp, reason := c.identity(token)
+	if reason != "" {
+		c.reply(m, phx.ReplyError(reason))
+		return
+	}
+	h := c.hub
+	h.mu.Lock()
+	if old := c.channels[m.Topic]; old != nil {
+		// A second join of a joined topic replaces the old channel, as Phoenix does.
+		h.leaveLocked(old)
+		delete(c.channels, m.Topic)
+		old.closed = true
+		c.send(phx.Message{JoinRef: old.joinRef, Ref: old.joinRef, Topic: old.topic, Event: phx.EventClose, Payload: json.RawMessage(`{}`)})
+	}
+	if len(c.channels) >= maxChannels {
+		h.mu.Unlock()
+		c.reply(m, phx.ReplyError("ChannelRateLimitReached: Too many channels"))
+		return
+	}
+	ch := &channel{
+		conn: c, topic: m.Topic, joinRef: m.JoinRef, key: p.Config.Presence.Key,
+		tracker: strconv.FormatInt(c.trackID.Add(1), 10) + "@" + fmt.Sprintf("%p", c),
+		self:    p.Config.Broadcast.Self, ack: p.Config.Broadcast.Ack,
+		userID: userID, token: token, tokenExp: exp,
+	}
+	if ch.key == "" {
+		ch.key = ch.tracker // the real server uses a random UUID; any unique key will do
+	}
+	if ch.joinRef == "" {
+		ch.joinRef = m.Ref
+	}
+	echo := make([]phx.ChangeBinding, len(p.Config.PostgresChanges))
+	for i, b := range p.Config.PostgresChanges {
+		b.ID = phx.BindingID(b)
+		echo[i] = b
+	}
+	ch.bindings = echo
+	t := h.topics[m.Topic]
+	if t == nil {
+		t = &topic{name: m.Topic, subs: map[*channel]struct{}{}, presence: phx.NewRegistry()}
+		h.topics[m.Topic] = t
+	}
+	t.subs[ch] = struct{}{}
+	c.channels[m.Topic] = ch
+	bindErr := h.changes.add(ch, echo)
+	var state phx.State
+	if p.Config.Presence.Enabled {
+		state = t.presence.State()
+	}
+	// Reply and presence_state are enqueued under the lock so no diff can overtake them.
+	c.reply(m, phx.ReplyOK(map[string]any{"postgres_changes": echo}))
+	if p.Config.Presence.Enabled {
+		c.send(phx.Message{JoinRef: ch.joinRef, Topic: m.Topic, Event: phx.EventPresenceState, Payload: mustJSON(state)})
+	}
+	h.mu.Unlock()
+	if len(echo) > 0 {
+		status, msg := "ok", "Subscribed to PostgreSQL"
+		if bindErr != nil {
+			status, msg = "error", bindErr.Error()
+		}
+		c.send(phx.Message{JoinRef: ch.joinRef, Topic: m.Topic, Event: phx.EventSystem,
+			Payload: mustJSON(map[string]any{"extension": "postgres_changes", "status": status, "message": msg, "channel": name})})
+	}
+}
+
+// closeChannel ends a channel: presence leaves to the others and phx_close to the client.
+func (c *conn) closeChannel(ch *channel) {
+	h := c.hub
+	h.mu.Lock()
+	if ch.closed {
+		h.mu.Unlock()
+		return
+	}
+	ch.closed = true
+	h.leaveLocked(ch)
+	delete(c.channels, ch.topic)
+	h.mu.Unlock()
+	c.send(phx.Message{JoinRef: ch.joinRef, Ref: ch.joinRef, Topic: ch.topic, Event: phx.EventClose, Payload: json.RawMessage(`{}`)})
+}
+
+// shutdownChannel is the server closing a channel: a system error, then phx_close. Clients
+// don't rejoin such a channel by themselves (supabase-js removes it).
+func (c *conn) shutdownChannel(ch *channel, message string) {
+	c.send(phx.Message{JoinRef: ch.joinRef, Topic: ch.topic, Event: phx.EventSystem,
+		Payload: mustJSON(map[string]any{"extension": "system", "status": "error", "message": message, "channel": strings.TrimPrefix(ch.topic, "realtime:")})})
+	c.closeChannel(ch)
+}
+
+func (c *conn) accessToken(ch *channel, m phx.Message) {
+	var p struct {
+		AccessToken *string `json:"access_token"`
+	}
+	if err := json.Unmarshal(m.Payload, &p); err != nil || p.AccessToken == nil {
+		return // no reply is expected; a null token is ignored, as on Supabase
+	}
+	c.hub.mu.RLock()
+	same := *p.AccessToken == ch.token
+	c.hub.mu.RUnlock()
+	if same || strings.HasPrefix(*p.AccessToken, "sb_") {
+		return
+	}
+	userID, exp, reason := c.identity(*p.AccessToken)
+	if reason != "" {
+		_, msg, _ := strings.Cut(reason, ": ")
+		c.shutdownChannel(ch, msg)
+		return
+	}
+	// Every token change is an identity change, in every direction (anon→user, user→anon).
+	c.hub.mu.Lock()
+	ch.userID, ch.token, ch.tokenExp = userID, *p.AccessToken, exp
+	c.hub.mu.Unlock()
+}
+
+func (c *conn) presence(ch *channel, m phx.Message) {
+	var p struct {
+		Type    string          `json:"type"`
+		Event   string          `json:"event"`
+		Payload json.RawMessage `json:"payload"`
+	}
+	if err := json.Unmarshal(m.Payload, &p); err != nil {
+		c.reply(m, phx.ReplyError("presence message must be an object"))
+		return
+	}
+	cfg := c.hub.srv.cfg
+	now := cfg.Now()
+	kept := ch.presenceCalls[:0]
+	for _, t := range ch.presenceCalls {
+		if now.Sub(t) < cfg.PresenceWindow {
+			kept = append(kept, t)
+		}
+	}
+	ch.presenceCalls = append(kept, now)
+	if len(ch.presenceCalls) > cfg.PresenceLimit {
+		// Hosted Supabase's per-client cap: the call is refused by closing the channel.
+		c.reply(m, phx.ReplyOK(nil))
+		c.shutdownChannel(ch, "Client presence rate limit exceeded")
+		return
+	}
+	h := c.hub
+	switch p.Event {
+	case "track":
+		var meta map[string]any
+		if err := json.Unmarshal(p.Payload, &meta); err != nil || meta == nil {
+			c.reply(m, phx.ReplyError("Presence track payload must be a map"))
+			return
+		}
+		c.reply(m, phx.ReplyOK(nil))
+		h.mu.Lock()
+		if t := h.topics[ch.topic]; t != nil && !ch.closed {
+			if d, changed := t.presence.Track(ch.tracker, ch.key, meta); changed {
+				h.fanoutPresenceLocked(t, d)
+			}
+		}
+		h.mu.Unlock()
+	case "untrack":
+		c.reply(m, phx.ReplyOK(nil))
+		h.mu.Lock()
+		if t := h.topics[ch.topic]; t != nil && !ch.closed {
+			if d, changed := t.presence.Untrack(ch.tracker); changed {
+				h.fanoutPresenceLocked(t, d)
+			}
+		}
+		h.mu.Unlock()
+	default:
+		c.reply(m, phx.ReplyError("presence event must be track or untrack"))
+	}
+}
+
+func (c *conn) broadcast(ch *channel, m phx.Message) {
+	var p struct {
+		Type  string `json:"type"`
+		Event string `json:"event"`
+	}
+	if err := json.Unmarshal(m.Payload, &p); err != nil || p.Event == "" {
+		c.reply(m, phx.ReplyError("broadcast needs an event"))
+		return
+	}
+	out := phx.Message{Topic: ch.topic, Event: phx.EventBroadcast, Payload: m.Payload, BinaryPayload: m.BinaryPayload}
+	h := c.hub
+	h.mu.RLock()
+	if t := h.topics[ch.topic]; t != nil {
+		var frames frameCache
+		for sub := range t.subs {
+			if sub == ch && !ch.self {
+				continue
+			}
+			sub.conn.sendShared(&frames, out)
+		}
+	}
+	h.mu.RUnlock()
+	if ch.ack {
+		c.reply(m, phx.ReplyOK(nil))
+	}
+}

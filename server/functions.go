@@ -1,0 +1,334 @@
+package server
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/watchparty/watchparty/server/store"
+)
+
+// apiError is an Edge Function error: {"success":false,"error":{"code","message"}}.
+type apiError struct {
+	status  int
+	code    string
+	message string
+}
+
+func (e *apiError) Error() string { return e.message }
+
+func invalid(format string, args ...any) *apiError {
+	return &apiError{http.StatusBadRequest, "INVALID_REQUEST", fmt.Sprintf(format, args...)}
+}
+
+func writeFunctionError(w http.ResponseWriter, e *apiError) {
+	writeJSON(w, e.status, map[string]any{"success": false, "error": map[string]any{"code": e.code, "message": e.message}})
+}
+
+// storeError maps store errors to API errors.
+func storeError(err error) *apiError {
+	switch {
+	case errors.Is(err, store.ErrRoomNotFound):
+		return &apiError{http.StatusNotFound, "ROOM_NOT_FOUND", "room not found"}
+	case errors.Is(err, store.ErrNotMember):
+		return &apiError{http.StatusForbidden, "NOT_MEMBER", "join the room first"}
+	case errors.Is(err, store.ErrNotHost):
+		return &apiError{http.StatusForbidden, "NOT_HOST", "only the host can control playback"}
+	}
+	return &apiError{http.StatusInternalServerError, "INTERNAL", "internal error"}
+}
+
+// fields reads typed values out of a JSON object body.
+type fields map[string]json.RawMessage
+
+func (f fields) present(name string) bool {
+	raw, ok := f[name]
+	return ok && string(raw) != "null"
+}
+
+func (f fields) str(name string, required bool) (*string, *apiError) {
+	if !f.present(name) {
+		if required {
+			return nil, invalid("%s is required", name)
+		}
+		return nil, nil
+	}
+	var s string
+	if err := json.Unmarshal(f[name], &s); err != nil {
+		return nil, invalid("%s must be a string", name)
+	}
+	return &s, nil
+}
+
+// strOrNumber accepts ids that clients send either way (anime_id).
+func (f fields) strOrNumber(name string) (*string, *apiError) {
+	if !f.present(name) {
+		return nil, nil
+	}
+	var n json.Number
+	if err := json.Unmarshal(f[name], &n); err == nil {
+		s := n.String()
+		return &s, nil
+	}
+	return f.str(name, false)
+}
+
+func (f fields) num(name string, required bool) (*float64, *apiError) {
+	if !f.present(name) {
+		if required {
+			return nil, invalid("%s is required", name)
+		}
+		return nil, nil
+	}
+	var v float64
+	if err := json.Unmarshal(f[name], &v); err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
+		return nil, invalid("%s must be a number", name)
+	}
+	return &v, nil
+}
+
+func (f fields) integer(name string) (*int64, *apiError) {
+	if !f.present(name) {
+		return nil, nil
+	}
+	var v float64
+	if err := json.Unmarshal(f[name], &v); err != nil || v != math.Trunc(v) || math.Abs(v) > 1<<31 {
+		return nil, invalid("%s must be an integer", name)
+	}
+	i := int64(v)
+	return &i, nil
+}
+
+// checkUserID enforces the identity rule: a body user_id, when present, must be the caller.
+func (f fields) checkUserID(name string, c caller) *apiError {
+	if !f.present(name) {
+		return nil
+	}
+	id, err := f.str(name, false)
+	if err != nil {
+		return err
+	}
+	if *id != c.userID {
+		return &apiError{http.StatusForbidden, "USER_MISMATCH", name + " does not match the signed-in user"}
+	}
+	return nil
+}
+
+func (f fields) username() (string, *apiError) {
+	raw, err := f.str("username", true)
+	if err != nil {
+		return "", err
+	}
+	name := cleanText(*raw, false)
+	if n := runeLen(name); n == 0 || n > MaxUsername {
+		return "", &apiError{http.StatusBadRequest, "INVALID_USERNAME", fmt.Sprintf("username must be 1–%d characters", MaxUsername)}
+	}
+	return name, nil
+}
+
+func (f fields) position(name string) (float64, *apiError) {
+	v, err := f.num(name, true)
+	if err != nil {
+		return 0, err
+	}
+	if *v < 0 {
+		return 0, invalid("%s must be ≥ 0", name)
+	}
+	return *v, nil
+}
+
+func (s *Server) handleFunction(w http.ResponseWriter, r *http.Request) {
+	name := strings.Trim(strings.TrimPrefix(r.URL.Path, "/functions/v1/"), "/")
+	handlers := map[string]func(*http.Request, caller, fields) (any, *apiError){
+		"rooms/create":    s.fnCreateRoom,
+		"rooms/join":      s.fnJoinRoom,
+		"rooms/leave":     s.fnLeaveRoom,
+		"sync/control":    s.fnControl,
+		"comments/create": s.fnComment,
+	}
+	h, ok := handlers[name]
+	if !ok {
+		writeFunctionError(w, &apiError{http.StatusNotFound, "NOT_FOUND", "no function " + strconv.Quote(name)})
+		return
+	}
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		writeFunctionError(w, &apiError{http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED", "use POST"})
+		return
+	}
+	c, err := s.callerOf(r)
+	if err != nil {
+		writeFunctionError(w, &apiError{http.StatusUnauthorized, "UNAUTHORIZED", err.Error()})
+		return
+	}
+	body, status, err := readBody(w, r)
+	if err != nil {
+		code := "INVALID_REQUEST"
+		if status == http.StatusRequestEntityTooLarge {
+			code = "PAYLOAD_TOO_LARGE"
+		}
+		writeFunctionError(w, &apiError{status, code, err.Error()})
+		return
+	}
+	f := fields(body)
+	if e := f.checkUserID("user_id", c); e != nil {
+		writeFunctionError(w, e)
+		return
+	}
+	data, e := h(r, c, f)
+	if e != nil {
+		if e.status == http.StatusInternalServerError {
+			s.log.Error("function failed", "fn", name, "err", e.message)
+			e = &apiError{e.status, "INTERNAL", "internal error"}
+		}
+		writeFunctionError(w, e)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"success": true, "data": data})
+}
+
+func (s *Server) fnCreateRoom(r *http.Request, c caller, f fields) (any, *apiError) {
+	username, e := f.username()
+	if e != nil {
+		return nil, e
+	}
+	var nr store.NewRoom
+	if nr.MediaURL, e = f.str("media_url", false); e != nil {
+		return nil, e
+	}
+	if nr.MediaTitle, e = f.str("media_title", false); e != nil {
+		return nil, e
+	}
+	if nr.MediaTitle != nil {
+		t := cleanText(*nr.MediaTitle, false)
+		nr.MediaTitle = &t
+	}
+	if nr.MediaDuration, e = f.num("media_duration", false); e != nil {
+		return nil, e
+	}
+	if nr.MediaDuration != nil && *nr.MediaDuration < 0 {
+		return nil, invalid("media_duration must be ≥ 0")
+	}
+	if nr.AnimeID, e = f.strOrNumber("anime_id"); e != nil {
+		return nil, e
+	}
+	if nr.EpisodeNumber, e = f.integer("episode_number"); e != nil {
+		return nil, e
+	}
+	if !s.limits.allow("create:"+c.userID, 10, time.Minute) {
+		return nil, &apiError{http.StatusTooManyRequests, "RATE_LIMITED", "too many rooms created: wait a minute"}
+	}
+	room, member, err := s.store.CreateRoom(r.Context(), c.userID, username, nr)
+	if err != nil {
+		return nil, &apiError{http.StatusInternalServerError, "INTERNAL", err.Error()}
+	}
+	return map[string]any{"room": room, "member": member}, nil
+}
+
+func (s *Server) fnJoinRoom(r *http.Request, c caller, f fields) (any, *apiError) {
+	roomID, e := f.str("room_id", true)
+	if e != nil {
+		return nil, e
+	}
+	username, e := f.username()
+	if e != nil {
+		return nil, e
+	}
+	room, member, members, err := s.store.JoinRoom(r.Context(), *roomID, c.userID, username)
+	if err != nil {
+		return nil, storeError(err)
+	}
+	return map[string]any{"room": room, "member": member, "members": members}, nil
+}
+
+func (s *Server) fnLeaveRoom(r *http.Request, c caller, f fields) (any, *apiError) {
+	roomID, e := f.str("room_id", true)
+	if e != nil {
+		return nil, e
+	}
+	room, err := s.store.LeaveRoom(r.Context(), *roomID, c.userID)
+	if err != nil {
+		return nil, storeError(err)
+	}
+	return map[string]any{"room": room}, nil
+}
+
+func (s *Server) fnControl(r *http.Request, c caller, f fields) (any, *apiError) {
+	roomID, e := f.str("room_id", true)
+	if e != nil {
+		return nil, e
+	}
+	action, e := f.str("action", true)
+	if e != nil {
+		return nil, e
+	}
+	switch *action {
+	case "play", "pause", "seek", "sync", "rate":
+	default:
+		return nil, invalid("action must be one of play, pause, seek, sync, rate")
+	}
+	pos, e := f.position("current_time")
+	if e != nil {
+		return nil, e
+	}
+	rate, e := f.num("playback_rate", *action == "rate")
+	if e != nil {
+		return nil, e
+	}
+	if rate != nil && (*rate < 0.25 || *rate > 4) {
+		return nil, invalid("playback_rate must be between 0.25 and 4")
+	}
+	if !s.limits.allow("control:"+c.userID+":"+*roomID, 20, 10*time.Second) {
+		return nil, &apiError{http.StatusTooManyRequests, "RATE_LIMITED", "too many controls: at most 20 in 10 s"}
+	}
+	room, err := s.store.ControlRoom(r.Context(), *roomID, c.userID, store.Control{Action: *action, CurrentTime: pos, PlaybackRate: rate})
+	if err != nil {
+		return nil, storeError(err)
+	}
+	return map[string]any{"room": room}, nil
+}
+
+func (s *Server) fnComment(r *http.Request, c caller, f fields) (any, *apiError) {
+	roomID, e := f.str("room_id", true)
+	if e != nil {
+		return nil, e
+	}
+	raw, e := f.str("message", true)
+	if e != nil {
+		return nil, e
+	}
+	msg := cleanText(*raw, true)
+	if n := runeLen(msg); n == 0 || n > MaxMessage {
+		return nil, &apiError{http.StatusBadRequest, "INVALID_MESSAGE", fmt.Sprintf("message must be 1–%d characters", MaxMessage)}
+	}
+	nc := store.NewComment{Message: msg}
+	if nc.VideoTimestamp, e = f.num("video_timestamp", false); e != nil {
+		return nil, e
+	}
+	if nc.AnimeID, e = f.strOrNumber("anime_id"); e != nil {
+		return nil, e
+	}
+	if nc.EpisodeNumber, e = f.integer("episode_number"); e != nil {
+		return nil, e
+	}
+	if !s.store.IsMember(*roomID, c.userID) {
+		// Tell unknown rooms apart from rooms the caller hasn't joined.
+		if _, _, err := s.store.RoomState(r.Context(), *roomID); err != nil {
+			return nil, storeError(err)
+		}
+		return nil, storeError(store.ErrNotMember)
+	}
+	if !s.limits.allow("comment:"+c.userID+":"+*roomID, 5, 10*time.Second) {
+		return nil, &apiError{http.StatusTooManyRequests, "RATE_LIMITED", "too many comments: at most 5 in 10 s"}
+	}
+	comment, err := s.store.AddComment(r.Context(), *roomID, c.userID, nc)
+	if err != nil {
+		return nil, storeError(err)
+	}
+	return map[string]any{"comment": comment}, nil
+}

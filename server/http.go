@@ -1,0 +1,116 @@
+package server
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+)
+
+// MaxBodyBytes is the largest HTTP request body accepted (DESIGN §7).
+const MaxBodyBytes = 64 << 10
+
+func (s *Server) routes() {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /watchparty/v1/info", s.handleInfo)
+	mux.HandleFunc("GET /realtime/v1/websocket", s.hub.handleWebSocket)
+	mux.HandleFunc("GET /socket/websocket", s.hub.handleWebSocket)
+	mux.HandleFunc("/auth/v1/", s.withAPIKey(s.handleAuth))
+	mux.HandleFunc("/functions/v1/", s.withAPIKey(s.handleFunction))
+	mux.HandleFunc("/rest/v1/rpc/{fn}", s.withAPIKey(s.handleRPC))
+	mux.HandleFunc("/rest/v1/{table}", s.withAPIKey(s.handleTable))
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusNotFound, map[string]any{"message": "no route for " + r.Method + " " + r.URL.Path})
+	})
+	s.mux = mux
+}
+
+func (s *Server) handleInfo(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]any{"anon_key": s.keys.anonKey, "version": s.cfg.Version})
+}
+
+// withAPIKey requires a valid apikey (header or query), as the Supabase API gateway does.
+func (s *Server) withAPIKey(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		key := r.Header.Get("apikey")
+		if key == "" {
+			key = r.URL.Query().Get("apikey")
+		}
+		if key == "" {
+			writeJSON(w, http.StatusUnauthorized, map[string]any{"message": "No API key found in request", "hint": "No `apikey` request header or url param was found."})
+			return
+		}
+		if _, err := s.keys.verify(key); err != nil {
+			writeJSON(w, http.StatusUnauthorized, map[string]any{"message": "Invalid API key", "hint": "Double check your Supabase `anon` or `service_role` API key."})
+			return
+		}
+		next(w, r)
+	}
+}
+
+// caller is the identity of a request: the user of a valid bearer token.
+type caller struct {
+	userID    string
+	sessionID string
+}
+
+// errNoUser means the request has no valid user token; detail says why.
+type errNoUser struct{ detail string }
+
+func (e errNoUser) Error() string { return e.detail }
+
+// callerOf returns the user of the request's bearer token. The anon key is a valid token but no
+// user. The user is always the token's sub: bodies never name the caller.
+func (s *Server) callerOf(r *http.Request) (caller, error) {
+	auth := r.Header.Get("Authorization")
+	token, ok := strings.CutPrefix(auth, "Bearer ")
+	if !ok {
+		token, ok = strings.CutPrefix(auth, "bearer ")
+	}
+	if !ok || strings.TrimSpace(token) == "" {
+		return caller{}, errNoUser{"missing authorization header"}
+	}
+	c, err := s.keys.verify(strings.TrimSpace(token))
+	if errors.Is(err, errTokenExpired) {
+		return caller{}, errNoUser{"jwt expired"}
+	}
+	if err != nil {
+		return caller{}, errNoUser{"invalid jwt"}
+	}
+	if c.Role != "authenticated" || c.Subject == "" {
+		return caller{}, errNoUser{"sign in first: the anon key is not a user"}
+	}
+	return caller{userID: c.Subject, sessionID: c.SessionID}, nil
+}
+
+// readBody reads a JSON object body of at most MaxBodyBytes. An empty body is {}.
+func readBody(w http.ResponseWriter, r *http.Request) (map[string]json.RawMessage, int, error) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		return nil, http.StatusRequestEntityTooLarge, errors.New("request body is larger than 64 KiB")
+	}
+	if err != nil {
+		return nil, http.StatusBadRequest, errors.New("could not read the request body")
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		return map[string]json.RawMessage{}, 0, nil
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(body, &m); err != nil || m == nil {
+		return nil, http.StatusBadRequest, errors.New("request body must be a JSON object")
+	}
+	return m, 0, nil
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		status, b = http.StatusInternalServerError, []byte(`{"message":"internal error"}`)
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	w.Write(b)
+}

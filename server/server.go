@@ -1,0 +1,154 @@
+// Package server is watchparty's embedded backend: the subset of Supabase (GoTrue auth, Edge
+// Function endpoints, PostgREST RPCs and table read, Realtime over WebSocket) that the client
+// uses, from one process with SQLite storage. The real supabase-js works against it unchanged.
+//
+// server never imports the client packages (room, player, realtime, tui).
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/watchparty/watchparty/server/store"
+)
+
+// DefaultListen is where `watchparty serve` listens unless told otherwise: loopback only.
+const DefaultListen = "127.0.0.1:54321"
+
+// Config configures a Server.
+type Config struct {
+	// DataDir holds the database, the JWT secret and the anon key (created 0700/0600).
+	DataDir string
+	// Version is reported by /watchparty/v1/info.
+	Version string
+	// Logger receives server logs; default discards.
+	Logger *slog.Logger
+	// Limits; zero values take the defaults (hosted Supabase's where it has one).
+	PresenceLimit  int           // presence track/untrack per window per channel (5)
+	PresenceWindow time.Duration // (30 s)
+	IdleTimeout    time.Duration // close a socket with no inbound frame for this long (60 s)
+	MaxFrame       int64         // largest inbound WebSocket frame (1 MiB); larger → close 1009
+	// Now is the clock (tests); default time.Now.
+	Now func() time.Time
+}
+
+func (c *Config) defaults() {
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if c.PresenceLimit == 0 {
+		c.PresenceLimit = 5
+	}
+	if c.PresenceWindow == 0 {
+		c.PresenceWindow = 30 * time.Second
+	}
+	if c.IdleTimeout == 0 {
+		c.IdleTimeout = 60 * time.Second
+	}
+	if c.MaxFrame == 0 {
+		c.MaxFrame = 1 << 20
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.Version == "" {
+		c.Version = "dev"
+	}
+}
+
+// Server is the embedded backend. Create with New, serve with Serve, or mount Handler yourself.
+// Safe for concurrent use.
+type Server struct {
+	cfg    Config
+	log    *slog.Logger
+	store  *store.Store
+	keys   *keys
+	hub    *hub
+	limits *rateLimits
+	mux    *http.ServeMux
+
+	closeOnce sync.Once
+}
+
+// New opens the data directory (creating it) and prepares the server.
+func New(cfg Config) (*Server, error) {
+	cfg.defaults()
+	if cfg.DataDir == "" {
+		return nil, errors.New("no data directory given")
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("create data dir: %w", err)
+	}
+	k, err := loadKeys(cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	st, err := store.Open(filepath.Join(cfg.DataDir, "watchparty.db"), store.Options{Now: cfg.Now})
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger, store: st, keys: k, limits: newRateLimits(cfg.Now)}
+	s.hub = newHub(s)
+	st.SetChangeHook(s.hub.publishChanges)
+	s.routes()
+	return s, nil
+}
+
+// AnonKey is the public key clients send as apikey.
+func (s *Server) AnonKey() string { return s.keys.anonKey }
+
+// Handler serves every route.
+func (s *Server) Handler() http.Handler { return s.mux }
+
+// Serve accepts connections on ln until ctx is cancelled, then shuts down gracefully: it stops
+// accepting, tells realtime clients, flushes their queues, closes the database and returns nil.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{
+		Handler:           s.mux,
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		s.Close()
+		return err
+	case <-ctx.Done():
+	}
+	s.log.Info("shutting down")
+	shutCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	// Stop accepting first; then tell realtime clients and drain their queues (hijacked
+	// WebSocket connections are not tracked by http.Server.Shutdown).
+	shutErr := make(chan error, 1)
+	go func() { shutErr <- srv.Shutdown(shutCtx) }()
+	s.hub.shutdown(shutCtx)
+	if err := <-shutErr; err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		s.log.Warn("http shutdown", "err", err)
+	}
+	<-errc
+	return s.Close()
+}
+
+// Close closes the hub's connections and the database. Safe to call more than once.
+func (s *Server) Close() error {
+	var err error
+	s.closeOnce.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		s.hub.shutdown(ctx)
+		cancel()
+		err = s.store.Close()
+	})
+	return err
+}

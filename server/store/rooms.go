@@ -1,0 +1,407 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// NewRoom holds the fields of a room being created.
+type NewRoom struct {
+	MediaURL      *string
+	MediaTitle    *string
+	MediaDuration *float64
+	AnimeID       *string
+	EpisodeNumber *int64
+}
+
+const roomIDAlphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
+
+// NewRoomID returns a random 10-character [a-z0-9] room id (about 51 bits: unguessable in practice).
+func NewRoomID() string {
+	b := make([]byte, 10)
+	rand.Read(b)
+	for i := range b {
+		// 256 % 36 = 4: a negligible bias, and ids need only be unguessable, not uniform.
+		b[i] = roomIDAlphabet[int(b[i])%len(roomIDAlphabet)]
+	}
+	return string(b)
+}
+
+// CreateRoom creates a room hosted by userID and adds the host as its first member.
+func (s *Store) CreateRoom(ctx context.Context, userID, username string, nr NewRoom) (Room, Member, error) {
+	now := FormatTime(s.now())
+	room := Room{
+		RoomID: NewRoomID(), HostUserID: userID, MediaURL: nr.MediaURL, MediaTitle: nr.MediaTitle,
+		MediaDuration: nr.MediaDuration, AnimeID: nr.AnimeID, EpisodeNumber: nr.EpisodeNumber,
+		PlaybackRate: 1, UpdatedAt: now, CreatedAt: now,
+	}
+	member := Member{RoomID: room.RoomID, UserID: userID, Username: username, Role: "host", LastSeen: now, JoinedAt: now}
+	err := s.write(ctx, func(tx *sql.Tx, w *changeSet) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO rooms (room_id, host_user_id, media_url, media_title, media_duration,
+			anime_id, episode_number, is_playing, "current_time", playback_rate, state_version, updated_at, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, 0, 0, 1, 0, ?, ?)`,
+			room.RoomID, userID, nr.MediaURL, nr.MediaTitle, nr.MediaDuration, nr.AnimeID, nr.EpisodeNumber, now, now)
+		if err != nil {
+			return fmt.Errorf("insert room: %w", err)
+		}
+		w.add(Change{Table: "rooms", Type: "INSERT", Columns: RoomColumns, Record: room.Record()})
+		if err := insertMember(ctx, tx, member); err != nil {
+			return err
+		}
+		w.add(Change{Table: "room_members", Type: "INSERT", Columns: MemberColumns, Record: member.Record()})
+		w.memberships = append(w.memberships, membership{room.RoomID, userID, true})
+		return nil
+	})
+	return room, member, err
+}
+
+func insertMember(ctx context.Context, tx *sql.Tx, m Member) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO room_members (room_id, user_id, username, role, "current_time", is_playing, last_seen, joined_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, m.RoomID, m.UserID, m.Username, m.Role, m.CurrentTime, m.IsPlaying, m.LastSeen, m.JoinedAt)
+	if err != nil {
+		return fmt.Errorf("insert member: %w", err)
+	}
+	return nil
+}
+
+func insertSystemComment(ctx context.Context, tx *sql.Tx, w *changeSet, room Room, message, now string) error {
+	c := Comment{RoomID: room.RoomID, AnimeID: room.AnimeID, EpisodeNumber: room.EpisodeNumber,
+		Username: "system", Message: message, IsSystemMessage: true, CreatedAt: now}
+	return insertComment(ctx, tx, w, &c)
+}
+
+func insertComment(ctx context.Context, tx *sql.Tx, w *changeSet, c *Comment) error {
+	res, err := tx.ExecContext(ctx, `INSERT INTO comments (room_id, anime_id, episode_number, user_id, username, message,
+		video_timestamp, is_system_message, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		c.RoomID, c.AnimeID, c.EpisodeNumber, c.UserID, c.Username, c.Message, c.VideoTimestamp, c.IsSystemMessage, c.CreatedAt)
+	if err != nil {
+		return fmt.Errorf("insert comment: %w", err)
+	}
+	if c.ID, err = res.LastInsertId(); err != nil {
+		return err
+	}
+	w.add(Change{Table: "comments", Type: "INSERT", Columns: CommentColumns, Record: c.Record()})
+	return nil
+}
+
+// JoinRoom makes userID a member of roomID. Joining again is idempotent: the role stays, no second
+// notice is written, and only a changed username is updated.
+func (s *Store) JoinRoom(ctx context.Context, roomID, userID, username string) (Room, Member, []Member, error) {
+	var room Room
+	var member Member
+	var members []Member
+	err := s.write(ctx, func(tx *sql.Tx, w *changeSet) error {
+		var err error
+		if room, err = scanRoom(tx.QueryRowContext(ctx, roomSelect+` WHERE room_id = ?`, roomID)); err != nil {
+			return err
+		}
+		now := FormatTime(s.now())
+		member, err = scanMember(tx.QueryRowContext(ctx, memberSelect+` WHERE room_id = ? AND user_id = ?`, roomID, userID))
+		switch {
+		case errors.Is(err, ErrNotMember):
+			member = Member{RoomID: roomID, UserID: userID, Username: username, Role: "member", LastSeen: now, JoinedAt: now}
+			if err := insertMember(ctx, tx, member); err != nil {
+				return err
+			}
+			w.add(Change{Table: "room_members", Type: "INSERT", Columns: MemberColumns, Record: member.Record()})
+			w.memberships = append(w.memberships, membership{roomID, userID, true})
+			if err := insertSystemComment(ctx, tx, w, room, username+" joined the room", now); err != nil {
+				return err
+			}
+		case err != nil:
+			return err
+		default:
+			old := member
+			member.Username, member.LastSeen = username, now
+			if _, err := tx.ExecContext(ctx, `UPDATE room_members SET username = ?, last_seen = ? WHERE room_id = ? AND user_id = ?`,
+				username, now, roomID, userID); err != nil {
+				return err
+			}
+			w.add(Change{Table: "room_members", Type: "UPDATE", Columns: MemberColumns, Record: member.Record(), OldRecord: old.Record()})
+		}
+		members, err = listMembers(ctx, tx, roomID)
+		return err
+	})
+	return room, member, members, err
+}
+
+func listMembers(ctx context.Context, q interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}, roomID string) ([]Member, error) {
+	rows, err := q.QueryContext(ctx, memberSelect+` WHERE room_id = ? ORDER BY joined_at, user_id`, roomID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	members := []Member{}
+	for rows.Next() {
+		m, err := scanMember(rows)
+		if err != nil {
+			return nil, err
+		}
+		members = append(members, m)
+	}
+	return members, rows.Err()
+}
+
+// LeaveRoom removes userID from roomID. When the host leaves, the longest-present remaining
+// member becomes host. It returns the room as it is afterwards.
+func (s *Store) LeaveRoom(ctx context.Context, roomID, userID string) (Room, error) {
+	var room Room
+	err := s.write(ctx, func(tx *sql.Tx, w *changeSet) error {
+		var err error
+		if room, err = scanRoom(tx.QueryRowContext(ctx, roomSelect+` WHERE room_id = ?`, roomID)); err != nil {
+			return err
+		}
+		member, err := scanMember(tx.QueryRowContext(ctx, memberSelect+` WHERE room_id = ? AND user_id = ?`, roomID, userID))
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM room_members WHERE room_id = ? AND user_id = ?`, roomID, userID); err != nil {
+			return err
+		}
+		w.add(Change{Table: "room_members", Type: "DELETE", Columns: MemberColumns, OldRecord: member.Record()})
+		w.memberships = append(w.memberships, membership{roomID, userID, false})
+		now := FormatTime(s.now())
+		if err := insertSystemComment(ctx, tx, w, room, member.Username+" left the room", now); err != nil {
+			return err
+		}
+		if room.HostUserID != userID {
+			return nil
+		}
+		next, err := scanMember(tx.QueryRowContext(ctx, memberSelect+` WHERE room_id = ? ORDER BY joined_at, user_id LIMIT 1`, roomID))
+		if errors.Is(err, ErrNotMember) {
+			return nil // empty room: it keeps its last host until someone joins and the room is reused
+		}
+		if err != nil {
+			return err
+		}
+		oldMember := next
+		next.Role = "host"
+		if _, err := tx.ExecContext(ctx, `UPDATE room_members SET role = 'host' WHERE room_id = ? AND user_id = ?`, roomID, next.UserID); err != nil {
+			return err
+		}
+		w.add(Change{Table: "room_members", Type: "UPDATE", Columns: MemberColumns, Record: next.Record(), OldRecord: oldMember.Record()})
+		oldRoom := room
+		room.HostUserID, room.StateVersion, room.UpdatedAt = next.UserID, room.StateVersion+1, now
+		// The position at updated_at moves with the clock while playing.
+		room.CurrentTime = expectedAt(oldRoom, s.now())
+		if _, err := tx.ExecContext(ctx, `UPDATE rooms SET host_user_id = ?, state_version = ?, updated_at = ?, "current_time" = ? WHERE room_id = ?`,
+			room.HostUserID, room.StateVersion, room.UpdatedAt, room.CurrentTime, roomID); err != nil {
+			return err
+		}
+		w.add(Change{Table: "rooms", Type: "UPDATE", Columns: RoomColumns, Record: room.Record(), OldRecord: oldRoom.Record()})
+		return insertSystemComment(ctx, tx, w, room, next.Username+" is now the host", now)
+	})
+	return room, err
+}
+
+// Control is a host's playback action.
+type Control struct {
+	Action       string // play | pause | seek | sync | rate
+	CurrentTime  float64
+	PlaybackRate *float64
+}
+
+// ControlRoom applies a host control and bumps state_version.
+func (s *Store) ControlRoom(ctx context.Context, roomID, userID string, c Control) (Room, error) {
+	var room Room
+	err := s.write(ctx, func(tx *sql.Tx, w *changeSet) error {
+		var err error
+		if room, err = scanRoom(tx.QueryRowContext(ctx, roomSelect+` WHERE room_id = ?`, roomID)); err != nil {
+			return err
+		}
+		if !s.IsMember(roomID, userID) {
+			return ErrNotMember
+		}
+		if room.HostUserID != userID {
+			return ErrNotHost
+		}
+		old := room
+		switch c.Action {
+		case "play":
+			room.IsPlaying = true
+		case "pause":
+			room.IsPlaying = false
+		case "seek", "sync", "rate":
+		default:
+			return fmt.Errorf("unknown action %q", c.Action)
+		}
+		if c.PlaybackRate != nil {
+			room.PlaybackRate = *c.PlaybackRate
+		}
+		if room.MediaDuration != nil && *room.MediaDuration > 0 && c.CurrentTime > *room.MediaDuration {
+			c.CurrentTime = *room.MediaDuration
+		}
+		room.CurrentTime = c.CurrentTime
+		room.StateVersion++
+		room.UpdatedAt = FormatTime(s.now())
+		if _, err := tx.ExecContext(ctx, `UPDATE rooms SET is_playing = ?, "current_time" = ?, playback_rate = ?, state_version = ?, updated_at = ? WHERE room_id = ?`,
+			room.IsPlaying, room.CurrentTime, room.PlaybackRate, room.StateVersion, room.UpdatedAt, roomID); err != nil {
+			return err
+		}
+		w.add(Change{Table: "rooms", Type: "UPDATE", Columns: RoomColumns, Record: room.Record(), OldRecord: old.Record()})
+		return nil
+	})
+	return room, err
+}
+
+// NewComment holds the fields of a comment being posted.
+type NewComment struct {
+	Message        string
+	VideoTimestamp *float64
+	AnimeID        *string
+	EpisodeNumber  *int64
+}
+
+// AddComment posts a member's comment.
+func (s *Store) AddComment(ctx context.Context, roomID, userID string, nc NewComment) (Comment, error) {
+	var c Comment
+	err := s.write(ctx, func(tx *sql.Tx, w *changeSet) error {
+		room, err := scanRoom(tx.QueryRowContext(ctx, roomSelect+` WHERE room_id = ?`, roomID))
+		if err != nil {
+			return err
+		}
+		member, err := scanMember(tx.QueryRowContext(ctx, memberSelect+` WHERE room_id = ? AND user_id = ?`, roomID, userID))
+		if err != nil {
+			return err
+		}
+		c = Comment{RoomID: roomID, AnimeID: nc.AnimeID, EpisodeNumber: nc.EpisodeNumber, UserID: &userID,
+			Username: member.Username, Message: nc.Message, VideoTimestamp: nc.VideoTimestamp, CreatedAt: FormatTime(s.now())}
+		if c.AnimeID == nil {
+			c.AnimeID = room.AnimeID
+		}
+		if c.EpisodeNumber == nil {
+			c.EpisodeNumber = room.EpisodeNumber
+		}
+		return insertComment(ctx, tx, w, &c)
+	})
+	return c, err
+}
+
+// TrackPresence records a member's liveness and player state (the JS guide's 3 s heartbeat).
+func (s *Store) TrackPresence(ctx context.Context, roomID, userID string, currentTime float64, playing bool) error {
+	return s.write(ctx, func(tx *sql.Tx, w *changeSet) error {
+		member, err := scanMember(tx.QueryRowContext(ctx, memberSelect+` WHERE room_id = ? AND user_id = ?`, roomID, userID))
+		if errors.Is(err, ErrNotMember) {
+			if _, rerr := scanRoom(tx.QueryRowContext(ctx, roomSelect+` WHERE room_id = ?`, roomID)); rerr != nil {
+				return rerr
+			}
+		}
+		if err != nil {
+			return err
+		}
+		old := member
+		member.CurrentTime, member.IsPlaying, member.LastSeen = currentTime, playing, FormatTime(s.now())
+		if _, err := tx.ExecContext(ctx, `UPDATE room_members SET "current_time" = ?, is_playing = ?, last_seen = ? WHERE room_id = ? AND user_id = ?`,
+			currentTime, playing, member.LastSeen, roomID, userID); err != nil {
+			return err
+		}
+		w.add(Change{Table: "room_members", Type: "UPDATE", Columns: MemberColumns, Record: member.Record(), OldRecord: old.Record()})
+		return nil
+	})
+}
+
+// RoomState returns a room and its members.
+func (s *Store) RoomState(ctx context.Context, roomID string) (Room, []Member, error) {
+	room, err := scanRoom(s.db.QueryRowContext(ctx, roomSelect+` WHERE room_id = ?`, roomID))
+	if err != nil {
+		return room, nil, err
+	}
+	members, err := listMembers(ctx, s.db, roomID)
+	return room, members, err
+}
+
+// CommentQuery is the PostgREST subset the comments read supports.
+type CommentQuery struct {
+	Eq     map[string]string // column → value (text comparison)
+	Order  []OrderBy
+	Limit  int // 0 = no limit
+	Offset int
+	// ReaderID limits the rows to rooms the reader has joined (row level security); "" reads nothing.
+	ReaderID string
+}
+
+// OrderBy is one ORDER BY term.
+type OrderBy struct {
+	Column string
+	Desc   bool
+}
+
+// CommentColumnNames is the set of columns a query may filter or order by.
+var CommentColumnNames = func() map[string]bool {
+	m := map[string]bool{}
+	for _, c := range CommentColumns {
+		m[c.Name] = true
+	}
+	return m
+}()
+
+// ListComments runs q. Column names must be validated by the caller against CommentColumnNames.
+func (s *Store) ListComments(ctx context.Context, q CommentQuery) ([]Comment, error) {
+	var where []string
+	var args []any
+	where = append(where, `room_id IN (SELECT room_id FROM room_members WHERE user_id = ?)`)
+	args = append(args, q.ReaderID)
+	for col, v := range q.Eq {
+		if !CommentColumnNames[col] {
+			return nil, fmt.Errorf("unknown column %q", col)
+		}
+		if col == "is_system_message" {
+			// Booleans are stored as integers; PostgREST accepts true/false.
+			switch strings.ToLower(v) {
+			case "true", "t":
+				v = "1"
+			case "false", "f":
+				v = "0"
+			}
+		}
+		where = append(where, fmt.Sprintf(`CAST(%q AS TEXT) = ?`, col))
+		args = append(args, v)
+	}
+	query := commentSelect + ` WHERE ` + strings.Join(where, " AND ")
+	var order []string
+	for _, o := range q.Order {
+		if !CommentColumnNames[o.Column] {
+			return nil, fmt.Errorf("unknown column %q", o.Column)
+		}
+		dir := "ASC"
+		if o.Desc {
+			dir = "DESC"
+		}
+		order = append(order, fmt.Sprintf("%q %s", o.Column, dir))
+	}
+	if len(order) > 0 {
+		// id breaks ties in the last term's direction: same-millisecond comments keep insert order.
+		tie := "id ASC"
+		if q.Order[len(q.Order)-1].Desc {
+			tie = "id DESC"
+		}
+		query += ` ORDER BY ` + strings.Join(order, ", ") + `, ` + tie
+	}
+	if q.Limit > 0 || q.Offset > 0 {
+		limit := q.Limit
+		if limit <= 0 {
+			limit = -1
+		}
+		query += fmt.Sprintf(` LIMIT %d OFFSET %d`, limit, q.Offset)
+	}
+	rows, err := s.db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []Comment{}
+	for rows.Next() {
+		c, err := scanComment(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,190 @@
+package store
+
+import (
+	"database/sql"
+	"time"
+)
+
+// Column is a column of a change payload: its name and Postgres type name, as Supabase sends it.
+type Column struct {
+	Name string `json:"name"`
+	Type string `json:"type"`
+}
+
+// Change is one committed row change.
+type Change struct {
+	Table      string // rooms | room_members | comments
+	Type       string // INSERT | UPDATE | DELETE
+	Columns    []Column
+	Record     map[string]any // new row (INSERT, UPDATE)
+	OldRecord  map[string]any // old row, full (UPDATE, DELETE): our tables are "replica identity full"
+	CommitTime time.Time
+}
+
+// Room is a row of rooms.
+type Room struct {
+	RoomID        string   `json:"room_id"`
+	HostUserID    string   `json:"host_user_id"`
+	MediaURL      *string  `json:"media_url"`
+	MediaTitle    *string  `json:"media_title"`
+	MediaDuration *float64 `json:"media_duration"`
+	AnimeID       *string  `json:"anime_id"`
+	EpisodeNumber *int64   `json:"episode_number"`
+	IsPlaying     bool     `json:"is_playing"`
+	CurrentTime   float64  `json:"current_time"`
+	PlaybackRate  float64  `json:"playback_rate"`
+	StateVersion  int64    `json:"state_version"`
+	UpdatedAt     string   `json:"updated_at"`
+	CreatedAt     string   `json:"created_at"`
+}
+
+// RoomColumns are the rooms columns with their Postgres types.
+var RoomColumns = []Column{
+	{"room_id", "text"}, {"host_user_id", "text"}, {"media_url", "text"}, {"media_title", "text"},
+	{"media_duration", "float8"}, {"anime_id", "text"}, {"episode_number", "int4"}, {"is_playing", "bool"},
+	{"current_time", "float8"}, {"playback_rate", "float8"}, {"state_version", "int8"},
+	{"updated_at", "timestamptz"}, {"created_at", "timestamptz"},
+}
+
+// Record returns the row as a change-payload map.
+func (r Room) Record() map[string]any {
+	return map[string]any{
+		"room_id": r.RoomID, "host_user_id": r.HostUserID, "media_url": ptr(r.MediaURL),
+		"media_title": ptr(r.MediaTitle), "media_duration": ptr(r.MediaDuration), "anime_id": ptr(r.AnimeID),
+		"episode_number": ptr(r.EpisodeNumber), "is_playing": r.IsPlaying, "current_time": r.CurrentTime,
+		"playback_rate": r.PlaybackRate, "state_version": r.StateVersion, "updated_at": r.UpdatedAt,
+		"created_at": r.CreatedAt,
+	}
+}
+
+// Member is a row of room_members.
+type Member struct {
+	RoomID      string  `json:"room_id"`
+	UserID      string  `json:"user_id"`
+	Username    string  `json:"username"`
+	Role        string  `json:"role"`
+	CurrentTime float64 `json:"current_time"`
+	IsPlaying   bool    `json:"is_playing"`
+	LastSeen    string  `json:"last_seen"`
+	JoinedAt    string  `json:"joined_at"`
+}
+
+// MemberColumns are the room_members columns with their Postgres types.
+var MemberColumns = []Column{
+	{"room_id", "text"}, {"user_id", "uuid"}, {"username", "text"}, {"role", "text"},
+	{"current_time", "float8"}, {"is_playing", "bool"}, {"last_seen", "timestamptz"}, {"joined_at", "timestamptz"},
+}
+
+// Record returns the row as a change-payload map.
+func (m Member) Record() map[string]any {
+	return map[string]any{
+		"room_id": m.RoomID, "user_id": m.UserID, "username": m.Username, "role": m.Role,
+		"current_time": m.CurrentTime, "is_playing": m.IsPlaying, "last_seen": m.LastSeen, "joined_at": m.JoinedAt,
+	}
+}
+
+// Comment is a row of comments.
+type Comment struct {
+	ID              int64    `json:"id"`
+	RoomID          string   `json:"room_id"`
+	AnimeID         *string  `json:"anime_id"`
+	EpisodeNumber   *int64   `json:"episode_number"`
+	UserID          *string  `json:"user_id"`
+	Username        string   `json:"username"`
+	Message         string   `json:"message"`
+	VideoTimestamp  *float64 `json:"video_timestamp"`
+	IsSystemMessage bool     `json:"is_system_message"`
+	CreatedAt       string   `json:"created_at"`
+}
+
+// CommentColumns are the comments columns with their Postgres types.
+var CommentColumns = []Column{
+	{"id", "int8"}, {"room_id", "text"}, {"anime_id", "text"}, {"episode_number", "int4"},
+	{"user_id", "uuid"}, {"username", "text"}, {"message", "text"}, {"video_timestamp", "float8"},
+	{"is_system_message", "bool"}, {"created_at", "timestamptz"},
+}
+
+// Record returns the row as a change-payload map.
+func (c Comment) Record() map[string]any {
+	return map[string]any{
+		"id": c.ID, "room_id": c.RoomID, "anime_id": ptr(c.AnimeID), "episode_number": ptr(c.EpisodeNumber),
+		"user_id": ptr(c.UserID), "username": c.Username, "message": c.Message,
+		"video_timestamp": ptr(c.VideoTimestamp), "is_system_message": c.IsSystemMessage, "created_at": c.CreatedAt,
+	}
+}
+
+// ptr turns a nil pointer into an untyped nil (JSON null) and a set pointer into its value.
+func ptr[T any](p *T) any {
+	if p == nil {
+		return nil
+	}
+	return *p
+}
+
+const roomSelect = `SELECT room_id, host_user_id, media_url, media_title, media_duration, anime_id, episode_number,
+	is_playing, "current_time", playback_rate, state_version, updated_at, created_at FROM rooms`
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanRoom(row scanner) (Room, error) {
+	var r Room
+	var url, title, anime sql.NullString
+	var dur sql.NullFloat64
+	var ep sql.NullInt64
+	err := row.Scan(&r.RoomID, &r.HostUserID, &url, &title, &dur, &anime, &ep, &r.IsPlaying,
+		&r.CurrentTime, &r.PlaybackRate, &r.StateVersion, &r.UpdatedAt, &r.CreatedAt)
+	if err == sql.ErrNoRows {
+		return r, ErrRoomNotFound
+	}
+	r.MediaURL, r.MediaTitle, r.AnimeID = nullString(url), nullString(title), nullString(anime)
+	r.MediaDuration, r.EpisodeNumber = nullFloat(dur), nullInt(ep)
+	return r, err
+}
+
+const memberSelect = `SELECT room_id, user_id, username, role, "current_time", is_playing, last_seen, joined_at FROM room_members`
+
+func scanMember(row scanner) (Member, error) {
+	var m Member
+	err := row.Scan(&m.RoomID, &m.UserID, &m.Username, &m.Role, &m.CurrentTime, &m.IsPlaying, &m.LastSeen, &m.JoinedAt)
+	if err == sql.ErrNoRows {
+		return m, ErrNotMember
+	}
+	return m, err
+}
+
+const commentSelect = `SELECT id, room_id, anime_id, episode_number, user_id, username, message, video_timestamp,
+	is_system_message, created_at FROM comments`
+
+func scanComment(row scanner) (Comment, error) {
+	var c Comment
+	var anime, user sql.NullString
+	var ep sql.NullInt64
+	var ts sql.NullFloat64
+	err := row.Scan(&c.ID, &c.RoomID, &anime, &ep, &user, &c.Username, &c.Message, &ts, &c.IsSystemMessage, &c.CreatedAt)
+	if err == sql.ErrNoRows {
+		return c, ErrNotFound
+	}
+	c.AnimeID, c.UserID, c.EpisodeNumber, c.VideoTimestamp = nullString(anime), nullString(user), nullInt(ep), nullFloat(ts)
+	return c, err
+}
+
+func nullString(v sql.NullString) *string {
+	if !v.Valid {
+		return nil
+	}
+	return &v.String
+}
+
+func nullFloat(v sql.NullFloat64) *float64 {
+	if !v.Valid {
+		return nil
+	}
+	return &v.Float64
+}
+
+func nullInt(v sql.NullInt64) *int64 {
+	if !v.Valid {
+		return nil
+	}
+	return &v.Int64
+}

@@ -1,0 +1,238 @@
+// Package store keeps the embedded server's data in SQLite (WAL) and reports every committed
+// write to rooms, room_members and comments as a Change, in commit order, so the realtime hub can
+// fan them out as postgres_changes.
+//
+// All writes go through one mutex: SQLite has a single writer anyway, and holding the lock across
+// commit and the change hook keeps the change feed in commit order.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	_ "modernc.org/sqlite" // pure Go SQLite driver: CGO_ENABLED=0 release builds work everywhere
+)
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+// Errors returned by room operations. The server maps them to the API's error codes.
+var (
+	ErrRoomNotFound = errors.New("room not found")
+	ErrNotMember    = errors.New("not a member of this room")
+	ErrNotHost      = errors.New("only the host can control playback")
+	ErrNotFound     = errors.New("not found")
+)
+
+// TimeFormat is how timestamps are stored and sent: PostgREST's timestamptz text with milliseconds.
+const TimeFormat = "2006-01-02T15:04:05.000+00:00"
+
+// FormatTime renders t in TimeFormat (UTC).
+func FormatTime(t time.Time) string { return t.UTC().Format(TimeFormat) }
+
+// Store is the server's database. Safe for concurrent use.
+type Store struct {
+	db  *sql.DB
+	now func() time.Time
+
+	writeMu sync.Mutex     // one writer; held across commit and the change hook
+	hook    func([]Change) // called after each commit, in commit order, under writeMu
+
+	membersMu sync.RWMutex
+	members   map[string]map[string]bool // room_id → user_id set, for realtime RLS checks
+}
+
+// Options configure Open.
+type Options struct {
+	// Now is the clock (tests); default time.Now.
+	Now func() time.Time
+}
+
+// Open opens (creating if needed) the database at path and applies pending migrations.
+func Open(path string, opts Options) (*Store, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("create data dir: %w", err)
+	}
+	// The database holds sessions: create it private before SQLite opens it (-wal/-shm inherit the mode).
+	if f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600); err == nil {
+		f.Close()
+	}
+	// synchronous=NORMAL in WAL mode survives a killed process (the WAL is in the OS page cache);
+	// FULL would add an fsync per presence update, which the 3 s liveness cadence can't afford.
+	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)"
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	// Readers run concurrently in WAL mode; writes are serialised by writeMu.
+	db.SetMaxOpenConns(8)
+	now := opts.Now
+	if now == nil {
+		now = time.Now
+	}
+	s := &Store{db: db, now: now, members: map[string]map[string]bool{}}
+	if err := s.migrate(context.Background()); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if err := s.loadMembers(context.Background()); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Close checkpoints the WAL and closes the database.
+func (s *Store) Close() error {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	_, _ = s.db.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
+	return s.db.Close()
+}
+
+// SetChangeHook sets the function that receives the changes of each commit, in commit order.
+// It runs under the write lock and must not block.
+func (s *Store) SetChangeHook(fn func([]Change)) {
+	s.writeMu.Lock()
+	s.hook = fn
+	s.writeMu.Unlock()
+}
+
+func (s *Store) migrate(ctx context.Context) error {
+	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)`); err != nil {
+		return fmt.Errorf("migrations table: %w", err)
+	}
+	names, err := fs.Glob(migrationFiles, "migrations/*.sql")
+	if err != nil {
+		return err
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		base := filepath.Base(name)
+		v, err := strconv.Atoi(strings.SplitN(base, "_", 2)[0])
+		if err != nil {
+			return fmt.Errorf("migration %s: name must start with a number", base)
+		}
+		var n int
+		if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE version = ?`, v).Scan(&n); err != nil {
+			return err
+		}
+		if n > 0 {
+			continue
+		}
+		body, err := migrationFiles.ReadFile(name)
+		if err != nil {
+			return err
+		}
+		tx, err := s.db.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("migration %s: %w", base, err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`, v, FormatTime(s.now())); err != nil {
+			tx.Rollback()
+			return err
+		}
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("migration %s: %w", base, err)
+		}
+	}
+	return nil
+}
+
+func (s *Store) loadMembers(ctx context.Context) error {
+	rows, err := s.db.QueryContext(ctx, `SELECT room_id, user_id FROM room_members`)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var room, user string
+		if err := rows.Scan(&room, &user); err != nil {
+			return err
+		}
+		s.setMember(room, user, true)
+	}
+	return rows.Err()
+}
+
+func (s *Store) setMember(room, user string, in bool) {
+	s.membersMu.Lock()
+	defer s.membersMu.Unlock()
+	set := s.members[room]
+	if in {
+		if set == nil {
+			set = map[string]bool{}
+			s.members[room] = set
+		}
+		set[user] = true
+		return
+	}
+	delete(set, user)
+	if len(set) == 0 {
+		delete(s.members, room)
+	}
+}
+
+// IsMember reports from memory whether user has joined room (used for realtime row security).
+func (s *Store) IsMember(room, user string) bool {
+	s.membersMu.RLock()
+	defer s.membersMu.RUnlock()
+	return s.members[room][user]
+}
+
+// write runs fn in a transaction under the write lock; after commit the collected changes go to
+// the hook, stamped with the commit time.
+func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx, w *changeSet) error) error {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	w := &changeSet{}
+	if err := fn(tx, w); err != nil {
+		tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	for _, m := range w.memberships {
+		s.setMember(m.room, m.user, m.in)
+	}
+	if s.hook != nil && len(w.changes) > 0 {
+		at := s.now()
+		for i := range w.changes {
+			w.changes[i].CommitTime = at
+		}
+		s.hook(w.changes)
+	}
+	return nil
+}
+
+type membership struct {
+	room, user string
+	in         bool
+}
+
+type changeSet struct {
+	changes     []Change
+	memberships []membership
+}
+
+func (w *changeSet) add(c Change) { w.changes = append(w.changes, c) }
