@@ -214,34 +214,25 @@ func Decide(in CorrectionInput) Correction {
 		c.Actions |= ActionPause
 		why = append(why, "room paused: pause")
 	}
-	// Speed is judged with the player as it will be after the play/pause.
-	stopped := !in.RoomPlaying || (in.Paused && !c.Has(ActionPlay))
 
 	switch {
 	case atEnd:
 		why = append(why, "at end of media")
 	case in.SeekInFlight:
 		why = append(why, "seek in flight")
-	case stopped || in.Paused:
+	case !in.RoomPlaying || in.Paused:
 		// No speed control without playback: seek beyond a small dead zone
 		// (also when about to play, so playback starts in the right place).
 		if beyond(drift, PausedSeekThreshold) {
-			c.Actions |= ActionSeek
-			c.SeekTo = in.Expected
-			why = append(why, fmt.Sprintf("drift %s > %g s while paused: seek to %.3f", fmtDrift(drift), PausedSeekThreshold, in.Expected))
+			why = append(why, c.seek(in.Expected, PausedSeekThreshold, " while paused"))
 		}
 		if in.offRate() {
-			c.Actions |= ActionRestoreRate
-			c.Speed = rate
-			why = append(why, fmt.Sprintf("no nudge while paused: speed %g", rate))
+			why = append(why, c.restoreRate(rate, "no nudge while paused"))
 		}
 	case beyond(drift, SeekThreshold):
-		c.Actions |= ActionSeek
-		c.SeekTo = in.Expected
-		why = append(why, fmt.Sprintf("drift %s > %g s: seek to %.3f", fmtDrift(drift), SeekThreshold, in.Expected))
+		why = append(why, c.seek(in.Expected, SeekThreshold, ""))
 		if in.offRate() {
-			c.Actions |= ActionRestoreRate
-			c.Speed = rate
+			why = append(why, c.restoreRate(rate, "after the seek"))
 		}
 	case beyond(drift, NudgeThreshold) || (in.offRate() && beyond(drift, RestoreThreshold)):
 		target := nudgeSpeed(drift, rate)
@@ -253,15 +244,28 @@ func Decide(in CorrectionInput) Correction {
 			why = append(why, fmt.Sprintf("drift %s: nudge holds", fmtDrift(drift)))
 		}
 	case in.offRate():
-		c.Actions |= ActionRestoreRate
-		c.Speed = rate
-		why = append(why, fmt.Sprintf("drift %s ≤ %g s: speed %g", fmtDrift(drift), RestoreThreshold, rate))
+		why = append(why, c.restoreRate(rate, fmt.Sprintf("drift %s ≤ %g s", fmtDrift(drift), RestoreThreshold)))
 	}
 	if len(why) == 0 {
 		why = append(why, fmt.Sprintf("in sync, drift %s", fmtDrift(drift)))
 	}
 	c.Reason = strings.Join(why, "; ")
 	return c
+}
+
+// seek asks for a seek to the room's expected position, the only seek
+// target there is; threshold and when say which rule fired.
+func (c *Correction) seek(expected, threshold float64, when string) string {
+	c.Actions |= ActionSeek
+	c.SeekTo = expected
+	return fmt.Sprintf("drift %s > %g s%s: seek to %.3f", fmtDrift(c.Drift), threshold, when, expected)
+}
+
+// restoreRate asks for the room rate; why says what made it due.
+func (c *Correction) restoreRate(rate float64, why string) string {
+	c.Actions |= ActionRestoreRate
+	c.Speed = rate
+	return fmt.Sprintf("%s: speed %g", why, rate)
 }
 
 // nudgeSpeed closes drift over NudgeHorizon, rounded to 4 decimals so logs

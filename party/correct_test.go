@@ -13,8 +13,13 @@ func playing(pos, exp, rate float64) CorrectionInput {
 	return CorrectionInput{Position: pos, Speed: rate, Expected: exp, RoomPlaying: true, RoomRate: rate, RoomKnown: true}
 }
 
+// with returns in changed by f, for table rows.
+func with(in CorrectionInput, f func(*CorrectionInput)) CorrectionInput {
+	f(&in)
+	return in
+}
+
 func TestDecide(t *testing.T) {
-	with := func(in CorrectionInput, f func(*CorrectionInput)) CorrectionInput { f(&in); return in }
 	tests := []struct {
 		name    string
 		in      CorrectionInput

@@ -179,4 +179,3 @@ func TestSimulationPausedRoom(t *testing.T) {
 		t.Fatalf("player %+v, want paused at 40 at speed 1", *p)
 	}
 }
-

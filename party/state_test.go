@@ -249,3 +249,6 @@ func TestInput(t *testing.T) {
 		t.Fatal("zero state gives a known input")
 	}
 }
+
+func nan() float64 { return math.NaN() }
+func inf() float64 { return math.Inf(1) }
