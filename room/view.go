@@ -1,0 +1,134 @@
+package room
+
+import (
+	"time"
+
+	"github.com/watchparty/watchparty/party"
+)
+
+// This file is the room session's read side: the values the TUI and the headless JSON stream
+// render. They are plain data (copies), safe to keep and compare.
+
+// ConnState is the realtime connection's state as the user sees it.
+type ConnState string
+
+// Connection states.
+const (
+	ConnConnecting   ConnState = "connecting"
+	ConnConnected    ConnState = "connected"
+	ConnReconnecting ConnState = "reconnecting"
+	ConnClosed       ConnState = "closed"
+)
+
+// Connection is the connection state with the time of the next reconnect attempt.
+type Connection struct {
+	State   ConnState
+	RetryAt time.Time // when State is ConnReconnecting: the next attempt (the TUI counts down)
+	Err     string    // the last connection error, if any
+}
+
+// Mode is how this client relates to the room's playback.
+type Mode string
+
+// Modes, as in the headless `sync` event.
+const (
+	ModeHost      Mode = "host"      // we publish the room state
+	ModeFollowing Mode = "following" // we follow the room
+	ModeDetached  Mode = "detached"  // the user acted locally; no correction until sync to live
+)
+
+// SyncView is the sync indicator: status and drift (positive: ahead of the room).
+type SyncView struct {
+	Status   party.Status // in sync / syncing / out of sync / detached / unknown
+	DriftMS  int64
+	Mode     Mode
+	Position float64 // our player's position, s
+	Expected float64 // the room's expected position now, s
+	Speed    float64 // our player's current speed (room rate × nudge)
+}
+
+// InSync reports the seed's rule: |drift| ≤ 2 s.
+func (s SyncView) InSync() bool {
+	return party.Indicator{Status: s.Status, DriftMS: s.DriftMS}.InSync()
+}
+
+// MemberView is one member as the member list shows it.
+type MemberView struct {
+	UserID   string
+	Name     string // sanitised
+	IsHost   bool
+	IsSelf   bool
+	Online   bool // present on the realtime channel
+	Stale    bool // no liveness report for 10 s
+	Playing  bool
+	Position float64 // last reported position, s
+	DriftMS  int64   // vs the room's expected position at the report time
+	InSync   bool
+}
+
+// Snapshot is the whole room as of one moment.
+type Snapshot struct {
+	RoomID     string
+	MediaTitle string // sanitised
+	MediaURL   string
+	Duration   float64 // s; 0 when unknown
+	HostID     string
+	HostName   string
+	SelfID     string
+	SelfName   string
+	IsHost     bool
+	Conn       Connection
+	Playing    bool    // the room's state
+	Rate       float64 // the room's playback rate
+	Sync       SyncView
+	Members    []MemberView // host first, then by join time
+}
+
+// Comment is one comment or system message.
+type Comment struct {
+	ID        int64
+	UserID    string
+	Username  string // sanitised
+	Message   string // sanitised
+	VideoTime *float64
+	At        time.Time // server time of posting
+	System    bool
+}
+
+// NoticeLevel says how a notice is styled.
+type NoticeLevel string
+
+// Notice levels.
+const (
+	NoticeInfo  NoticeLevel = "info"
+	NoticeWarn  NoticeLevel = "warn"
+	NoticeError NoticeLevel = "error"
+)
+
+// Event is something the session reports, in order, on Session.Events.
+type Event interface{ isEvent() }
+
+// StateChanged carries a new snapshot. Sent on every change that matters to the screen and at
+// least once a second while connected (the position moves).
+type StateChanged struct{ Snapshot Snapshot }
+
+// CommentsLoaded is the history read on (re)join, oldest first. It replaces what was shown.
+type CommentsLoaded struct{ Comments []Comment }
+
+// CommentReceived is a new comment (ours included).
+type CommentReceived struct{ Comment Comment }
+
+// Notice is a transient message for a toast: joined, left, host changed, errors.
+type Notice struct {
+	Level NoticeLevel
+	Text  string
+}
+
+// Closed is the last event: the session ended (Err nil after a clean leave).
+type Closed struct{ Err error }
+
+func (StateChanged) isEvent()    {}
+func (CommentsLoaded) isEvent()  {}
+func (CommentReceived) isEvent() {}
+func (Notice) isEvent()          {}
+func (Closed) isEvent()          {}
