@@ -255,7 +255,7 @@ func encodeBinaryBroadcast(m Message) ([]byte, bool, error) {
 // server push (no refs), kind 3 for a client push.
 func tryBroadcastJSON(m Message) ([]byte, bool) {
 	bp, err := parseBroadcastPayload(m.Payload)
-	if err != nil || !bp.hasPayload {
+	if err != nil || !bp.hasPayload || bp.emptyMeta {
 		return nil, false
 	}
 	if m.JoinRef == "" && m.Ref == "" {
@@ -312,6 +312,9 @@ type broadcastFields struct {
 	payload    json.RawMessage // compacted JSON
 	hasPayload bool
 	meta       []byte // compacted JSON object, or nil
+	// emptyMeta is set when "meta" was present but null or {}: the binary
+	// form would drop it.
+	emptyMeta bool
 }
 
 // parseBroadcastPayload splits {"type":"broadcast","event":E[,"payload":P][,"meta":M]}.
@@ -342,6 +345,7 @@ func parseBroadcastPayload(payload json.RawMessage) (broadcastFields, error) {
 			bf.payload, bf.hasPayload = buf.Bytes(), true
 		case "meta":
 			if string(v) == "null" {
+				bf.emptyMeta = true
 				continue
 			}
 			if !isObject(v) {
@@ -351,8 +355,10 @@ func parseBroadcastPayload(payload json.RawMessage) (broadcastFields, error) {
 			if err := json.Compact(&buf, v); err != nil {
 				return bf, fmt.Errorf("broadcast meta is not valid json")
 			}
-			if buf.Len() > 2 { // {} is the same as no meta
+			if buf.Len() > 2 {
 				bf.meta = buf.Bytes()
+			} else {
+				bf.emptyMeta = true
 			}
 		default:
 			return bf, fmt.Errorf("broadcast payload has extra key %q", k)

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // maxInValues is the most values an in.(…) list may hold, as on the server.
@@ -74,6 +75,9 @@ func ParseFilter(s string) (Filter, error) {
 	f := Filter{src: s}
 	if strings.TrimSpace(s) == "" {
 		return f, nil
+	}
+	if !utf8.ValidString(s) {
+		return Filter{}, &FilterError{Params: []string{s}, Reason: "filter is not valid utf-8"}
 	}
 	parts, err := splitTop(s)
 	if err != nil {
@@ -170,8 +174,11 @@ func parseCondition(part string) (condition, error) {
 		if err != nil {
 			return condition{}, bad(err.Error())
 		}
-		c.value = v
-		c.re = likeRegexp(v, op == "ilike")
+		re, err := likeRegexp(v, op == "ilike")
+		if err != nil {
+			return condition{}, bad("invalid pattern")
+		}
+		c.value, c.re = v, re
 	case "match", "imatch":
 		v, err := unquote(value)
 		if err != nil {
@@ -257,30 +264,31 @@ func parseList(v string) ([]string, error) {
 
 // likeRegexp turns a LIKE pattern into an anchored regular expression. % and
 // PostgREST's * match any run, _ matches one character, \ escapes.
-func likeRegexp(p string, fold bool) *regexp.Regexp {
+func likeRegexp(p string, fold bool) (*regexp.Regexp, error) {
 	var b strings.Builder
 	b.WriteString(`(?s)`)
 	if fold {
 		b.WriteString(`(?i)`)
 	}
 	b.WriteByte('^')
-	for i := 0; i < len(p); i++ {
-		switch c := p[i]; c {
-		case '%', '*':
+	escaped := false
+	for _, r := range p {
+		switch {
+		case escaped:
+			b.WriteString(regexp.QuoteMeta(string(r)))
+			escaped = false
+		case r == '\\':
+			escaped = true
+		case r == '%' || r == '*':
 			b.WriteString(`.*`)
-		case '_':
+		case r == '_':
 			b.WriteByte('.')
-		case '\\':
-			if i+1 < len(p) {
-				i++
-				b.WriteString(regexp.QuoteMeta(p[i : i+1]))
-			}
 		default:
-			b.WriteString(regexp.QuoteMeta(p[i : i+1]))
+			b.WriteString(regexp.QuoteMeta(string(r)))
 		}
 	}
 	b.WriteByte('$')
-	return regexp.MustCompile(b.String())
+	return regexp.Compile(b.String())
 }
 
 // String returns the filter as given to ParseFilter.

@@ -106,6 +106,7 @@ func TestFilterParseErrors(t *testing.T) {
 		{"id=match.a[", "invalid regular expression", ""},
 		{"id=not.foo.1", "unknown operator", ""},
 		{"id=fts.hey", "unknown operator", ""},
+		{"t=like.\x91", "not valid utf-8", ""},
 	} {
 		_, err := ParseFilter(tc.filter)
 		var fe *FilterError
