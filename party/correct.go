@@ -90,8 +90,11 @@ type CorrectionInput struct {
 	Position float64
 	// Paused is the player's pause state.
 	Paused bool
-	// Speed is the player's current speed; 0 means unknown and reads as
-	// the room rate.
+	// Speed is the player's current speed (mpv's speed property); 0 means
+	// unknown and reads as the room rate. Decide keeps no state: a speed
+	// other than the room rate is how it knows a nudge (or a pending rate
+	// change) is in effect, so pass the speed mpv reports, not the one
+	// last requested.
 	Speed float64
 	// AtEOF: the player has reached the end of its file (mpv eof-reached).
 	AtEOF bool
@@ -176,7 +179,8 @@ func (c Correction) Has(a Action) bool { return c.Actions&a != 0 }
 //     expected position; NudgeThreshold < |drift| ≤ SeekThreshold → speed
 //     rate − drift/NudgeHorizon, bounded to ±MaxNudge of the rate; a nudge
 //     continues until |drift| ≤ RestoreThreshold, then the room rate is
-//     restored.
+//     restored; a running nudge is re-sized only when its speed would move
+//     by SpeedStep × rate or more.
 //   - Room or player paused: no nudges; |drift| > PausedSeekThreshold →
 //     seek; a speed other than the room rate is restored.
 //   - A seek in flight: play/pause still follow, nothing else.

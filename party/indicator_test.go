@@ -31,6 +31,7 @@ func TestIndicate(t *testing.T) {
 		{"detached in place", with(playing(100, 100, 1), func(in *CorrectionInput) { in.Detached = true }),
 			Indicator{StatusDetached, 0}, false, ""},
 		{"unknown room", CorrectionInput{Position: 5}, Indicator{StatusUnknown, 0}, false, "unknown"},
+		{"unknown room, detached", CorrectionInput{Position: 5, Detached: true}, Indicator{StatusDetached, 0}, false, "detached +0 ms"},
 		{"at end is in sync", with(playing(1399, 1440, 1), func(in *CorrectionInput) { in.AtEOF = true; in.Paused = true }),
 			Indicator{StatusInSync, 0}, true, ""},
 		{"paused 1.5 s off: syncing (seek)", CorrectionInput{Position: 11.5, Paused: true, Speed: 1, Expected: 10, RoomRate: 1, RoomKnown: true},

@@ -252,3 +252,18 @@ func TestInput(t *testing.T) {
 
 func nan() float64 { return math.NaN() }
 func inf() float64 { return math.Inf(1) }
+
+// Rows built by Go code (the embedded server) rather than decoded JSON carry
+// Go numeric types and time.Time.
+func TestParseRoomRowGoTypes(t *testing.T) {
+	for _, n := range []any{float32(2), int(2), int32(2), int64(2), uint32(2), uint64(2), json.Number("2")} {
+		s, err := ParseRoomRow(map[string]any{"is_playing": true, "current_time": n, "updated_at": t0})
+		if err != nil || s.CurrentTime != 2 || !s.UpdatedAt.Equal(t0) {
+			t.Errorf("%T: %+v, %v", n, s, err)
+		}
+	}
+	if _, err := ParseRoomRow(map[string]any{"is_playing": true, "current_time": 1.0, "updated_at": t0, "host_user_id": 3}); err == nil ||
+		!strings.Contains(err.Error(), "host_user_id: want a string") {
+		t.Errorf("numeric host id: %v", err)
+	}
+}
