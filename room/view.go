@@ -124,11 +124,41 @@ type Notice struct {
 	Text  string
 }
 
+// RoomChanged is a new room playback state (a host action, a hand-over, a resync).
+type RoomChanged struct {
+	Playing  bool
+	Position float64 // current_time at UpdatedAt, s
+	Rate     float64
+	Version  int64
+	HostID   string
+	HostName string
+}
+
+// MemberChanged is a member joining, leaving or reporting (room_members INSERT/DELETE/UPDATE).
+// The session also sends a Notice for joins and leaves; MemberChanged is for scripts (the
+// headless JSON stream) and lists.
+type MemberChanged struct {
+	Change string // join | leave | update
+	Member MemberView
+}
+
+// PresenceChanged is the set of members present on the realtime channel.
+type PresenceChanged struct {
+	Online []string // user ids
+}
+
+// ConnectionChanged is the realtime connection changing state.
+type ConnectionChanged struct{ Conn Connection }
+
 // Closed is the last event: the session ended (Err nil after a clean leave).
 type Closed struct{ Err error }
 
-func (StateChanged) isEvent()    {}
-func (CommentsLoaded) isEvent()  {}
-func (CommentReceived) isEvent() {}
-func (Notice) isEvent()          {}
-func (Closed) isEvent()          {}
+func (StateChanged) isEvent()      {}
+func (CommentsLoaded) isEvent()    {}
+func (CommentReceived) isEvent()   {}
+func (Notice) isEvent()            {}
+func (Closed) isEvent()            {}
+func (RoomChanged) isEvent()       {}
+func (MemberChanged) isEvent()     {}
+func (PresenceChanged) isEvent()   {}
+func (ConnectionChanged) isEvent() {}
