@@ -140,7 +140,8 @@ summary+=("sql tests: $sql_pass passed, $sql_fail failed")
 # --- Deno tests of the Edge Functions ------------------------------------------------------------
 
 fresh_db functions_test
-deno_flags=(--config "$here/deno.json" --allow-net=127.0.0.1 --allow-env --allow-read --allow-sys)
+# Unix-socket connections to the cluster need read and write permission on the socket.
+deno_flags=(--config "$here/deno.json" --allow-net=127.0.0.1 --allow-env --allow-read --allow-write="$work" --allow-sys)
 if PGDATABASE=functions_test "$deno" test "${deno_flags[@]}" "$here/functions/"; then
 	summary+=("deno tests: passed")
 else
@@ -176,6 +177,10 @@ if info="$(wait_for_line "$work/harness.out" 30)"; then
 	url="$(printf '%s' "$info" | sed -n 's/.*"url":"\([^"]*\)".*/\1/p')"
 	key="$(printf '%s' "$info" | sed -n 's/.*"anon_key":"\([^"]*\)".*/\1/p')"
 	run_contract "supabase functions (local harness)" "$url" "$key"
+	if [[ -s "$work/harness.err" ]]; then
+		log "harness stderr:"
+		cat "$work/harness.err" >&2
+	fi
 else
 	cat "$work/harness.err" >&2
 	summary+=("contract cases against the local harness: FAILED (harness did not start)")

@@ -1,0 +1,282 @@
+/**
+ * The HTTP side of the watchparty Edge Functions (docs/api.md, "Edge Functions"): routing, body
+ * limits, the bearer check and JSON types. Everything about rooms — who may do what, names,
+ * messages, rate limits — lives in the SQL functions, which this only calls as the caller.
+ *
+ * Checks run in this order, the same for every endpoint: path (404), method (405), size (413),
+ * token (401), body (400), then the SQL function's own (see the functions migration).
+ */
+import type { RoomsDb, RpcResult } from "./db.ts";
+
+/** The three deployed functions. */
+export type FunctionName = "rooms" | "sync" | "comments";
+
+/** Bodies larger than this are refused with 413 PAYLOAD_TOO_LARGE. */
+export const MAX_BODY_BYTES = 64 * 1024;
+
+type FieldType = "string" | "number" | "integer" | "boolean";
+
+interface Field {
+  /** key in the request body */
+  key: string;
+  /** argument of the SQL function */
+  arg: string;
+  type: FieldType;
+  required?: boolean;
+}
+
+interface Route {
+  rpc: string;
+  fields: Field[];
+}
+
+const userIdField: Field = { key: "user_id", arg: "p_user_id", type: "string" };
+const roomIdField: Field = { key: "room_id", arg: "p_room_id", type: "string", required: true };
+
+const routes: Record<string, Route> = {
+  "rooms/create": {
+    rpc: "create_room",
+    fields: [
+      { key: "username", arg: "p_username", type: "string", required: true },
+      { key: "media_url", arg: "p_media_url", type: "string" },
+      { key: "media_title", arg: "p_media_title", type: "string" },
+      { key: "media_duration", arg: "p_media_duration", type: "number" },
+      { key: "anime_id", arg: "p_anime_id", type: "string" },
+      { key: "episode_number", arg: "p_episode_number", type: "integer" },
+    ],
+  },
+  "rooms/join": {
+    rpc: "join_room",
+    fields: [roomIdField, { key: "username", arg: "p_username", type: "string", required: true }],
+  },
+  "rooms/leave": { rpc: "leave_room", fields: [roomIdField] },
+  "sync/control": {
+    rpc: "control_room",
+    fields: [
+      roomIdField,
+      { key: "action", arg: "p_action", type: "string", required: true },
+      { key: "current_time", arg: "p_current_time", type: "number", required: true },
+      { key: "playback_rate", arg: "p_playback_rate", type: "number" },
+    ],
+  },
+  "comments/create": {
+    rpc: "create_comment",
+    fields: [
+      roomIdField,
+      { key: "message", arg: "p_message", type: "string", required: true },
+      { key: "video_timestamp", arg: "p_video_timestamp", type: "number" },
+      { key: "anime_id", arg: "p_anime_id", type: "string" },
+      { key: "episode_number", arg: "p_episode_number", type: "integer" },
+    ],
+  },
+};
+
+/** The error codes of the contract; a PostgREST error whose `details` is one of these came from
+ * our SQL functions and is passed on with its PTxyz status. */
+const contractCodes = new Set([
+  "INVALID_REQUEST",
+  "INVALID_USERNAME",
+  "INVALID_MESSAGE",
+  "UNAUTHORIZED",
+  "USER_MISMATCH",
+  "NOT_MEMBER",
+  "NOT_HOST",
+  "ROOM_NOT_FOUND",
+  "RATE_LIMITED",
+]);
+
+/** Options of {@link createHandler}. */
+export interface HandlerOptions {
+  /** Where unexpected failures are reported (they answer 500 INTERNAL). Default: console.error. */
+  logError?: (message: string, cause?: unknown) => void;
+  /** The clock for token expiry, in ms since the epoch. Default: Date.now. */
+  now?: () => number;
+}
+
+/**
+ * Returns the request handler of one deployed function, to pass to Deno.serve. It accepts the path
+ * as the Supabase gateway forwards it (`/rooms/create`) and as clients send it
+ * (`/functions/v1/rooms/create`). The handler keeps no state between requests and is safe for
+ * concurrent use.
+ */
+export function createHandler(
+  name: FunctionName,
+  db: RoomsDb,
+  options: HandlerOptions = {},
+): (req: Request) => Promise<Response> {
+  const logError = options.logError ?? ((message, cause) => console.error(message, cause));
+  const now = options.now ?? Date.now;
+
+  return async (req: Request): Promise<Response> => {
+    try {
+      let path = new URL(req.url).pathname.replace(/^\/functions\/v1(?=\/)/, "").replace(/\/+$/, "");
+      path = path.replace(/^\//, "");
+      const route = path.startsWith(name + "/") ? routes[path] : undefined;
+      if (!route) {
+        return failure(404, "NOT_FOUND", `no endpoint ${path === "" ? "/" : "/" + path}`);
+      }
+      if (req.method !== "POST") {
+        return failure(405, "METHOD_NOT_ALLOWED", "use POST", { Allow: "POST" });
+      }
+      const raw = await readBody(req);
+      if (raw === null) {
+        return failure(413, "PAYLOAD_TOO_LARGE", `body over ${MAX_BODY_BYTES} bytes`);
+      }
+      const token = bearerUserToken(req, now());
+      if (token === null) {
+        return failure(401, "UNAUTHORIZED", "a valid user access token is required");
+      }
+      const args = parseArgs(raw, route);
+      if (typeof args === "string") {
+        return failure(400, "INVALID_REQUEST", args);
+      }
+      const result = await db.rpc(route.rpc, args, token);
+      return fromRpc(result, route.rpc, logError);
+    } catch (err) {
+      logError(`watchparty function ${name}: unexpected failure`, err);
+      return failure(500, "INTERNAL", "internal error");
+    }
+  };
+}
+
+/** Reads the body, or returns null when it is over {@link MAX_BODY_BYTES}. */
+async function readBody(req: Request): Promise<Uint8Array | null> {
+  const declared = req.headers.get("content-length");
+  if (declared !== null && Number(declared) > MAX_BODY_BYTES) {
+    await req.body?.cancel();
+    return null;
+  }
+  if (!req.body) return new Uint8Array();
+  const reader = req.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > MAX_BODY_BYTES) {
+      await reader.cancel();
+      return null;
+    }
+    chunks.push(value);
+  }
+  const body = new Uint8Array(size);
+  let at = 0;
+  for (const chunk of chunks) {
+    body.set(chunk, at);
+    at += chunk.byteLength;
+  }
+  return body;
+}
+
+/**
+ * The bearer token when it looks like a live user access token: a JWT whose claims say
+ * role "authenticated", with a `sub` and a future `exp`. Returns null otherwise (none, the anon
+ * key, expired, malformed). The signature is not checked here: PostgREST checks it on the RPC, and
+ * a bad one comes back as 401 too. The early check only makes the common refusals cheap and gives
+ * them the same order as the embedded server's.
+ */
+function bearerUserToken(req: Request, nowMs: number): string | null {
+  const match = /^bearer\s+(\S+)\s*$/i.exec(req.headers.get("authorization") ?? "");
+  if (!match) return null;
+  const token = match[1];
+  const parts = token.split(".");
+  if (parts.length !== 3) return null;
+  let claims: unknown;
+  try {
+    const b64 = parts[1].replace(/-/g, "+").replace(/_/g, "/");
+    const text = new TextDecoder("utf-8", { fatal: true }).decode(
+      Uint8Array.from(atob(b64 + "=".repeat((4 - b64.length % 4) % 4)), (c) => c.charCodeAt(0)),
+    );
+    claims = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  if (!isObject(claims)) return null;
+  const { role, sub, exp } = claims;
+  if (role !== "authenticated" || typeof sub !== "string" || sub === "") return null;
+  if (typeof exp !== "number" || exp * 1000 <= nowMs) return null;
+  return token;
+}
+
+/** The SQL function's arguments from a JSON body, or a message saying what is wrong with it. */
+function parseArgs(raw: Uint8Array, route: Route): Record<string, unknown> | string {
+  let body: unknown;
+  try {
+    body = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(raw));
+  } catch {
+    return "body is not valid JSON";
+  }
+  if (!isObject(body)) return "body must be a JSON object";
+  const args: Record<string, unknown> = {};
+  for (const field of [...route.fields, userIdField]) {
+    const value = body[field.key];
+    if (value === undefined || value === null) {
+      if (field.required) return `${field.key} is required`;
+      continue;
+    }
+    if (!hasType(value, field.type)) return `${field.key} must be ${article(field.type)}`;
+    // PostgreSQL text cannot hold U+0000; usernames lose control characters anyway.
+    args[field.arg] = typeof value === "string" ? value.replaceAll("\u0000", "") : value;
+  }
+  return args;
+}
+
+function hasType(value: unknown, type: FieldType): boolean {
+  switch (type) {
+    case "string":
+      return typeof value === "string";
+    case "number":
+      return typeof value === "number" && Number.isFinite(value);
+    case "integer":
+      return typeof value === "number" && Number.isSafeInteger(value) && Math.abs(value) <= 2147483647;
+    case "boolean":
+      return typeof value === "boolean";
+  }
+}
+
+function article(type: FieldType): string {
+  return type === "integer" ? "an integer" : `a ${type}`;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** The reply for an RPC result: our SQL errors keep their status and code; a refused token is
+ * UNAUTHORIZED; anything else is logged and INTERNAL. */
+function fromRpc(
+  result: RpcResult,
+  fn: string,
+  logError: (message: string, cause?: unknown) => void,
+): Response {
+  if (result.ok) {
+    if (!isObject(result.data)) {
+      logError(`watchparty function: ${fn} returned no object`, result.data);
+      return failure(500, "INTERNAL", "internal error");
+    }
+    return json(200, { success: true, data: result.data });
+  }
+  const { status, error } = result;
+  const pt = /^PT([1-5]\d\d)$/.exec(error.code);
+  if (pt && error.details !== null && contractCodes.has(error.details)) {
+    return failure(Number(pt[1]), error.details, error.message);
+  }
+  // PGRST301/PGRST303: bad or expired JWT; 42501 as anon: no privilege without a user.
+  if (status === 401) {
+    return failure(401, "UNAUTHORIZED", "a valid user access token is required");
+  }
+  logError(`watchparty function: ${fn} failed with status ${status}`, error);
+  return failure(500, "INTERNAL", "internal error");
+}
+
+function failure(status: number, code: string, message: string, headers: Record<string, string> = {}): Response {
+  return json(status, { success: false, error: { code, message } }, headers);
+}
+
+function json(status: number, body: unknown, headers: Record<string, string> = {}): Response {
+  return new Response(JSON.stringify(body), {
+    status,
+    headers: { "Content-Type": "application/json", ...headers },
+  });
+}
