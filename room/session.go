@@ -1,0 +1,1091 @@
+package room
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/watchparty/watchparty/party"
+	"github.com/watchparty/watchparty/player"
+)
+
+// Cadences.
+const (
+	correctionTick   = 50 * time.Millisecond // how often a follower measures drift
+	livenessInterval = 3 * time.Second       // track_user_presence, as the JS guide
+	clockRefresh     = 60 * time.Second      // one more clock sample
+	snapshotInterval = time.Second           // StateChanged at least this often
+	clockSamples     = 5                     // samples taken on join
+	historySize      = 50
+	mediaMismatch    = 2.5 // s: durations further apart than this are not the same video
+	playerOpTimeout  = 2 * time.Second
+)
+
+// Options configure a session.
+type Options struct {
+	RoomID   string
+	Username string
+	// Media is what our mpv plays: a local copy of the room's video or a URL. Empty: the room's
+	// media_url.
+	Media string
+	// Player, if set, is an mpv already launched (and possibly loaded) by the caller; the session
+	// takes it over. Otherwise the session launches one with Launch.
+	Player *player.Player
+	// Launch starts (and, if mpv dies, restarts) our mpv.
+	Launch player.LaunchOptions
+	// Logger receives diagnostics; default discards.
+	Logger *slog.Logger
+}
+
+// Session is one room session. Create it with Join; it implements Controls.
+// All methods are safe for concurrent use.
+type Session struct {
+	opts Options
+	be   backend
+	log  *slog.Logger
+
+	inbox  chan any // everything the loop reacts to
+	events *eventQueue
+
+	mu     sync.Mutex // guards player and snap
+	player *player.Player
+	snap   Snapshot
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	done   chan struct{}
+	closed sync.Once
+	ownsPl bool // we launched the player (so we relaunch it and stop it on Leave)
+}
+
+var _ Controls = (*Session)(nil)
+
+// loop-internal messages
+type (
+	playerEvent struct {
+		p  *player.Player
+		ev player.Event
+	}
+	playerReady struct {
+		p   *player.Player
+		err error
+	}
+	seekDone struct {
+		err     error
+		started time.Time
+	}
+	publishBegin struct{}
+	publishEnd   struct {
+		room map[string]any
+		err  error
+	}
+	syncResult struct {
+		st       syncState
+		err      error
+		reattach bool
+	}
+	livenessDone struct{}
+	snapshotReq  struct{ reply chan Snapshot }
+	leaveReq     struct{}
+)
+
+// engine is the loop's state. Only the loop goroutine touches it.
+type engine struct {
+	selfID    string
+	room      party.RoomState
+	hostName  string
+	mediaURL  string
+	title     string
+	clock     party.ClockOffset
+	members   party.Members
+	online    map[string]bool
+	drift     party.DriftFilter
+	budget    party.PresenceBudget
+	budgetAt  time.Time // armed Due time
+	detached  bool
+	conn      Connection
+	subscribe bool // subscribed at least once
+
+	seekInFlight bool
+	settle       float64 // estimated seek settle time, s (EWMA), to aim ahead of a playing room
+
+	publishing     int
+	lastOwnVersion int64
+	stashed        *party.RoomState
+
+	lastPublished   party.RoomState // host: what we last published
+	livenessBusy    bool
+	lastIndicator   party.Indicator
+	lastSpeedSet    float64
+	relaunching     bool
+	durationWarned  bool
+	lastSnapshotAt  time.Time
+	snapshotChanged bool
+}
+
+// Join joins a room with a backend, starts (or takes over) mpv, loads the media at the room's
+// position and follows the room until Leave or ctx ends.
+func join(ctx context.Context, be backend, opts Options) (*Session, error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	s := &Session{
+		opts: opts, be: be, log: opts.Logger,
+		inbox: make(chan any, 256), events: newEventQueue(),
+		done: make(chan struct{}),
+	}
+	e := &engine{selfID: be.UserID(), online: map[string]bool{}, settle: 0.05}
+
+	roomRow, memberRows, err := be.Join(ctx, opts.RoomID, opts.Username)
+	if err != nil {
+		return nil, err
+	}
+	if err := e.applyRoomRow(roomRow); err != nil {
+		return nil, fmt.Errorf("read room: %w", err)
+	}
+	for _, r := range memberRows {
+		if m, err := party.ParseMemberRow(r); err == nil {
+			e.members.Put(m)
+		}
+	}
+	// Clock: several samples, keep the best (Cristian).
+	for i := 0; i < clockSamples; i++ {
+		st, err := be.SyncState(ctx, opts.RoomID)
+		if err != nil {
+			return nil, fmt.Errorf("read room state: %w", err)
+		}
+		e.clock.AddSample(st.Sent, st.Received, st.ServerTime)
+		if i == clockSamples-1 {
+			e.applySync(st)
+		}
+	}
+
+	p := opts.Player
+	if p == nil {
+		p, err = player.Launch(ctx, opts.Launch)
+		if err != nil {
+			return nil, err
+		}
+		s.ownsPl = true
+	}
+	s.player = p
+	media := opts.Media
+	if media == "" {
+		media = e.mediaURL
+	}
+	if media == "" && !p.State().Loaded {
+		s.closePlayer()
+		return nil, errors.New("the room has no media URL: pass your copy of the video with --media")
+	}
+	if media != "" {
+		s.opts.Media = media
+		start := e.room.ExpectedPosition(e.clock.ServerNow(time.Now()))
+		if e.isHost() && p.State().Loaded {
+			start = p.Position()
+		} else if err := p.Load(ctx, media, start+e.aheadFor(), !e.room.IsPlaying); err != nil {
+			s.closePlayer()
+			return nil, fmt.Errorf("play %s: %w", media, err)
+		}
+	}
+
+	s.ctx, s.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	if err := be.Subscribe(ctx, opts.RoomID, s.post); err != nil {
+		s.closePlayer()
+		s.cancel()
+		return nil, fmt.Errorf("subscribe to the room: %w", err)
+	}
+	history, err := be.History(ctx, opts.RoomID, historySize)
+	if err == nil {
+		s.events.push(CommentsLoaded{Comments: commentsOldestFirst(history)})
+	}
+	s.wg.Add(2)
+	go func() { defer s.wg.Done(); s.forwardPlayer(p) }()
+	go func() { defer s.wg.Done(); s.loop(e) }()
+	return s, nil
+}
+
+// post hands an item to the loop; it drops it only when the session has ended.
+func (s *Session) post(item any) {
+	select {
+	case s.inbox <- item:
+	case <-s.done:
+	}
+}
+
+func (s *Session) forwardPlayer(p *player.Player) {
+	for ev := range p.Events() {
+		s.post(playerEvent{p, ev})
+	}
+}
+
+func (s *Session) currentPlayer() *player.Player {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.player
+}
+
+func (s *Session) closePlayer() {
+	if p := s.currentPlayer(); p != nil && s.ownsPl {
+		p.Close()
+	}
+}
+
+// Events implements Controls.
+func (s *Session) Events() <-chan Event { return s.events.out }
+
+// Snapshot implements Controls.
+func (s *Session) Snapshot() Snapshot {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.snap
+}
+
+func (e *engine) isHost() bool { return e.room.HostUserID != "" && e.room.HostUserID == e.selfID }
+
+// aheadFor is how far ahead of the room's position to aim a seek so that, once mpv has
+// settled, we are where the room is.
+func (e *engine) aheadFor() float64 {
+	if !e.room.IsPlaying {
+		return 0
+	}
+	return e.settle * e.room.Rate()
+}
+
+func (e *engine) applyRoomRow(row map[string]any) error {
+	st, err := party.ParseRoomRow(row)
+	if err != nil {
+		return err
+	}
+	e.room = st
+	if v, ok := row["media_url"].(string); ok {
+		e.mediaURL = v
+	}
+	if v, ok := row["media_title"].(string); ok {
+		e.title = Sanitize(v)
+	}
+	return nil
+}
+
+func (e *engine) applySync(st syncState) {
+	if st.Room != nil {
+		if rs, err := party.ParseRoomRow(st.Room); err == nil && (rs.Newer(e.room) || !e.room.Known()) {
+			e.applyRoomRow(st.Room)
+		}
+	}
+	for _, r := range st.Members {
+		if m, err := party.ParseMemberRow(r); err == nil {
+			e.members.Put(m)
+		}
+	}
+}
+
+func (s *Session) loop(e *engine) {
+	defer s.finish()
+	tick := time.NewTicker(correctionTick)
+	defer tick.Stop()
+	live := time.NewTicker(livenessInterval)
+	defer live.Stop()
+	clk := time.NewTicker(clockRefresh)
+	defer clk.Stop()
+	var budgetTimer <-chan time.Time
+	s.trackPresence(e)
+	s.liveness(e)
+	s.emitSnapshot(e, true)
+	for {
+		select {
+		case <-s.ctx.Done():
+			return
+		case <-tick.C:
+			s.correct(e)
+			s.maybeRepublish(e)
+			s.emitSnapshot(e, false)
+		case <-live.C:
+			s.liveness(e)
+		case <-clk.C:
+			go s.sampleClock(false)
+		case <-budgetTimer:
+			budgetTimer = nil
+			if payload, ok := e.budget.Due(time.Now()); ok {
+				s.sendTrack(payload)
+			}
+		case item := <-s.inbox:
+			if _, ok := item.(leaveReq); ok {
+				return
+			}
+			s.handle(e, item)
+		}
+		if _, when, ok := e.budget.Pending(time.Now()); ok && budgetTimer == nil {
+			budgetTimer = time.After(time.Until(when))
+		}
+	}
+}
+
+func (s *Session) handle(e *engine, item any) {
+	switch m := item.(type) {
+	case playerEvent:
+		s.onPlayerEvent(e, m)
+	case playerReady:
+		e.relaunching = false
+		if m.err != nil {
+			s.events.push(Notice{NoticeError, "mpv could not be restarted: " + m.err.Error()})
+			return
+		}
+		s.mu.Lock()
+		s.player = m.p
+		s.mu.Unlock()
+		s.wg.Add(1)
+		go func() { defer s.wg.Done(); s.forwardPlayer(m.p) }()
+		e.drift.Reset()
+		s.events.push(Notice{NoticeInfo, "mpv restarted at the room's position"})
+	case seekDone:
+		e.seekInFlight = false
+		if m.err == nil {
+			took := time.Since(m.started).Seconds()
+			if took > 0 && took < 2 {
+				e.settle = 0.7*e.settle + 0.3*took
+			}
+		}
+		e.drift.Reset()
+	case publishBegin:
+		e.publishing++
+	case publishEnd:
+		e.publishing--
+		if m.err == nil && m.room != nil {
+			if st, err := party.ParseRoomRow(m.room); err == nil {
+				if st.StateVersion > e.lastOwnVersion {
+					e.lastOwnVersion = st.StateVersion
+				}
+				if st.Newer(e.room) {
+					e.room = st
+					e.lastPublished = st
+					s.roomChanged(e)
+				}
+			}
+		}
+		if e.publishing == 0 && e.stashed != nil {
+			st := *e.stashed
+			e.stashed = nil
+			s.onRoomState(e, st)
+		}
+	case syncResult:
+		if m.err != nil {
+			s.events.push(Notice{NoticeError, "sync failed: " + m.err.Error()})
+			return
+		}
+		e.clock.AddSample(m.st.Sent, m.st.Received, m.st.ServerTime)
+		before := e.room
+		e.applySync(m.st)
+		if m.reattach && e.detached {
+			e.detached = false
+			e.drift.Reset()
+			s.events.push(Notice{NoticeInfo, "synced to live"})
+			s.trackPresence(e)
+		}
+		if e.room != before {
+			s.roomChanged(e)
+		}
+		s.correct(e)
+	case livenessDone:
+		e.livenessBusy = false
+	case snapshotReq:
+		m.reply <- s.buildSnapshot(e)
+	case feedRoomUpdate:
+		st, err := party.ParseRoomRow(m.Row)
+		if err != nil {
+			s.log.Warn("bad room update", "err", err)
+			return
+		}
+		if v, ok := m.Row["media_title"].(string); ok {
+			e.title = Sanitize(v)
+		}
+		s.onRoomState(e, st)
+	case feedMember:
+		s.onMember(e, m)
+	case feedComment:
+		c := toComment(m.Row)
+		s.events.push(CommentReceived{Comment: c})
+	case feedPresence:
+		e.online = map[string]bool{}
+		for _, id := range m.Online {
+			e.online[id] = true
+		}
+		s.events.push(PresenceChanged{Online: append([]string(nil), m.Online...)})
+		e.snapshotChanged = true
+	case feedSubscribed:
+		// (Re)joined: the server forgot our presence, and we may have missed changes.
+		first := !e.subscribe
+		e.subscribe = true
+		e.budget.Rejoined()
+		s.trackPresence(e)
+		if !first {
+			go s.resync(false)
+			s.events.push(Notice{NoticeInfo, "reconnected"})
+		}
+	case feedClosed:
+		s.events.push(Notice{NoticeWarn, "the server closed the room channel (" + m.Reason + "); rejoining"})
+		go func() {
+			if err := s.be.Subscribe(s.ctx, s.opts.RoomID, s.post); err != nil {
+				s.events.push(Notice{NoticeError, "rejoin failed: " + err.Error()})
+			}
+		}()
+	case feedConn:
+		e.conn = m.Conn
+		s.events.push(ConnectionChanged{Conn: m.Conn})
+		e.snapshotChanged = true
+	}
+}
+
+// onRoomState handles a room state from the channel.
+func (s *Session) onRoomState(e *engine, st party.RoomState) {
+	if !st.Newer(e.room) {
+		return
+	}
+	if e.isHost() || st.HostUserID == e.selfID {
+		// Our own publish echoes back; while one is in flight we can't tell, so wait for it.
+		if e.publishing > 0 {
+			e.stashed = &st
+			return
+		}
+		if st.StateVersion <= e.lastOwnVersion {
+			return
+		}
+	}
+	hostChanged := st.HostUserID != e.room.HostUserID
+	e.room = st
+	// A new host action re-attaches everyone (the JS guide's behaviour).
+	if e.detached {
+		e.detached = false
+		s.events.push(Notice{NoticeInfo, "the host acted: following the room again"})
+	}
+	e.drift.Reset()
+	if hostChanged {
+		s.hostChanged(e)
+	}
+	s.roomChanged(e)
+	if e.isHost() {
+		// A script (watchparty play/seek) or a hand-over changed our room: apply it to our player.
+		s.applyRoomToHost(e)
+		return
+	}
+	s.correct(e)
+}
+
+func (s *Session) hostChanged(e *engine) {
+	name := s.memberName(e, e.room.HostUserID)
+	e.hostName = name
+	if e.isHost() {
+		s.events.push(Notice{NoticeInfo, "you are now the host"})
+	} else {
+		s.events.push(Notice{NoticeInfo, name + " is now the host"})
+	}
+	s.trackPresence(e)
+}
+
+func (s *Session) roomChanged(e *engine) {
+	s.events.push(RoomChanged{
+		Playing: e.room.IsPlaying, Position: e.room.CurrentTime, Rate: e.room.Rate(),
+		Version: e.room.StateVersion, HostID: e.room.HostUserID, HostName: s.memberName(e, e.room.HostUserID),
+	})
+	e.snapshotChanged = true
+}
+
+func (s *Session) memberName(e *engine, id string) string {
+	if m, ok := e.members.Get(id); ok {
+		return Sanitize(m.Username)
+	}
+	return "someone"
+}
+
+// applyRoomToHost makes the host's player match a room state it did not publish itself.
+func (s *Session) applyRoomToHost(e *engine) {
+	p := s.currentPlayer()
+	if p == nil {
+		return
+	}
+	in := e.room.Input(e.clock.ServerNow(time.Now()))
+	in.Position, in.Paused, in.Speed = p.Position(), p.Paused(), p.Speed()
+	c := party.Decide(in)
+	s.apply(e, p, c)
+	e.lastPublished = e.room
+}
+
+func (s *Session) onMember(e *engine, m feedMember) {
+	switch m.Type {
+	case "INSERT", "UPDATE":
+		mem, err := party.ParseMemberRow(m.New)
+		if err != nil {
+			return
+		}
+		added := e.members.Put(mem)
+		change := "update"
+		if added {
+			change = "join"
+			if mem.UserID != e.selfID {
+				s.events.push(Notice{NoticeInfo, Sanitize(mem.Username) + " joined"})
+			}
+		}
+		s.events.push(MemberChanged{Change: change, Member: s.memberView(e, mem, time.Now())})
+	case "DELETE":
+		mem, err := party.ParseMemberRow(m.Old)
+		if err != nil {
+			id, _ := m.Old["user_id"].(string)
+			mem = party.Member{UserID: id}
+			if old, ok := e.members.Get(id); ok {
+				mem = old
+			}
+		}
+		if e.members.Remove(mem.UserID) && mem.UserID != e.selfID {
+			s.events.push(Notice{NoticeInfo, Sanitize(mem.Username) + " left"})
+		}
+		s.events.push(MemberChanged{Change: "leave", Member: s.memberView(e, mem, time.Now())})
+	}
+	e.snapshotChanged = true
+}
+
+func (s *Session) onPlayerEvent(e *engine, m playerEvent) {
+	ev := m.ev
+	if m.p != s.currentPlayer() {
+		return // an old mpv's last events
+	}
+	switch ev.Kind {
+	case player.EventClosed:
+		if s.ownsPl && !e.relaunching && s.ctx.Err() == nil {
+			e.relaunching = true
+			s.events.push(Notice{NoticeWarn, "mpv exited: restarting it"})
+			go s.relaunch(e.room, e.clock)
+		} else if !s.ownsPl {
+			s.events.push(Notice{NoticeError, "mpv closed"})
+		}
+		return
+	case player.EventFileLoaded:
+		if d := e.room.MediaDuration; d > 0 && ev.Duration > 0 && math.Abs(d-ev.Duration) > mediaMismatch && !e.durationWarned {
+			e.durationWarned = true
+			s.events.push(Notice{NoticeWarn, fmt.Sprintf("your video is %s long but the room's is %s: is it the same file?", clock(ev.Duration), clock(d))})
+		}
+		return
+	}
+	if ev.Origin == player.ByUs {
+		return // our own commands: corrections (follower) or actions already published (host)
+	}
+	switch ev.Kind {
+	case player.EventPaused, player.EventResumed, player.EventSeeked, player.EventSpeedChanged:
+	default:
+		return
+	}
+	if e.isHost() {
+		// The host paused, played or seeked in mpv's own window (or mpv paused at the end):
+		// publish it so everyone follows.
+		action, rate := "", (*float64)(nil)
+		switch ev.Kind {
+		case player.EventPaused:
+			action = "pause"
+		case player.EventResumed:
+			action = "play"
+		case player.EventSeeked:
+			action = "seek"
+		case player.EventSpeedChanged:
+			action, rate = "rate", &ev.Speed
+		}
+		go s.publish(action, ev.Position, rate)
+		return
+	}
+	if ev.Origin == player.ByUser && !e.detached {
+		e.detached = true
+		e.drift.Reset()
+		s.events.push(Notice{NoticeWarn, "you " + ev.Kind.String() + " in mpv: detached from the room (press s to sync to live)"})
+		s.trackPresence(e)
+		e.snapshotChanged = true
+	}
+}
+
+// correct runs the follower correction policy once.
+func (s *Session) correct(e *engine) {
+	if e.isHost() || !e.room.Known() {
+		return
+	}
+	p := s.currentPlayer()
+	if p == nil || e.relaunching {
+		return
+	}
+	st := p.State()
+	if !st.Loaded {
+		return
+	}
+	in := e.room.Input(e.clock.ServerNow(time.Now()))
+	in.Position, in.Paused, in.Speed, in.AtEOF = st.Position, st.Paused, st.Speed, st.EndOfFile
+	in.Detached, in.SeekInFlight = e.detached, e.seekInFlight
+	c := party.Decide(e.drift.Apply(in))
+	ind := party.Indicate(in, c)
+	if ind.Status != e.lastIndicator.Status {
+		e.snapshotChanged = true
+		if (ind.Status == party.StatusInSync) != (e.lastIndicator.Status == party.StatusInSync) {
+			e.lastIndicator = ind
+			s.trackPresence(e)
+		}
+	}
+	e.lastIndicator = ind
+	s.apply(e, p, c)
+}
+
+// apply performs a correction in the order party asks: pause, seek, speed, play.
+func (s *Session) apply(e *engine, p *player.Player, c party.Correction) {
+	if c.Actions == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(s.ctx, playerOpTimeout)
+	defer cancel()
+	if c.Has(party.ActionPause) {
+		if err := p.Pause(ctx); err != nil {
+			s.log.Debug("pause", "err", err)
+		}
+	}
+	if c.Has(party.ActionSeek) && !e.seekInFlight {
+		e.seekInFlight = true
+		target := c.SeekTo + e.aheadFor()
+		if d := e.room.MediaDuration; d > 0 && target > d {
+			target = d
+		}
+		started := time.Now()
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			sctx, scancel := context.WithTimeout(s.ctx, 10*time.Second)
+			err := p.Seek(sctx, target)
+			scancel()
+			s.post(seekDone{err, started})
+		}()
+	}
+	if c.Has(party.ActionNudge) || c.Has(party.ActionRestoreRate) {
+		if err := p.SetSpeed(ctx, c.Speed); err != nil {
+			s.log.Debug("speed", "err", err)
+		}
+	}
+	if c.Has(party.ActionPlay) {
+		if err := p.Play(ctx); err != nil {
+			s.log.Debug("play", "err", err)
+		}
+	}
+}
+
+// maybeRepublish is the host's rule: if our player fell off our published state (buffering),
+// publish where we really are.
+func (s *Session) maybeRepublish(e *engine) {
+	if !e.isHost() || e.publishing > 0 || !e.room.Known() {
+		return
+	}
+	p := s.currentPlayer()
+	if p == nil || e.relaunching {
+		return
+	}
+	st := p.State()
+	if !st.Loaded || st.Seeking {
+		return
+	}
+	expected := e.room.ExpectedPosition(e.clock.ServerNow(time.Now()))
+	if party.ShouldRepublish(st.Position, expected, false) || st.Paused == e.room.IsPlaying && !st.EndOfFile {
+		action := "sync"
+		if st.Paused == e.room.IsPlaying {
+			action = map[bool]string{true: "pause", false: "play"}[st.Paused]
+		}
+		e.publishing++ // counted here so the next tick doesn't publish again
+		go func() {
+			s.publish(action, st.Position, nil)
+			s.post(publishEnd{})
+		}()
+	}
+}
+
+// publish sends a host control with our position.
+func (s *Session) publish(action string, pos float64, rate *float64) (map[string]any, error) {
+	s.post(publishBegin{})
+	ctx, cancel := context.WithTimeout(s.ctx, 10*time.Second)
+	defer cancel()
+	row, err := s.be.Control(ctx, s.opts.RoomID, action, pos, rate)
+	s.post(publishEnd{room: row, err: err})
+	if err != nil {
+		s.events.push(Notice{NoticeError, action + " failed: " + err.Error()})
+	}
+	return row, err
+}
+
+// liveness reports our position (the JS guide's 3 s track_user_presence).
+func (s *Session) liveness(e *engine) {
+	if e.livenessBusy {
+		return
+	}
+	p := s.currentPlayer()
+	if p == nil {
+		return
+	}
+	e.livenessBusy = true
+	pos, playing := p.Position(), !p.Paused()
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		ctx, cancel := context.WithTimeout(s.ctx, 5*time.Second)
+		defer cancel()
+		if err := s.be.TrackPresence(ctx, s.opts.RoomID, pos, playing); err != nil {
+			s.log.Debug("liveness", "err", err)
+		}
+		s.post(livenessDone{})
+	}()
+}
+
+// trackPresence offers our presence payload to the budget (≤ 4 tracks per 30 s).
+func (s *Session) trackPresence(e *engine) {
+	mode := ModeFollowing
+	if e.isHost() {
+		mode = ModeHost
+	} else if e.detached {
+		mode = ModeDetached
+	}
+	payload := map[string]any{
+		"user_id": e.selfID, "username": s.opts.Username, "mode": string(mode),
+		"in_sync": e.lastIndicator.InSync() || e.isHost(),
+	}
+	b, _ := json.Marshal(payload)
+	if send, _ := e.budget.Offer(time.Now(), string(b)); send {
+		s.sendTrack(string(b))
+	}
+}
+
+func (s *Session) sendTrack(payload string) {
+	var m map[string]any
+	json.Unmarshal([]byte(payload), &m)
+	m["online_at"] = time.Now().UTC().Format(time.RFC3339Nano)
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		ctx, cancel := context.WithTimeout(s.ctx, 10*time.Second)
+		defer cancel()
+		if err := s.be.Track(ctx, m); err != nil {
+			s.log.Debug("track", "err", err)
+		}
+	}()
+}
+
+// sampleClock takes one clock sample (and the fresh state with it).
+func (s *Session) sampleClock(reattach bool) {
+	ctx, cancel := context.WithTimeout(s.ctx, 10*time.Second)
+	defer cancel()
+	st, err := s.be.SyncState(ctx, s.opts.RoomID)
+	s.post(syncResult{st: st, err: err, reattach: reattach})
+}
+
+// resync re-reads the room after a reconnect (or for sync to live), with the comments we may
+// have missed.
+func (s *Session) resync(reattach bool) {
+	s.sampleClock(reattach)
+	ctx, cancel := context.WithTimeout(s.ctx, 10*time.Second)
+	defer cancel()
+	if !reattach {
+		if history, err := s.be.History(ctx, s.opts.RoomID, historySize); err == nil {
+			s.events.push(CommentsLoaded{Comments: commentsOldestFirst(history)})
+		}
+	}
+}
+
+// relaunch starts a new mpv after ours died and loads the media at the room's position.
+func (s *Session) relaunch(room party.RoomState, clk party.ClockOffset) {
+	ctx, cancel := context.WithTimeout(s.ctx, 30*time.Second)
+	defer cancel()
+	old := s.currentPlayer()
+	if old != nil {
+		old.Close()
+	}
+	p, err := player.Launch(ctx, s.opts.Launch)
+	if err == nil {
+		pos := room.ExpectedPosition(clk.ServerNow(time.Now()))
+		if err = p.Load(ctx, s.opts.Media, pos, !room.IsPlaying); err != nil {
+			p.Close()
+		}
+	}
+	if err != nil {
+		s.post(playerReady{err: err})
+		return
+	}
+	s.post(playerReady{p: p})
+}
+
+func (s *Session) emitSnapshot(e *engine, force bool) {
+	now := time.Now()
+	if !force && !e.snapshotChanged && now.Sub(e.lastSnapshotAt) < snapshotInterval {
+		return
+	}
+	if !force && now.Sub(e.lastSnapshotAt) < 100*time.Millisecond {
+		return // at most 10 screens a second
+	}
+	snap := s.buildSnapshot(e)
+	s.mu.Lock()
+	s.snap = snap
+	s.mu.Unlock()
+	e.lastSnapshotAt, e.snapshotChanged = now, false
+	s.events.push(StateChanged{Snapshot: snap})
+}
+
+func (s *Session) buildSnapshot(e *engine) Snapshot {
+	now := time.Now()
+	serverNow := e.clock.ServerNow(now)
+	snap := Snapshot{
+		RoomID: s.opts.RoomID, MediaTitle: e.title, MediaURL: e.mediaURL, Duration: e.room.MediaDuration,
+		HostID: e.room.HostUserID, HostName: s.memberName(e, e.room.HostUserID), SelfID: e.selfID,
+		SelfName: Sanitize(s.opts.Username), IsHost: e.isHost(), Conn: e.conn,
+		Playing: e.room.IsPlaying, Rate: e.room.Rate(),
+	}
+	if snap.Conn.State == "" {
+		snap.Conn.State = ConnConnected
+	}
+	expected := e.room.ExpectedPosition(serverNow)
+	sv := SyncView{Expected: expected, Mode: ModeFollowing, Status: e.lastIndicator.Status, DriftMS: e.lastIndicator.DriftMS}
+	if p := s.currentPlayer(); p != nil {
+		st := p.State()
+		sv.Position, sv.Speed = st.Position, st.Speed
+		if snap.Duration == 0 {
+			snap.Duration = st.Duration
+		}
+		if e.isHost() {
+			sv.DriftMS = int64(math.Round((st.Position - expected) * 1000))
+			sv.Status = party.StatusInSync
+		}
+	}
+	switch {
+	case e.isHost():
+		sv.Mode = ModeHost
+	case e.detached:
+		sv.Mode, sv.Status = ModeDetached, party.StatusDetached
+	}
+	snap.Sync = sv
+	for _, m := range e.members.List() {
+		snap.Members = append(snap.Members, s.memberView(e, m, now))
+	}
+	if e.hostName == "" {
+		e.hostName = snap.HostName
+	}
+	return snap
+}
+
+func (s *Session) memberView(e *engine, m party.Member, now time.Time) MemberView {
+	serverNow := e.clock.ServerNow(now)
+	v := MemberView{
+		UserID: m.UserID, Name: Sanitize(m.Username), IsHost: m.UserID == e.room.HostUserID,
+		IsSelf: m.UserID == e.selfID, Online: e.online[m.UserID], Stale: m.Stale(serverNow),
+		Playing: m.IsPlaying, Position: m.CurrentTime,
+	}
+	if !m.LastSeen.IsZero() && e.room.Known() {
+		// The member reported CurrentTime at LastSeen: compare with where the room was then.
+		v.DriftMS = int64(math.Round((m.CurrentTime - e.room.ExpectedPosition(m.LastSeen)) * 1000))
+		v.InSync = math.Abs(float64(v.DriftMS)) <= party.InSyncThreshold*1000
+	}
+	if v.IsSelf {
+		v.Online = true
+	}
+	return v
+}
+
+func (s *Session) finish() {
+	s.closed.Do(func() {
+		close(s.done)
+	})
+}
+
+// --- Controls ---
+
+func (s *Session) hostAction(ctx context.Context, action string, pos float64, rate *float64) error {
+	_, err := s.publish(action, pos, rate)
+	return err
+}
+
+func (s *Session) isHostNow() bool { return s.Snapshot().IsHost }
+
+// TogglePlay implements Controls.
+func (s *Session) TogglePlay(ctx context.Context) error {
+	if !s.isHostNow() {
+		return ErrNotHost
+	}
+	p := s.currentPlayer()
+	if p == nil {
+		return errors.New("mpv is not running")
+	}
+	if p.Paused() {
+		if err := p.Play(ctx); err != nil {
+			return err
+		}
+		return s.hostAction(ctx, "play", p.Position(), nil)
+	}
+	if err := p.Pause(ctx); err != nil {
+		return err
+	}
+	return s.hostAction(ctx, "pause", p.Position(), nil)
+}
+
+// SeekTo implements Controls.
+func (s *Session) SeekTo(ctx context.Context, pos float64) error {
+	if !s.isHostNow() {
+		return ErrNotHost
+	}
+	p := s.currentPlayer()
+	if p == nil {
+		return errors.New("mpv is not running")
+	}
+	if pos < 0 {
+		pos = 0
+	}
+	if d := p.Duration(); d > 0 && pos > d {
+		pos = d
+	}
+	if err := p.Seek(ctx, pos); err != nil {
+		return err
+	}
+	// Publish where playback really restarted.
+	return s.hostAction(ctx, "seek", p.Position(), nil)
+}
+
+// SeekBy implements Controls.
+func (s *Session) SeekBy(ctx context.Context, delta float64) error {
+	p := s.currentPlayer()
+	if p == nil {
+		return errors.New("mpv is not running")
+	}
+	return s.SeekTo(ctx, p.Position()+delta)
+}
+
+// SeekFraction implements Controls.
+func (s *Session) SeekFraction(ctx context.Context, f float64) error {
+	p := s.currentPlayer()
+	if p == nil {
+		return errors.New("mpv is not running")
+	}
+	d := p.Duration()
+	if d <= 0 {
+		return errors.New("the video's length is unknown")
+	}
+	return s.SeekTo(ctx, d*math.Max(0, math.Min(1, f)))
+}
+
+// SetRate changes the room's playback rate (host only).
+func (s *Session) SetRate(ctx context.Context, rate float64) error {
+	if !s.isHostNow() {
+		return ErrNotHost
+	}
+	p := s.currentPlayer()
+	if p == nil {
+		return errors.New("mpv is not running")
+	}
+	if err := p.SetSpeed(ctx, rate); err != nil {
+		return err
+	}
+	return s.hostAction(ctx, "rate", p.Position(), &rate)
+}
+
+// SyncToLive implements Controls.
+func (s *Session) SyncToLive(ctx context.Context) error {
+	if s.isHostNow() {
+		return nil // the host is the room
+	}
+	s.resync(true)
+	return nil
+}
+
+// Comment implements Controls.
+func (s *Session) Comment(ctx context.Context, text string) error {
+	text = strings.TrimSpace(text)
+	if text == "" {
+		return errors.New("empty comment")
+	}
+	var at *float64
+	if p := s.currentPlayer(); p != nil && p.State().Loaded {
+		pos := p.Position()
+		at = &pos
+	}
+	return s.be.Comment(ctx, s.opts.RoomID, text, at)
+}
+
+// Leave implements Controls: untrack, leave the room, stop the mpv we started.
+func (s *Session) Leave(ctx context.Context) error {
+	var err error
+	select {
+	case <-s.done:
+		return nil
+	default:
+	}
+	if uerr := s.be.Unsubscribe(ctx); uerr != nil {
+		s.log.Debug("unsubscribe", "err", uerr)
+	}
+	err = s.be.Leave(ctx, s.opts.RoomID)
+	s.shutdown(nil)
+	return err
+}
+
+// Close ends the session without leaving the room (the member stays, as after a crash; a
+// later join resumes it).
+func (s *Session) Close() error {
+	s.be.Unsubscribe(context.Background())
+	s.shutdown(nil)
+	return nil
+}
+
+func (s *Session) shutdown(err error) {
+	s.post(leaveReq{})
+	s.cancel()
+	<-s.done
+	s.closePlayer()
+	s.wg.Wait()
+	s.be.Close()
+	s.events.close(Closed{Err: err})
+}
+
+func clock(sec float64) string {
+	t := int(sec + 0.5)
+	if t >= 3600 {
+		return fmt.Sprintf("%d:%02d:%02d", t/3600, t/60%60, t%60)
+	}
+	return fmt.Sprintf("%d:%02d", t/60, t%60)
+}
+
+func toComment(row map[string]any) Comment {
+	c := Comment{}
+	if v, ok := row["id"].(float64); ok {
+		c.ID = int64(v)
+	} else if v, ok := row["id"].(json.Number); ok {
+		c.ID, _ = v.Int64()
+	}
+	c.UserID, _ = row["user_id"].(string)
+	name, _ := row["username"].(string)
+	msg, _ := row["message"].(string)
+	c.Username, c.Message = Sanitize(name), SanitizeMultiline(msg)
+	switch v := row["video_timestamp"].(type) {
+	case float64:
+		c.VideoTime = &v
+	case json.Number:
+		f, _ := v.Float64()
+		c.VideoTime = &f
+	}
+	if at, ok := row["created_at"].(string); ok {
+		c.At, _ = party.ParseTimestamp(at)
+	}
+	c.System, _ = row["is_system_message"].(bool)
+	return c
+}
+
+func commentsOldestFirst(rows []map[string]any) []Comment {
+	out := make([]Comment, 0, len(rows))
+	for _, r := range rows {
+		out = append(out, toComment(r))
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].At.Equal(out[j].At) {
+			return out[i].ID < out[j].ID
+		}
+		return out[i].At.Before(out[j].At)
+	})
+	return out
+}
