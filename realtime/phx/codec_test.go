@@ -385,3 +385,44 @@ func jsonEqual(a, b []byte) bool {
 	ya, _ := json.Marshal(y)
 	return bytes.Equal(xa, ya)
 }
+
+// The fast text path and encoding/json agree on every captured frame, and
+// frames the fast path declines still decode.
+func TestV2FastPathAgrees(t *testing.T) {
+	frames := append([]string{}, capturedV2...)
+	frames = append(frames,
+		` [ null , "1" , "phoenix" , "heartbeat" , { } ] `,
+		`[null,"1","t\u00e9","e",{}]`,
+		`[null,"1","t","e",{},"extra"]`,
+		`[null,"1","t","e",{"a":"]"}]`,
+		"[null,\"1\",\"t\xff\",\"e\",{}]",
+	)
+	fastCount := 0
+	for _, f := range frames {
+		slow, err := decodeV2Slow([]byte(f))
+		if err != nil {
+			t.Fatalf("slow %s: %v", f, err)
+		}
+		if fast, ok := decodeV2Fast([]byte(f)); ok {
+			fastCount++
+			if !messagesEqual(fast, slow) || string(fast.Payload) != string(slow.Payload) {
+				t.Errorf("%s: fast %+v slow %+v", f, fast, slow)
+			}
+		}
+	}
+	if fastCount != len(capturedV2)+2 {
+		t.Errorf("fast path took %d frames, want %d", fastCount, len(capturedV2)+2)
+	}
+	// The decoded message does not alias the input buffer.
+	buf := []byte(capturedV2[5])
+	m, err := mustSerializer(t, Vsn2).Decode(buf, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range buf {
+		buf[i] = 'x'
+	}
+	if string(m.Payload) != `{"status":"ok","response":{}}` {
+		t.Errorf("payload aliases the input: %s", m.Payload)
+	}
+}

@@ -31,6 +31,12 @@ func FuzzDecodeV2Text(f *testing.F) {
 	f.Add([]byte(`[null,"1","t","e",{},1]`))
 	s, _ := SerializerFor(Vsn2)
 	f.Fuzz(func(t *testing.T, data []byte) {
+		if fast, ok := decodeV2Fast(data); ok {
+			slow, err := decodeV2Slow(data)
+			if err != nil || !messagesEqual(fast, slow) || string(fast.Payload) != string(slow.Payload) {
+				t.Fatalf("fast path %+v, slow path %+v, %v", fast, slow, err)
+			}
+		}
 		m, err := s.Decode(data, false)
 		if err != nil {
 			if _, ok := err.(*DecodeError); !ok {

@@ -23,18 +23,20 @@ const (
 	StatusError = "error"
 )
 
-// ReplyOK returns {"status":"ok","response":<response or {}>}. A response
-// that cannot be encoded as JSON gives {} (callers pass plain data).
+// ReplyOK returns {"status":"ok","response":<response or {}>}. The response
+// (a json.RawMessage, or a value to marshal) must be a JSON object, as
+// Phoenix requires; nil, or anything that does not encode as an object,
+// gives {} (callers pass plain data, so that would be a programming error).
 func ReplyOK(response any) json.RawMessage {
 	resp := []byte("{}")
 	switch r := response.(type) {
 	case nil:
 	case json.RawMessage:
-		if len(r) > 0 && json.Valid(r) {
+		if isObject(r) && json.Valid(r) {
 			resp = r
 		}
 	default:
-		if b, err := json.Marshal(r); err == nil && string(b) != "null" {
+		if b, err := json.Marshal(r); err == nil && isObject(b) {
 			resp = b
 		}
 	}
@@ -345,7 +347,7 @@ type AccessTokenPayload struct {
 func Payload(v any) (json.RawMessage, error) {
 	b, err := json.Marshal(v)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("encode payload: %w", err)
 	}
 	if !isObject(b) {
 		return nil, fmt.Errorf("payload is not a json object")

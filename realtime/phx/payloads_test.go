@@ -160,6 +160,8 @@ func TestReplyHelpers(t *testing.T) {
 		{ReplyOK(json.RawMessage(`{"a":1}`)), `{"status":"ok","response":{"a":1}}`},
 		{ReplyOK(json.RawMessage(``)), `{"status":"ok","response":{}}`},
 		{ReplyOK(func() {}), `{"status":"ok","response":{}}`},
+		{ReplyOK(json.RawMessage(`null`)), `{"status":"ok","response":{}}`},
+		{ReplyOK([]int{1}), `{"status":"ok","response":{}}`},
 		{ReplyError("unmatched topic"), `{"status":"error","response":{"reason":"unmatched topic"}}`},
 		{ReplyError(`say "hi"`), `{"status":"error","response":{"reason":"say \"hi\""}}`},
 	} {
