@@ -23,6 +23,7 @@ func TestFilterMatch(t *testing.T) {
 		"code":       "10",
 		"quote":      `say "hi"`,
 		"tags":       map[string]any{"k": "v"},
+		"accent":     "héllo",
 	}
 	for _, tc := range []struct {
 		filter string
@@ -51,6 +52,7 @@ func TestFilterMatch(t *testing.T) {
 		// like / ilike
 		{"title=like.Hello%", true}, {"title=like.hello%", false}, {"title=ilike.hello%", true},
 		{"title=like.*World", true}, {"title=like.H_llo World", true}, {"title=like.H_llo", false}, {`title=like.Hello\%`, false},
+		{"title=ilike.HELLO world", true}, {"accent=like.h_llo%", true}, {"accent=ilike.HÉLLO", true}, {"accent=eq.héllo", true},
 		// is
 		{"gone=is.null", true}, {"room_id=is.null", false}, {"missing=is.null", true}, {"is_playing=is.true", true},
 		{"paused=is.false", true}, {"paused=is.true", false}, {"gone=is.true", false}, {"room_id=not.is.null", true},

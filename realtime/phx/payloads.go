@@ -83,6 +83,16 @@ type JoinConfig struct {
 	Private bool `json:"private"`
 }
 
+// MarshalJSON implements json.Marshaler; nil PostgresChanges encode as []
+// as supabase-js sends them.
+func (c JoinConfig) MarshalJSON() ([]byte, error) {
+	type plain JoinConfig
+	if c.PostgresChanges == nil {
+		c.PostgresChanges = []ChangeBinding{}
+	}
+	return json.Marshal(plain(c))
+}
+
 // BroadcastConfig is config.broadcast.
 type BroadcastConfig struct {
 	// Ack asks the server to reply to each broadcast push.

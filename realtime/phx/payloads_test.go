@@ -207,3 +207,14 @@ func TestChangesPayloadCaptured(t *testing.T) {
 		t.Error("Payload accepted an array")
 	}
 }
+
+func TestJoinPayloadEncode(t *testing.T) {
+	out, err := json.Marshal(JoinPayload{Config: JoinConfig{Presence: PresenceConfig{Key: "u-1"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"config":{"broadcast":{"ack":false,"self":false},"presence":{"key":"u-1","enabled":false},"postgres_changes":[],"private":false}}`
+	if string(out) != want {
+		t.Errorf("got  %s\nwant %s", out, want)
+	}
+}
