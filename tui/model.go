@@ -1,0 +1,292 @@
+package tui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"charm.land/bubbles/v2/help"
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/watchparty/watchparty/room"
+	"github.com/watchparty/watchparty/tui/comments"
+	"github.com/watchparty/watchparty/tui/header"
+	"github.com/watchparty/watchparty/tui/members"
+	"github.com/watchparty/watchparty/tui/nowplaying"
+	"github.com/watchparty/watchparty/tui/toast"
+)
+
+// Model is the root model of the screen. It routes messages: room events to the components that
+// show them, keys to session actions (run as commands) or to the comment input. Build it with
+// New. It is a value; Bubble Tea owns it, so it is not for concurrent use.
+type Model struct {
+	ctrl   room.Controls
+	ctx    context.Context
+	opts   Options
+	keys   KeyMap
+	styles Styles
+	clock  func() time.Time
+
+	width, height int
+	now           time.Time
+	snap          room.Snapshot
+
+	header     header.Model
+	nowPlaying nowplaying.Model
+	members    members.Model
+	comments   comments.Model
+	toasts     toast.Model
+	help       help.Model
+
+	showHelp bool
+	tickTag  int
+	leaving  bool  // the user quit; waiting for Leave
+	left     bool  // Leave returned
+	closed   bool  // the session sent Closed
+	done     bool  // quitting: let Bubble Tea's quit through
+	err      error // returned by Run
+}
+
+func newModel(ctx context.Context, ctrl room.Controls, opts Options) Model {
+	opts = opts.withDefaults()
+	st := NewStyles(opts.NoColor)
+	hm := help.New()
+	hm.Styles = st.Help
+	m := Model{
+		ctrl:       ctrl,
+		ctx:        ctx,
+		opts:       opts,
+		keys:       DefaultKeyMap(),
+		styles:     st,
+		clock:      time.Now,
+		header:     header.New(st.Header, Sanitize(opts.JoinCommand)),
+		nowPlaying: nowplaying.New(st.NowPlaying),
+		members:    members.New(st.Members),
+		comments:   comments.New(st.Comments, opts.Location),
+		toasts:     toast.New(st.Toast),
+		help:       hm,
+		tickTag:    1,
+	}
+	m.now = m.clock()
+	m.setSnapshot(ctrl.Snapshot())
+	return m
+}
+
+// Init starts listening to the session and the screen's clock.
+func (m Model) Init() tea.Cmd {
+	return tea.Batch(waitForEvent(m.ctrl.Events()), tick(m.tickTag))
+}
+
+// Update routes one message.
+func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		m.width, m.height = msg.Width, msg.Height
+		m.layout()
+		return m, nil
+	case eventMsg:
+		return m.handleEvent(msg.ev)
+	case actionMsg:
+		return m.handleResult(msg), nil
+	case leftMsg:
+		m.left, m.done = true, true
+		if msg.err != nil && m.err == nil {
+			m.err = fmt.Errorf("leave room: %w", msg.err)
+		}
+		return m, tea.Quit
+	case tickMsg:
+		if msg.tag != m.tickTag {
+			return m, nil
+		}
+		m.setNow(msg.at)
+		return m, tick(m.tickTag)
+	case quitRequestMsg:
+		return m.quit()
+	case tea.KeyPressMsg:
+		return m.handleKey(msg)
+	}
+	if m.comments.Focused() { // paste, cursor messages
+		var cmd tea.Cmd
+		m.comments, cmd = m.comments.Update(msg)
+		return m, cmd
+	}
+	return m, nil
+}
+
+func (m Model) handleEvent(ev room.Event) (tea.Model, tea.Cmd) {
+	m.setNow(m.clock())
+	switch ev := ev.(type) {
+	case room.StateChanged:
+		m.setSnapshot(ev.Snapshot)
+	case room.CommentsLoaded:
+		cs := make([]room.Comment, len(ev.Comments))
+		for i, c := range ev.Comments {
+			cs[i] = sanitizeComment(c)
+		}
+		m.comments.SetComments(cs)
+	case room.CommentReceived:
+		m.comments.Add(sanitizeComment(ev.Comment))
+	case room.Notice:
+		m.toasts.Push(ev.Level, Sanitize(ev.Text), m.now)
+	case room.Closed:
+		m.closed = true
+		if ev.Err != nil && m.err == nil {
+			m.err = ev.Err
+		}
+		if m.leaving {
+			return m, nil // leftMsg ends the program
+		}
+		m.done = true
+		return m, tea.Quit
+	}
+	m.layout() // the header and toasts may have changed height
+	return m, waitForEvent(m.ctrl.Events())
+}
+
+func (m Model) handleResult(r actionMsg) Model {
+	if r.err == nil {
+		return m
+	}
+	text := r.name + ": " + Sanitize(r.err.Error())
+	if errors.Is(r.err, room.ErrNotHost) {
+		text = r.name + ": " + room.ErrNotHost.Error()
+	}
+	m.toasts.Push(room.NoticeError, text, m.clock())
+	if r.text != "" && m.comments.Value() == "" {
+		m.comments.SetValue(r.text) // lose nothing: give the comment back
+	}
+	m.layout()
+	return m
+}
+
+func (m Model) handleKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
+	k := m.keys
+	if m.leaving {
+		if key.Matches(msg, k.ForceQuit) { // a second ctrl+c stops waiting for the server
+			m.done = true
+			return m, tea.Quit
+		}
+		return m, nil
+	}
+	if m.comments.Focused() {
+		return m.handleInputKey(msg)
+	}
+	if m.showHelp && (key.Matches(msg, k.Help) || msg.String() == "esc") {
+		m.showHelp = false
+		return m, nil
+	}
+	switch {
+	case key.Matches(msg, k.Quit):
+		return m.quit()
+	case key.Matches(msg, k.Help):
+		m.showHelp = true
+	case key.Matches(msg, k.PlayPause):
+		return m.hostAction("play/pause", func(ctx context.Context) error { return m.ctrl.TogglePlay(ctx) })
+	case key.Matches(msg, k.Back):
+		return m.seekBy(-shortSeek)
+	case key.Matches(msg, k.Forward):
+		return m.seekBy(shortSeek)
+	case key.Matches(msg, k.BackLong):
+		return m.seekBy(-longSeek)
+	case key.Matches(msg, k.ForwardLong):
+		return m.seekBy(longSeek)
+	case key.Matches(msg, k.Jump):
+		f := float64(msg.String()[0]-'0') / 10
+		return m.hostAction(fmt.Sprintf("jump to %d%%", int(f*100)),
+			func(ctx context.Context) error { return m.ctrl.SeekFraction(ctx, f) })
+	case key.Matches(msg, k.SyncToLive):
+		if m.snap.IsHost {
+			m.toasts.Push(room.NoticeInfo, "you are the host: the room follows you", m.clock())
+			m.layout()
+			return m, nil
+		}
+		return m, action(m.ctx, m.opts.ActionTimeout, "sync to live", "", m.ctrl.SyncToLive)
+	case key.Matches(msg, k.Comment):
+		m.showHelp = false
+		return m, m.comments.Focus()
+	case key.Matches(msg, k.PageUp):
+		m.comments.PageUp()
+	case key.Matches(msg, k.PageDown):
+		m.comments.PageDown()
+	case key.Matches(msg, k.Latest):
+		m.comments.ToLatest()
+	}
+	return m, nil
+}
+
+// handleInputKey handles a key while the comment input has the focus: most keys type.
+func (m Model) handleInputKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
+	k := m.keys
+	switch {
+	case key.Matches(msg, k.ForceQuit):
+		return m.quit()
+	case key.Matches(msg, k.Send):
+		text := strings.TrimSpace(m.comments.Value())
+		if text == "" {
+			return m, nil
+		}
+		m.comments.SetValue("")
+		return m, action(m.ctx, m.opts.ActionTimeout, "comment", text,
+			func(ctx context.Context) error { return m.ctrl.Comment(ctx, text) })
+	case key.Matches(msg, k.LeaveInput):
+		m.comments.Blur()
+		return m, nil
+	case key.Matches(msg, k.PageUp):
+		m.comments.PageUp()
+		return m, nil
+	case key.Matches(msg, k.PageDown):
+		m.comments.PageDown()
+		return m, nil
+	}
+	var cmd tea.Cmd
+	m.comments, cmd = m.comments.Update(msg)
+	return m, cmd
+}
+
+func (m Model) seekBy(delta float64) (tea.Model, tea.Cmd) {
+	return m.hostAction(fmt.Sprintf("seek %+.0f s", delta),
+		func(ctx context.Context) error { return m.ctrl.SeekBy(ctx, delta) })
+}
+
+// hostAction runs a host-only action, or on a follower's screen says that it is for the host.
+func (m Model) hostAction(name string, fn func(context.Context) error) (tea.Model, tea.Cmd) {
+	if !m.snap.IsHost {
+		m.toasts.Push(room.NoticeWarn, name+" is for the host: "+room.ErrNotHost.Error(), m.clock())
+		m.layout()
+		return m, nil
+	}
+	return m, action(m.ctx, m.opts.ActionTimeout, name, "", fn)
+}
+
+// quit starts leaving the room; leftMsg ends the program.
+func (m Model) quit() (tea.Model, tea.Cmd) {
+	if m.leaving {
+		return m, nil
+	}
+	if m.closed {
+		m.done = true
+		return m, tea.Quit
+	}
+	m.leaving = true
+	m.comments.Blur()
+	m.header.SetLeaving(true)
+	return m, leave(m.ctx, m.ctrl, m.opts.LeaveTimeout)
+}
+
+func (m *Model) setNow(t time.Time) {
+	m.now = t
+	m.header.SetNow(t)
+	m.toasts.Tick(t)
+	m.layout()
+}
+
+func (m *Model) setSnapshot(s room.Snapshot) {
+	m.snap = sanitizeSnapshot(s)
+	m.header.SetSnapshot(m.snap)
+	m.nowPlaying.SetSnapshot(m.snap)
+	m.members.SetMembers(m.snap.Members)
+	m.comments.SetSelf(m.snap.SelfID)
+}
