@@ -66,8 +66,40 @@ as $$
     '', 'g')
 $$;
 
--- A username stripped of C0/C1 control characters and trimmed; INVALID_USERNAME unless 1–32
--- characters remain.
+-- Text from users as every client will see it, the same cleaning as the embedded server's
+-- (server/text.go): terminal escape sequences (CSI, OSC, DCS/SOS/PM/APC strings, other ESC
+-- sequences) removed; C0/C1 controls removed, except that newline and tab are kept in multi-line
+-- text (comments) and become spaces in single-line text (names, titles); bidi embeddings,
+-- overrides, isolates and marks removed (they reorder what others see); private-use characters
+-- removed; then trimmed.
+create function watchparty_private.clean_text(p_text text, p_multiline boolean)
+returns text
+language plpgsql
+immutable
+set search_path = ''
+as $$
+declare
+  v text := p_text;
+begin
+  if v is null then
+    return null;
+  end if;
+  v := regexp_replace(v, '\x1b\][^\x07\x1b]*(\x07|\x1b\\)?', '', 'g');          -- OSC … BEL|ST
+  v := regexp_replace(v, '\x1b[PX^_][^\x1b]*(\x1b\\)?', '', 'g');                -- DCS/SOS/PM/APC … ST
+  v := regexp_replace(v, '\x1b\[[\x30-\x3f]*[\x20-\x2f]*[\x40-\x7e]', '', 'g');  -- CSI
+  v := regexp_replace(v, '\x1b[\x20-\x2f]*[\x30-\x7e]', '', 'g');                -- other ESC sequences
+  if p_multiline then
+    v := regexp_replace(v, '[\u0001-\u0008\u000b-\u001f\u007f-\u009f]', '', 'g');
+  else
+    v := regexp_replace(v, '[\n\t]', ' ', 'g');
+    v := regexp_replace(v, '[\u0001-\u001f\u007f-\u009f]', '', 'g');
+  end if;
+  v := regexp_replace(v, '[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c\ue000-\uf8ff\U000f0000-\U000ffffd\U00100000-\U0010fffd]', '', 'g');
+  return watchparty_private.trim_space(v);
+end
+$$;
+
+-- A cleaned username; INVALID_USERNAME unless 1–32 characters remain.
 create function watchparty_private.clean_username(p_username text)
 returns text
 language plpgsql
@@ -75,8 +107,7 @@ immutable
 set search_path = ''
 as $$
 declare
-  v_name text := watchparty_private.trim_space(
-    regexp_replace(coalesce(p_username, ''), '[\u0001-\u001f\u007f-\u009f]', '', 'g'));
+  v_name text := coalesce(watchparty_private.clean_text(p_username, false), '');
 begin
   if char_length(v_name) not between 1 and 32 then
     perform watchparty_private.fail(400, 'INVALID_USERNAME', 'username must be 1 to 32 characters');
@@ -198,14 +229,29 @@ begin
 end
 $$;
 
-create function watchparty_private.system_comment(p_room public.rooms, p_user_id uuid, p_username text, p_message text)
+-- A notice in the room's comments: user_id null, username "system".
+create function watchparty_private.system_comment(p_room public.rooms, p_message text)
 returns void
 language sql
 volatile
 set search_path = ''
 as $$
   insert into public.comments (room_id, anime_id, episode_number, user_id, username, message, is_system_message)
-  values (p_room.room_id, p_room.anime_id, p_room.episode_number, p_user_id, p_username, p_message, true)
+  values (p_room.room_id, p_room.anime_id, p_room.episode_number, null, 'system', p_message, true)
+$$;
+
+-- The room's position at p_at: current_time plus the time played since updated_at, clamped to
+-- the media's duration when known.
+create function watchparty_private.position_at(p_room public.rooms, p_at timestamptz)
+returns double precision
+language sql
+stable
+set search_path = ''
+as $$
+  select case when p_room.media_duration > 0 then least(pos, p_room.media_duration) else pos end
+  from (select p_room."current_time" + case when p_room.is_playing
+          then greatest(extract(epoch from p_at - p_room.updated_at)::double precision, 0) * p_room.playback_rate
+          else 0 end as pos) p
 $$;
 
 -- ---------------------------------------------------------------------------------------------
@@ -240,7 +286,8 @@ begin
   loop
     begin
       insert into public.rooms (room_id, host_user_id, media_url, media_title, media_duration, anime_id, episode_number)
-      values (watchparty_private.new_room_id(), v_uid, p_media_url, p_media_title, p_media_duration, p_anime_id, p_episode_number)
+      values (watchparty_private.new_room_id(), v_uid, p_media_url, watchparty_private.clean_text(p_media_title, false),
+              p_media_duration, p_anime_id, p_episode_number)
       returning * into v_room;
       exit;
     exception when unique_violation then
@@ -298,7 +345,7 @@ begin
     values (v_room.room_id, v_uid, v_name,
             case when v_room.host_user_id = v_uid then 'host' else 'member' end)
     returning * into v_member;
-    perform watchparty_private.system_comment(v_room, v_uid, v_name, v_name || ' joined the room');
+    perform watchparty_private.system_comment(v_room, v_name || ' joined the room');
   end if;
 
   return jsonb_build_object(
@@ -310,8 +357,8 @@ $$;
 
 -- ---------------------------------------------------------------------------------------------
 -- rooms/leave: removes the caller, adds "<name> left the room"; a leaving host hands the room to
--- the longest-present member. The last member leaving keeps host_user_id (the host gets the room
--- back by joining again).
+-- the longest-present member ("<name> is now the host", a new state_version). The last member
+-- leaving keeps host_user_id (the host gets the room back by joining again).
 
 create function public.leave_room(
   p_room_id  text default null,
@@ -343,8 +390,7 @@ begin
     perform watchparty_private.fail(403, 'NOT_MEMBER', 'not a member of this room');
   end if;
 
-  perform watchparty_private.system_comment(v_room, v_uid, v_member.username,
-    v_member.username || ' left the room');
+  perform watchparty_private.system_comment(v_room, v_member.username || ' left the room');
 
   if v_room.host_user_id = v_uid then
     select * into v_heir from public.room_members
@@ -354,9 +400,16 @@ begin
     if found then
       update public.room_members set role = 'host'
       where room_id = p_room_id and user_id = v_heir.user_id;
-      update public.rooms set host_user_id = v_heir.user_id
+      -- A new host publishes from now on: restate the position at now (so followers keep it)
+      -- under a new state_version.
+      update public.rooms set
+        host_user_id = v_heir.user_id,
+        "current_time" = watchparty_private.position_at(v_room, now()),
+        state_version = state_version + 1,
+        updated_at = now()
       where room_id = p_room_id
       returning * into v_room;
+      perform watchparty_private.system_comment(v_room, v_heir.username || ' is now the host');
     end if;
   end if;
 
@@ -367,7 +420,8 @@ $$;
 -- ---------------------------------------------------------------------------------------------
 -- sync/control: host only. play/pause set is_playing; seek and sync move the position and keep
 -- is_playing; rate needs p_playback_rate. Any action may carry a playback rate. Each control
--- publishes a new state: current_time at updated_at = now, state_version + 1.
+-- publishes a new state: current_time (clamped to a known media_duration) at updated_at = now,
+-- state_version + 1.
 
 create function public.control_room(
   p_room_id        text default null,
@@ -422,7 +476,7 @@ begin
 
   update public.rooms set
     is_playing = case p_action when 'play' then true when 'pause' then false else is_playing end,
-    "current_time" = p_current_time,
+    "current_time" = case when media_duration > 0 then least(p_current_time, media_duration) else p_current_time end,
     playback_rate = coalesce(p_playback_rate, playback_rate),
     state_version = state_version + 1,
     updated_at = now()
@@ -434,8 +488,8 @@ end
 $$;
 
 -- ---------------------------------------------------------------------------------------------
--- comments/create: members only; the message is trimmed to 1–2000 characters; at most 5 per
--- 10 s per user and room. anime_id and episode_number default to the room's.
+-- comments/create: members only; the message is cleaned (clean_text) to 1–2000 characters; at
+-- most 5 per 10 s per user and room. anime_id and episode_number default to the room's.
 
 create function public.create_comment(
   p_room_id          text default null,
@@ -461,11 +515,13 @@ begin
   if p_room_id is null or p_message is null then
     perform watchparty_private.fail(400, 'INVALID_REQUEST', 'room_id and message are required');
   end if;
-  v_message := watchparty_private.trim_space(p_message);
+  v_message := watchparty_private.clean_text(p_message, true);
   if char_length(v_message) not between 1 and 2000 then
     perform watchparty_private.fail(400, 'INVALID_MESSAGE', 'message must be 1 to 2000 characters');
   end if;
-  perform watchparty_private.check_position('video_timestamp', p_video_timestamp);
+  if p_video_timestamp is not null and not (abs(p_video_timestamp) < 'Infinity'::double precision) then
+    perform watchparty_private.fail(400, 'INVALID_REQUEST', 'video_timestamp must be a finite number');
+  end if;
 
   select * into v_room from public.rooms where room_id = p_room_id;
   if not found then

@@ -130,7 +130,8 @@ for test in "$here"/sql/*_test.sql; do
 		printf 'ok   sql/%s\n' "$name"
 	else
 		sql_fail=$((sql_fail + 1))
-		printf 'FAIL sql/%s\n%s\n' "$name" "$out"
+		printf 'FAIL sql/%s\n' "$name"
+		printf '%s\n' "$out" | grep -E 'ERROR|not ok|CONTEXT|LINE' | sed 's/^/       /' || printf '%s\n' "$out"
 	fi
 	[[ -z "$out" ]] || printf '%s\n' "$out" | grep '^psql:.*NOTICE:  ok' | sed 's/^.*NOTICE:  /       /' || true
 done
@@ -140,8 +141,8 @@ summary+=("sql tests: $sql_pass passed, $sql_fail failed")
 # --- Deno tests of the Edge Functions ------------------------------------------------------------
 
 fresh_db functions_test
-# Unix-socket connections to the cluster need read and write permission on the socket.
-deno_flags=(--config "$here/deno.json" --allow-net=127.0.0.1 --allow-env --allow-read --allow-write="$work" --allow-sys)
+# Unix-socket connections to the cluster need net, read and write permission on the socket.
+deno_flags=(--config "$here/deno.json" --allow-net --allow-env --allow-read --allow-write="$work" --allow-sys)
 if PGDATABASE=functions_test "$deno" test "${deno_flags[@]}" "$here/functions/"; then
 	summary+=("deno tests: passed")
 else

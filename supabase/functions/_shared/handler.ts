@@ -3,8 +3,9 @@
  * limits, the bearer check and JSON types. Everything about rooms — who may do what, names,
  * messages, rate limits — lives in the SQL functions, which this only calls as the caller.
  *
- * Checks run in this order, the same for every endpoint: path (404), method (405), size (413),
- * token (401), body (400), then the SQL function's own (see the functions migration).
+ * Checks run in this order, the same for every endpoint and the same as the embedded server's:
+ * path (404), method (405), token (401), size (413), JSON object (400), body user_id (403), field
+ * types (400), then the SQL function's own (see the functions migration).
  */
 import type { RoomsDb, RpcResult } from "./db.ts";
 
@@ -14,7 +15,8 @@ export type FunctionName = "rooms" | "sync" | "comments";
 /** Bodies larger than this are refused with 413 PAYLOAD_TOO_LARGE. */
 export const MAX_BODY_BYTES = 64 * 1024;
 
-type FieldType = "string" | "number" | "integer" | "boolean";
+/** "id" is a string, or a number taken as its decimal text (clients send anime ids either way). */
+type FieldType = "string" | "id" | "number" | "integer" | "boolean";
 
 interface Field {
   /** key in the request body */
@@ -30,7 +32,6 @@ interface Route {
   fields: Field[];
 }
 
-const userIdField: Field = { key: "user_id", arg: "p_user_id", type: "string" };
 const roomIdField: Field = { key: "room_id", arg: "p_room_id", type: "string", required: true };
 
 const routes: Record<string, Route> = {
@@ -41,7 +42,7 @@ const routes: Record<string, Route> = {
       { key: "media_url", arg: "p_media_url", type: "string" },
       { key: "media_title", arg: "p_media_title", type: "string" },
       { key: "media_duration", arg: "p_media_duration", type: "number" },
-      { key: "anime_id", arg: "p_anime_id", type: "string" },
+      { key: "anime_id", arg: "p_anime_id", type: "id" },
       { key: "episode_number", arg: "p_episode_number", type: "integer" },
     ],
   },
@@ -65,7 +66,7 @@ const routes: Record<string, Route> = {
       roomIdField,
       { key: "message", arg: "p_message", type: "string", required: true },
       { key: "video_timestamp", arg: "p_video_timestamp", type: "number" },
-      { key: "anime_id", arg: "p_anime_id", type: "string" },
+      { key: "anime_id", arg: "p_anime_id", type: "id" },
       { key: "episode_number", arg: "p_episode_number", type: "integer" },
     ],
   },
@@ -118,19 +119,18 @@ export function createHandler(
       if (req.method !== "POST") {
         return failure(405, "METHOD_NOT_ALLOWED", "use POST", { Allow: "POST" });
       }
+      const user = bearerUser(req, now());
+      if (user === null) {
+        await req.body?.cancel();
+        return failure(401, "UNAUTHORIZED", "a valid user access token is required");
+      }
       const raw = await readBody(req);
       if (raw === null) {
         return failure(413, "PAYLOAD_TOO_LARGE", `body over ${MAX_BODY_BYTES} bytes`);
       }
-      const token = bearerUserToken(req, now());
-      if (token === null) {
-        return failure(401, "UNAUTHORIZED", "a valid user access token is required");
-      }
-      const args = parseArgs(raw, route);
-      if (typeof args === "string") {
-        return failure(400, "INVALID_REQUEST", args);
-      }
-      const result = await db.rpc(route.rpc, args, token);
+      const args = parseArgs(raw, route, user.sub);
+      if (args instanceof Response) return args;
+      const result = await db.rpc(route.rpc, args, user.token);
       return fromRpc(result, route.rpc, logError);
     } catch (err) {
       logError(`watchparty function ${name}: unexpected failure`, err);
@@ -176,7 +176,7 @@ async function readBody(req: Request): Promise<Uint8Array | null> {
  * a bad one comes back as 401 too. The early check only makes the common refusals cheap and gives
  * them the same order as the embedded server's.
  */
-function bearerUserToken(req: Request, nowMs: number): string | null {
+function bearerUser(req: Request, nowMs: number): { token: string; sub: string } | null {
   const match = /^bearer\s+(\S+)\s*$/i.exec(req.headers.get("authorization") ?? "");
   if (!match) return null;
   const token = match[1];
@@ -196,28 +196,42 @@ function bearerUserToken(req: Request, nowMs: number): string | null {
   const { role, sub, exp } = claims;
   if (role !== "authenticated" || typeof sub !== "string" || sub === "") return null;
   if (typeof exp !== "number" || exp * 1000 <= nowMs) return null;
-  return token;
+  return { token, sub };
 }
 
-/** The SQL function's arguments from a JSON body, or a message saying what is wrong with it. */
-function parseArgs(raw: Uint8Array, route: Route): Record<string, unknown> | string {
+/**
+ * The SQL function's arguments from a JSON body, or the error reply. A body user_id must be the
+ * token's sub (USER_MISMATCH); the SQL function checks it again against the verified token.
+ */
+function parseArgs(raw: Uint8Array, route: Route, sub: string): Record<string, unknown> | Response {
+  const invalid = (message: string) => failure(400, "INVALID_REQUEST", message);
   let body: unknown;
   try {
     body = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(raw));
   } catch {
-    return "body is not valid JSON";
+    return invalid("body is not valid JSON");
   }
-  if (!isObject(body)) return "body must be a JSON object";
+  if (!isObject(body)) return invalid("body must be a JSON object");
   const args: Record<string, unknown> = {};
-  for (const field of [...route.fields, userIdField]) {
+  const userId = body.user_id;
+  if (userId !== undefined && userId !== null) {
+    if (typeof userId !== "string") return invalid("user_id must be a string");
+    if (userId !== sub) return failure(403, "USER_MISMATCH", "user_id is not the caller");
+    args.p_user_id = userId;
+  }
+  for (const field of route.fields) {
     const value = body[field.key];
     if (value === undefined || value === null) {
-      if (field.required) return `${field.key} is required`;
+      if (field.required) return invalid(`${field.key} is required`);
       continue;
     }
-    if (!hasType(value, field.type)) return `${field.key} must be ${article(field.type)}`;
-    // PostgreSQL text cannot hold U+0000; usernames lose control characters anyway.
-    args[field.arg] = typeof value === "string" ? value.replaceAll("\u0000", "") : value;
+    if (!hasType(value, field.type)) return invalid(`${field.key} must be ${article(field.type)}`);
+    // PostgreSQL text cannot hold U+0000; the SQL functions drop control characters anyway.
+    args[field.arg] = typeof value === "string"
+      ? value.replaceAll("\u0000", "")
+      : field.type === "id"
+      ? String(value)
+      : value;
   }
   return args;
 }
@@ -226,6 +240,8 @@ function hasType(value: unknown, type: FieldType): boolean {
   switch (type) {
     case "string":
       return typeof value === "string";
+    case "id":
+      return typeof value === "string" || (typeof value === "number" && Number.isFinite(value));
     case "number":
       return typeof value === "number" && Number.isFinite(value);
     case "integer":
@@ -236,7 +252,9 @@ function hasType(value: unknown, type: FieldType): boolean {
 }
 
 function article(type: FieldType): string {
-  return type === "integer" ? "an integer" : `a ${type}`;
+  if (type === "integer") return "an integer";
+  if (type === "id") return "a string or a number";
+  return `a ${type}`;
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

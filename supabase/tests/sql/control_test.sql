@@ -42,6 +42,14 @@ begin
   perform tests.is(v -> 'room' -> 'current_time', '0'::jsonb, 'seek to 0 is allowed');
   perform tests.is(v -> 'room' -> 'state_version', '6'::jsonb, 'six controls, six versions');
 
+  perform tests.act_as_admin();
+  update public.rooms set media_duration = 120 where room_id = v_room;
+  perform tests.act_as('alice');
+  v := public.control_room(v_room, 'seek', 500);
+  perform tests.is(v -> 'room' -> 'current_time', '120'::jsonb, 'a position past the media''s end is clamped to its duration');
+  perform tests.act_as_admin();
+  update public.rooms set media_duration = null, state_version = 6, "current_time" = 0 where room_id = v_room;
+  perform tests.act_as('alice');
   perform tests.throws(format('select public.control_room(%L, %L, 1)', v_room, 'rewind'), 'PT400', 'INVALID_REQUEST', 'an unknown action');
   perform tests.throws(format('select public.control_room(%L, %L, -1)', v_room, 'seek'), 'PT400', 'INVALID_REQUEST', 'a negative position');
   perform tests.throws(format('select public.control_room(%L, %L, %L)', v_room, 'seek', 'NaN'), 'PT400', 'INVALID_REQUEST', 'a NaN position');
@@ -77,7 +85,7 @@ begin
   end loop;
   perform tests.throws(format('select public.control_room(%L, %L, 21)', v_room, 'seek'), 'PT429', 'RATE_LIMITED', 'the 21st control in 10 s');
   perform tests.act_as_admin();
-  update watchparty_private.control_events set at = at - interval '10 seconds';
+  update watchparty_private.control_events set at = at - interval '10.001 seconds';
   perform tests.act_as('alice');
   perform tests.is(public.control_room(v_room, 'seek', 22) -> 'room' -> 'current_time', '22'::jsonb,
     'controls older than 10 s no longer count');

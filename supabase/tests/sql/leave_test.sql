@@ -39,8 +39,9 @@ begin
   perform tests.is((select role from public.room_members where user_id = tests.uid('carol')), 'host', 'the heir''s role is host');
   perform tests.is((select role from public.room_members where user_id = tests.uid('bob')), 'member', 'the others stay members');
   perform tests.is((select count(*) from public.room_members where user_id = tests.uid('alice')), 0::bigint, 'the leaver''s row is gone');
-  perform tests.is((select message from public.comments where room_id = v_room order by id desc limit 1), 'alice left the room', 'a leave adds a notice');
-  perform tests.is((select state_version from public.rooms where room_id = v_room), 0::bigint, 'a hand-over is not a playback control');
+  perform tests.is((select array_agg(message order by id) from public.comments where room_id = v_room and id > 2),
+    array['alice left the room', 'carol is now the host'], 'a leave adds a notice, a hand-over another');
+  perform tests.is((select state_version from public.rooms where room_id = v_room), 1::bigint, 'a hand-over publishes a new state');
 end $$;
 
 do $$
@@ -68,4 +69,48 @@ begin
   perform tests.act_as_admin();
   perform tests.is((select count(*) from public.comments where room_id = v_room and message = 'carol joined the room'), 2::bigint,
     'a join after a leave is a first join again');
+end $$;
+
+-- A hand-over while playing restates the position at the hand-over time.
+do $$
+declare
+  v jsonb;
+  v_room text;
+begin
+  perform tests.act_as('alice');
+  v_room := public.create_room(p_username => 'alice', p_media_duration => 100) #>> '{room,room_id}';
+  perform public.control_room(v_room, 'play', 10, 2);
+  perform tests.act_as('bob');
+  perform public.join_room(v_room, 'bob');
+  perform tests.act_as_admin();
+  update public.rooms set updated_at = now() - interval '3 seconds' where room_id = v_room;
+  perform tests.act_as('alice');
+  v := public.leave_room(v_room);
+  -- (updated_at is stored in ms, so "3 s ago" is 3 s ± 0.5 ms)
+  perform tests.ok(abs((v #>> '{room,current_time}')::double precision - 16) < 0.002, 'position = 10 + 3 s played at rate 2');
+  perform tests.ok(abs(extract(epoch from (v #>> '{room,updated_at}')::timestamptz - now())) <= 0.0005, 'updated_at is the hand-over time');
+  perform tests.is(v -> 'room' -> 'is_playing', 'true'::jsonb, 'still playing');
+
+  perform tests.act_as_admin();
+  update public.rooms set updated_at = now() - interval '60 seconds' where room_id = v_room;
+  perform tests.act_as('bob');
+  v := public.leave_room(v_room);
+  perform tests.is(v #>> '{room,host_user_id}', tests.uid('bob')::text, 'the last member leaving keeps the host');
+end $$;
+
+do $$
+declare
+  v_room text;
+  v jsonb;
+begin
+  perform tests.act_as('alice');
+  v_room := public.create_room(p_username => 'alice', p_media_duration => 100) #>> '{room,room_id}';
+  perform public.control_room(v_room, 'play', 90);
+  perform tests.act_as('bob');
+  perform public.join_room(v_room, 'bob');
+  perform tests.act_as_admin();
+  update public.rooms set updated_at = now() - interval '60 seconds' where room_id = v_room;
+  perform tests.act_as('alice');
+  v := public.leave_room(v_room);
+  perform tests.is(v -> 'room' -> 'current_time', '100'::jsonb, 'the restated position is clamped to the duration');
 end $$;

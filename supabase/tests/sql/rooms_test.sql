@@ -64,9 +64,9 @@ begin
     'first join adds one notice, the second none');
   perform tests.is((select message from public.comments where room_id = v_room), 'bob joined the room',
     'the notice says who joined');
-  perform tests.ok((select is_system_message and user_id = tests.uid('bob') and anime_id = 'anime123'
+  perform tests.ok((select is_system_message and user_id is null and username = 'system' and anime_id = 'anime123'
                     from public.comments where room_id = v_room),
-    'the notice is a system message about the joiner, with the room''s anime');
+    'the notice is a system message from "system", with the room''s anime');
 end $$;
 
 do $$
@@ -86,6 +86,8 @@ begin
   perform tests.throws(format('select public.join_room(%L)', v_room), 'PT400', 'INVALID_REQUEST',
     'a join without username');
   perform tests.throws('select public.create_room()', 'PT400', 'INVALID_REQUEST', 'a create without username');
+  perform tests.is(public.create_room(p_username => 'c', p_media_title => E'\u001b[2JTi\ttle ') #>> '{room,media_title}', 'Ti tle',
+    'media titles are cleaned like names');
   perform tests.throws('select public.create_room(p_username => ''c'', p_media_duration => -1)', 'PT400',
     'INVALID_REQUEST', 'a negative media_duration');
   perform tests.throws(format('select public.join_room(%L, %L, %L)', v_room, 'carol', tests.uid('alice')),
@@ -93,6 +95,12 @@ begin
 
   v := public.join_room(v_room, E' \u0007car\u0001ol\u009b ', tests.uid('carol')::text);
   perform tests.is(v #>> '{member,username}', 'carol', 'control characters are stripped, then the name trimmed');
+  v := public.join_room(v_room, E'ca\trol\n');
+  perform tests.is(v #>> '{member,username}', 'ca rol', 'tabs and newlines in a name become spaces');
+  v := public.join_room(v_room, E'\u001b[1;31mca\u001b]0;title\u0007rol\u001b(B');
+  perform tests.is(v #>> '{member,username}', 'carol', 'terminal escape sequences are removed');
+  v := public.join_room(v_room, E'\u202ecar\u2066ol\ue000\U000F0001');
+  perform tests.is(v #>> '{member,username}', 'carol', 'bidi controls and private-use characters are removed');
   v := public.join_room(v_room, repeat('é', 32));
   perform tests.is(v #>> '{member,username}', repeat('é', 32), 'usernames count characters, not bytes');
 
