@@ -1,6 +1,7 @@
 package server
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
 	"sort"
@@ -52,7 +53,11 @@ func (x *changeIndex) add(ch *channel, bindings []phx.ChangeBinding) error {
 		}
 		f, err := phx.ParseFilter(b.Filter)
 		if err != nil {
-			return fmt.Errorf("Error parsing `filter` params: %v", err)
+			var fe *phx.FilterError
+			if errors.As(err, &fe) {
+				return errors.New(fe.ServerMessage())
+			}
+			return err
 		}
 		ib := indexedBinding{ch: ch, pos: i, id: b.ID, event: b.Event, filter: f}
 		if m := simpleEq.FindStringSubmatch(b.Filter); m != nil && table != "*" {
