@@ -1,0 +1,239 @@
+package servertest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"testing"
+)
+
+// API calls the server's HTTP endpoints with the headers supabase-js sends. Safe for concurrent
+// use.
+type API struct {
+	BaseURL string
+	AnonKey string
+	HTTP    *http.Client
+}
+
+// NewAPI returns an API client; hc nil means a client with its own transport.
+func NewAPI(baseURL, anonKey string, hc *http.Client) *API {
+	if hc == nil {
+		hc = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+	}
+	return &API{BaseURL: baseURL, AnonKey: anonKey, HTTP: hc}
+}
+
+// Response is an HTTP reply.
+type Response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+// JSON decodes the body into a generic value (object, array…); nil when the body isn't JSON.
+func (r Response) JSON() any {
+	var v any
+	if json.Unmarshal(r.Body, &v) != nil {
+		return nil
+	}
+	return v
+}
+
+// Object decodes the body as a JSON object; nil when it isn't one.
+func (r Response) Object() map[string]any {
+	m, _ := r.JSON().(map[string]any)
+	return m
+}
+
+// Session is a signed-in user.
+type Session struct {
+	UserID       string `json:"-"`
+	AccessToken  string `json:"access_token"`
+	RefreshToken string `json:"refresh_token"`
+	ExpiresAt    int64  `json:"expires_at"`
+	User         struct {
+		ID          string `json:"id"`
+		IsAnonymous bool   `json:"is_anonymous"`
+	} `json:"user"`
+}
+
+// Do sends a request. body is sent as JSON unless it is []byte or string (sent as is); token
+// "" sends no Authorization header.
+func (a *API) Do(ctx context.Context, method, path, token string, body any) (Response, error) {
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case []byte:
+		rd = bytes.NewReader(b)
+	case string:
+		rd = bytes.NewReader([]byte(b))
+	default:
+		data, err := json.Marshal(b)
+		if err != nil {
+			return Response{}, err
+		}
+		rd = bytes.NewReader(data)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, a.BaseURL+path, rd)
+	if err != nil {
+		return Response{}, err
+	}
+	if rd != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	req.Header.Set("apikey", a.AnonKey)
+	req.Header.Set("X-Client-Info", "watchparty-servertest")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := a.HTTP.Do(req)
+	if err != nil {
+		return Response{}, err
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return Response{}, err
+	}
+	return Response{Status: resp.StatusCode, Header: resp.Header, Body: data}, nil
+}
+
+// SignUp signs in anonymously, as supabase-js's signInAnonymously does.
+func (a *API) SignUp(ctx context.Context) (Session, error) {
+	r, err := a.Do(ctx, http.MethodPost, "/auth/v1/signup", "", map[string]any{"data": map[string]any{}, "gotrue_meta_security": map[string]any{}})
+	if err != nil {
+		return Session{}, err
+	}
+	return parseSession(r)
+}
+
+// Refresh exchanges a refresh token for a new session.
+func (a *API) Refresh(ctx context.Context, refreshToken string) (Session, Response, error) {
+	r, err := a.Do(ctx, http.MethodPost, "/auth/v1/token?grant_type=refresh_token", "", map[string]any{"refresh_token": refreshToken})
+	if err != nil {
+		return Session{}, r, err
+	}
+	if r.Status != http.StatusOK {
+		return Session{}, r, nil
+	}
+	s, err := parseSession(r)
+	return s, r, err
+}
+
+func parseSession(r Response) (Session, error) {
+	if r.Status != http.StatusOK {
+		return Session{}, fmt.Errorf("auth: status %d: %s", r.Status, r.Body)
+	}
+	var s Session
+	if err := json.Unmarshal(r.Body, &s); err != nil {
+		return Session{}, fmt.Errorf("auth reply: %w", err)
+	}
+	if s.AccessToken == "" || s.User.ID == "" {
+		return Session{}, fmt.Errorf("auth reply without a token or user: %s", r.Body)
+	}
+	s.UserID = s.User.ID
+	return s, nil
+}
+
+// Invoke calls an Edge Function (POST /functions/v1/<fn>).
+func (a *API) Invoke(ctx context.Context, token, fn string, body any) (Response, error) {
+	return a.Do(ctx, http.MethodPost, "/functions/v1/"+fn, token, body)
+}
+
+// RPC calls a PostgREST function (POST /rest/v1/rpc/<fn>).
+func (a *API) RPC(ctx context.Context, token, fn string, args any) (Response, error) {
+	return a.Do(ctx, http.MethodPost, "/rest/v1/rpc/"+fn, token, args)
+}
+
+// CreateRoom creates a room hosted by the session's user and returns its id.
+func (a *API) CreateRoom(ctx context.Context, token, username string) (string, error) {
+	r, err := a.Invoke(ctx, token, "rooms/create", map[string]any{"username": username, "media_title": "bench", "media_duration": 3600})
+	if err != nil {
+		return "", err
+	}
+	id, _ := dig(r.Object(), "data", "room", "room_id").(string)
+	if r.Status != http.StatusOK || id == "" {
+		return "", fmt.Errorf("create room: status %d: %s", r.Status, r.Body)
+	}
+	return id, nil
+}
+
+// JoinRoom joins a room.
+func (a *API) JoinRoom(ctx context.Context, token, roomID, username string) error {
+	r, err := a.Invoke(ctx, token, "rooms/join", map[string]any{"room_id": roomID, "username": username})
+	if err != nil {
+		return err
+	}
+	if r.Status != http.StatusOK {
+		return fmt.Errorf("join room: status %d: %s", r.Status, r.Body)
+	}
+	return nil
+}
+
+// Dig walks nested JSON objects by key; nil when a step is missing.
+func Dig(v any, keys ...string) any { return dig(v, keys...) }
+
+func dig(v any, keys ...string) any {
+	for _, k := range keys {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil
+		}
+		v = m[k]
+	}
+	return v
+}
+
+// T wraps an API with test helpers that fail the test instead of returning errors.
+type T struct {
+	*API
+	t testing.TB
+}
+
+// For returns a's test helpers bound to t.
+func (a *API) For(t testing.TB) T { return T{a, t} }
+
+// SignUp signs in a new anonymous user.
+func (x T) SignUp() Session {
+	x.t.Helper()
+	s, err := x.API.SignUp(context.Background())
+	must(x.t, err, "sign up")
+	return s
+}
+
+// Do sends a request and fails the test on a transport error.
+func (x T) Do(method, path, token string, body any) Response {
+	x.t.Helper()
+	r, err := x.API.Do(context.Background(), method, path, token, body)
+	must(x.t, err, "%s %s", method, path)
+	return r
+}
+
+// Invoke calls a function.
+func (x T) Invoke(token, fn string, body any) Response {
+	x.t.Helper()
+	return x.Do(http.MethodPost, "/functions/v1/"+fn, token, body)
+}
+
+// RPC calls an RPC.
+func (x T) RPC(token, fn string, args any) Response {
+	x.t.Helper()
+	return x.Do(http.MethodPost, "/rest/v1/rpc/"+fn, token, args)
+}
+
+// CreateRoom creates a room and returns its id.
+func (x T) CreateRoom(token, username string) string {
+	x.t.Helper()
+	id, err := x.API.CreateRoom(context.Background(), token, username)
+	must(x.t, err, "create room")
+	return id
+}
+
+// JoinRoom joins a room.
+func (x T) JoinRoom(token, roomID, username string) {
+	x.t.Helper()
+	must(x.t, x.API.JoinRoom(context.Background(), token, roomID, username), "join room")
+}

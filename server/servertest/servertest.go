@@ -1,0 +1,119 @@
+// Package servertest runs the embedded server on loopback and talks to it the way supabase-js
+// does: an HTTP API client (auth, Edge Functions, RPC, table read) and a Realtime client that
+// speaks Phoenix frames directly over a real WebSocket. The server's tests and the server
+// benchmark use it; it is not a general client (that is package realtime).
+package servertest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/watchparty/watchparty/server"
+)
+
+// Server is an embedded server serving on a loopback port until the test ends.
+type Server struct {
+	// URL is the base URL, http://127.0.0.1:PORT.
+	URL string
+	// AnonKey is the server's anon key.
+	AnonKey string
+	// DataDir is the server's data directory.
+	DataDir string
+	// Srv is the running server.
+	Srv *server.Server
+
+	api    *API
+	cancel context.CancelFunc
+	done   chan error
+}
+
+// Start runs a server with cfg (DataDir defaults to a fresh t.TempDir()) on 127.0.0.1:0. It is
+// stopped gracefully when the test ends; Stop stops it earlier.
+func Start(t testing.TB, cfg server.Config) *Server {
+	t.Helper()
+	if cfg.DataDir == "" {
+		cfg.DataDir = t.TempDir()
+	}
+	srv, err := server.New(cfg)
+	if err != nil {
+		t.Fatalf("new server: %v", err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		srv.Close()
+		t.Fatalf("listen: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &Server{URL: "http://" + ln.Addr().String(), AnonKey: srv.AnonKey(), DataDir: cfg.DataDir, Srv: srv, cancel: cancel, done: make(chan error, 1)}
+	s.api = NewAPI(s.URL, s.AnonKey, nil)
+	go func() { s.done <- srv.Serve(ctx, ln) }()
+	t.Cleanup(func() {
+		if err := s.Stop(); err != nil {
+			t.Errorf("server stop: %v", err)
+		}
+	})
+	return s
+}
+
+// Stop shuts the server down gracefully and returns what Serve returned. Calling it again
+// returns nil.
+func (s *Server) Stop() error {
+	s.cancel()
+	defer s.api.HTTP.CloseIdleConnections()
+	select {
+	case err, ok := <-s.done:
+		if ok {
+			close(s.done)
+		}
+		return err
+	case <-time.After(15 * time.Second):
+		return errors.New("server did not stop within 15 s")
+	}
+}
+
+// API returns the HTTP API client of the server (one keep-alive pool, closed by Stop).
+func (s *Server) API() *API { return s.api }
+
+// WSURL returns the Realtime URL for vsn ("2.0.0" or "1.0.0") with the anon key.
+func (s *Server) WSURL(vsn string) string { return RealtimeURL(s.URL, s.AnonKey, vsn) }
+
+// RealtimeURL builds the Realtime WebSocket URL supabase-js connects to.
+func RealtimeURL(baseURL, apiKey, vsn string) string {
+	u := "ws" + baseURL[len("http"):] + "/realtime/v1/websocket?apikey=" + apiKey
+	if vsn != "" {
+		u += "&vsn=" + vsn
+	}
+	return u
+}
+
+// Eventually polls cond every 10 ms until it is true or timeout passes, then fails the test
+// with what.
+func Eventually(t testing.TB, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", timeout, what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// Ctx returns a context that ends after d or when the test ends.
+func Ctx(t testing.TB, d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// must fails the test on err.
+func must(t testing.TB, err error, format string, args ...any) {
+	t.Helper()
+	if err != nil {
+		t.Fatalf("%s: %v", fmt.Sprintf(format, args...), err)
+	}
+}
