@@ -34,9 +34,9 @@ const (
 func DefaultKeyMap() KeyMap {
 	return KeyMap{
 		PlayPause:   key.NewBinding(key.WithKeys("space"), key.WithHelp("space", "play/pause")),
-		Back:        key.NewBinding(key.WithKeys("left"), key.WithHelp("←/→", "±5 s")),
+		Back:        key.NewBinding(key.WithKeys("left"), key.WithHelp("←/→", "back/forward 5 s")),
 		Forward:     key.NewBinding(key.WithKeys("right"), key.WithHelp("→", "+5 s")),
-		BackLong:    key.NewBinding(key.WithKeys("shift+left", "down"), key.WithHelp("⇧←→ ↓↑", "±60 s")),
+		BackLong:    key.NewBinding(key.WithKeys("shift+left", "down"), key.WithHelp("⇧←/⇧→ ↓/↑", "back/forward 60 s")),
 		ForwardLong: key.NewBinding(key.WithKeys("shift+right", "up"), key.WithHelp("⇧→ ↑", "+60 s")),
 		Jump: key.NewBinding(key.WithKeys("0", "1", "2", "3", "4", "5", "6", "7", "8", "9"),
 			key.WithHelp("0–9", "jump to 0–90%")),
@@ -67,10 +67,12 @@ func (h roleHelp) ShortHelp() []key.Binding {
 	if h.typing {
 		return []key.Binding{k.Send, k.LeaveInput, k.PageUp, k.ForceQuit}
 	}
+	comment := relabel(k.Comment, "c", "comment")
 	if h.host {
-		return []key.Binding{k.PlayPause, k.Back, k.BackLong, k.Jump, k.Comment, k.Help, k.Quit}
+		return []key.Binding{k.PlayPause, relabel(k.Back, "←/→", "±5s"), relabel(k.BackLong, "⇧←→", "±60s"),
+			relabel(k.Jump, "0–9", "jump"), comment, k.Help, k.Quit}
 	}
-	return []key.Binding{k.SyncToLive, k.Comment, k.PageUp, k.Help, k.Quit}
+	return []key.Binding{k.SyncToLive, comment, relabel(k.PageUp, "pgup/pgdn", "scroll"), k.Help, k.Quit}
 }
 
 // FullHelp is the help overlay, in columns.
@@ -81,4 +83,9 @@ func (h roleHelp) FullHelp() [][]key.Binding {
 		return [][]key.Binding{{k.PlayPause, k.Back, k.BackLong, k.Jump}, general}
 	}
 	return [][]key.Binding{{k.SyncToLive}, general}
+}
+
+// relabel returns a copy of b with a shorter help text, for the one-line help bar.
+func relabel(b key.Binding, keys, desc string) key.Binding {
+	return key.NewBinding(key.WithKeys(b.Keys()...), key.WithHelp(keys, desc))
 }

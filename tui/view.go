@@ -47,7 +47,7 @@ func (m Model) plan() layoutPlan {
 	p.bodyH = max(p.bodyH, 0)
 	if w >= sideBySide {
 		p.wide = true
-		p.membersW = min(max(w*2/5, 30), 48)
+		p.membersW = min(max(w*9/20, 30), 48)
 		p.commentW = w - p.membersW - textfmt.Width(gutter)
 		p.membersH, p.commentH = p.bodyH, p.bodyH
 		return p
@@ -150,7 +150,8 @@ func (m Model) helpOverlay(h int) string {
 	lines := []string{m.styles.Overlay.Render("Keys (" + role + ") — ? or esc closes"), ""}
 	lines = append(lines, strings.Split(full.FullHelpView(m.helpKeys().FullHelp()), "\n")...)
 	lines = append(lines, "",
-		"★ host  ● online  ◌ stale  ○ gone  ▶ playing  ⏸ paused  ✓ in sync (≤ 2 s)  ✗ out of sync",
+		"★ host   ● online   ◌ stale (silent 10 s)   ○ gone   ▶ playing   ⏸ paused",
+		"✓ in sync (drift ≤ 2 s)   ✗ out of sync   drift: + ahead of the room, − behind",
 		"mpv's own keys still work in its window; a follower who pauses or seeks there is",
 		"detached until s (sync to live) or the host's next action.")
 	if !m.snap.IsHost {

@@ -218,11 +218,12 @@ func (m Model) View() string {
 	}
 	end := len(lines) - m.offset
 	start := max(end-hh, 0)
+	// Anchor the history at the bottom, next to the input line, like a chat.
+	for range hh - (end - start) {
+		out = append(out, "")
+	}
 	if end > start {
 		out = append(out, lines[start:end]...)
-	}
-	for len(out) < m.height-1 {
-		out = append(out, "")
 	}
 	if m.height >= 2 {
 		out = append(out[:m.height-1], m.inputLine())
