@@ -56,7 +56,7 @@ type LaunchOptions struct {
 func Launch(ctx context.Context, opts LaunchOptions) (*Player, error) {
 	if opts.Socket != "" {
 		if nc, err := dial(ctx, opts.Socket); err == nil {
-			return newPlayer(ctx, nc, opts.Socket)
+			return newPlayer(ctx, nc, opts.Socket, time.Now)
 		}
 	}
 	bin := opts.Binary
@@ -122,7 +122,7 @@ func connectStarted(ctx context.Context, proc *process, socket string) (*Player,
 	for {
 		nc, err := dial(ctx, socket)
 		if err == nil {
-			p, err := newPlayer(ctx, nc, socket)
+			p, err := newPlayer(ctx, nc, socket, time.Now)
 			if err != nil {
 				return nil, fmt.Errorf("connect to mpv: %w", err)
 			}
@@ -145,7 +145,7 @@ func Attach(ctx context.Context, socket string) (*Player, error) {
 	if err != nil {
 		return nil, fmt.Errorf("attach to mpv at %s: %w", socket, err)
 	}
-	return newPlayer(ctx, nc, socket)
+	return newPlayer(ctx, nc, socket, time.Now)
 }
 
 // process is an mpv we started.

@@ -71,11 +71,32 @@ type State struct {
 	EndOfFile bool
 }
 
+// posSamples is how many recent time-pos samples feed the position
+// estimate: 0.6 s of video at 25 fps.
+const posSamples = 16
+
+// stallTolerance: a time-pos this far (seconds) behind the estimate means
+// playback really fell behind (a stall mpv did not announce), so the
+// estimate restarts from it.
+const stallTolerance = 0.1
+
+// sample is a media position and the wall time it was read.
+type sample struct {
+	pos float64
+	at  time.Time
+}
+
 // playState is the Player's model of mpv, fed by events.
 type playState struct {
 	pos      float64   // media seconds at `at`: last time-pos, or folded by rebase
 	at       time.Time // wall time of pos
 	posKnown bool
+	// Recent samples while the position advances (pos/at is the newest).
+	// Delivery delays only ever make a sample look late, so the estimate
+	// is the largest pos + elapsed×speed among them: the least delayed
+	// sample wins, as the fastest round trip does in Cristian's method.
+	samples  [posSamples]sample
+	nSamples int
 	duration float64
 	speed    float64
 
@@ -136,12 +157,13 @@ type Player struct {
 }
 
 // newPlayer starts the IPC client on nc, registers the observers and waits
-// for their first values, so the state is complete when it returns.
-func newPlayer(ctx context.Context, nc net.Conn, socket string) (*Player, error) {
+// for their first values, so the state is complete when it returns. now is
+// the wall clock (time.Now outside tests).
+func newPlayer(ctx context.Context, nc net.Conn, socket string, now func() time.Time) (*Player, error) {
 	p := &Player{
 		q:          newEventQueue(),
 		socket:     socket,
-		now:        time.Now,
+		now:        now,
 		initLeft:   make(map[int64]bool, len(observed)),
 		initDone:   make(chan struct{}),
 		loads:      make(map[int64]error),
@@ -476,7 +498,7 @@ func (p *Player) positionAt(now time.Time) float64 {
 	}
 	pos := s.pos
 	if s.advancing() {
-		pos += now.Sub(s.at).Seconds() * s.speed
+		pos = s.estimate(now)
 	}
 	if s.duration > 0 && pos > s.duration {
 		pos = s.duration
@@ -485,10 +507,37 @@ func (p *Player) positionAt(now time.Time) float64 {
 }
 
 // rebase folds the elapsed time into pos before a change of whether or how
-// fast the position advances; p.mu must be held.
+// fast the position advances; p.mu must be held. The folded position is
+// provisional: the next time-pos from mpv replaces it.
 func (p *Player) rebase(now time.Time) {
-	p.st.pos = p.positionAt(now)
-	p.st.at = now
+	p.st.pos, p.st.at = p.positionAt(now), now
+	p.st.nSamples = 0
+}
+
+// addSample records a time-pos from mpv read at now.
+func (s *playState) addSample(pos float64, now time.Time) {
+	s.pos, s.at = pos, now
+	if !s.posKnown || !s.advancing() || s.nSamples == 0 || s.estimate(now)-pos > stallTolerance {
+		s.posKnown = true
+		s.samples[0] = sample{pos, now}
+		s.nSamples = 1
+		return
+	}
+	copy(s.samples[1:], s.samples[:posSamples-1])
+	s.samples[0] = sample{pos, now}
+	s.nSamples = min(s.nSamples+1, posSamples)
+}
+
+// estimate is the media position at now while advancing.
+func (s *playState) estimate(now time.Time) float64 {
+	if s.nSamples == 0 {
+		return s.pos + now.Sub(s.at).Seconds()*s.speed
+	}
+	best := math.Inf(-1)
+	for _, x := range s.samples[:s.nSamples] {
+		best = max(best, x.pos+now.Sub(x.at).Seconds()*s.speed)
+	}
+	return best
 }
 
 // emit queues an event stamped with the current state; p.mu must be held.
@@ -533,7 +582,6 @@ func (p *Player) onRestart(now time.Time) {
 	p.rebase(now)
 	wasLoading, wasSeeking := s.loading, s.seeking
 	s.loading, s.seeking = false, false
-	s.at = now
 	group := p.seekGroup
 	p.seekGroup = nil
 	for _, w := range group {
@@ -619,7 +667,7 @@ func (p *Player) onProperty(m message, now time.Time) {
 			s.posKnown = false
 			return
 		}
-		s.pos, s.at, s.posKnown = v, now, true
+		s.addSample(v, now)
 	case obsDuration:
 		var v float64
 		if !m.hasData() || json.Unmarshal(m.Data, &v) != nil {
