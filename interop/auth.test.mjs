@@ -52,6 +52,11 @@ describe('auth with supabase-js', () => {
     const who = await alice.sb.auth.getUser(fresh.access_token);
     assert.equal(who.error, null, who.error?.message);
     assert.equal(who.data.user.id, alice.user.id);
+    // The rotated-out token still works for a few seconds (GoTrue's reuse window), so two
+    // processes sharing a saved session may refresh at once.
+    const again = await alice.sb.auth.refreshSession({ refresh_token: alice.session.refresh_token });
+    assert.equal(again.error, null, again.error?.message);
+    assert.equal(again.data.user.id, alice.user.id);
 
     const { room } = await invokeOK(alice.sb, 'rooms/create', { username: 'alice' });
     const rec = new Recorder('alice');

@@ -22,13 +22,22 @@ describe('protocol with supabase-js', () => {
     assert.equal(alice.sb.realtime.vsn, '2.0.0');
     const { room } = await invokeOK(alice.sb, 'rooms/create', { username: 'alice' });
     const roomId = room.room_id;
-    await invokeOK(carol.sb, 'rooms/join', { room_id: roomId, username: 'carol' });
-
     const aRec = new Recorder('alice (2.0.0)');
-    const cRec = new Recorder('carol (1.0.0)');
     const aCh = roomChannel(alice.sb, roomId, alice.user.id, aRec);
+    await subscribe(aCh, aRec);
+
+    // The seed announces members from room_members INSERT/DELETE and the system comments.
+    await invokeOK(carol.sb, 'rooms/join', { room_id: roomId, username: 'carol' });
+    const ins = await aRec.waitFor('room_members', (p) => p.eventType === 'INSERT', { what: 'room_members INSERT' });
+    assert.equal(ins.new.user_id, carol.user.id);
+    assert.equal(ins.new.username, 'carol');
+    assert.equal(ins.new.role, 'member');
+    const notice = await aRec.waitFor('comments', (p) => p.new.is_system_message, { what: 'join notice' });
+    assert.equal(notice.new.message, 'carol joined the room');
+
+    const cRec = new Recorder('carol (1.0.0)');
     const cCh = roomChannel(carol.sb, roomId, carol.user.id, cRec);
-    await Promise.all([subscribe(aCh, aRec), subscribe(cCh, cRec)]);
+    await subscribe(cCh, cRec);
     assert.equal(await aCh.track(presenceMeta(alice.user, 'alice', 0, false)), 'ok');
     assert.equal(await cCh.track(presenceMeta(carol.user, 'carol', 0, false)), 'ok');
     await cRec.until(() => cCh.presenceState()[alice.user.id]?.length === 1, "alice in carol's presenceState()");
@@ -50,9 +59,16 @@ describe('protocol with supabase-js', () => {
     assert.equal(await aCh.send({ type: 'broadcast', event: 'cue', payload: { from: 'alice' } }), 'ok');
     await cRec.waitFor('broadcast', (p) => p.payload?.from === 'alice', { what: "alice's broadcast" });
 
-    const since = aRec.mark();
+    let since = aRec.mark();
     assert.equal(await cCh.untrack(), 'ok');
     await aRec.waitFor('leave', (p) => p.key === carol.user.id, { since, what: 'presence leave' });
+
+    since = aRec.mark();
+    await invokeOK(carol.sb, 'rooms/leave', { room_id: roomId });
+    const del = await aRec.waitFor('room_members', (p) => p.eventType === 'DELETE', { since, what: 'room_members DELETE' });
+    assert.equal(del.old.user_id, carol.user.id);
+    const left = await aRec.waitFor('comments', (p) => p.new.is_system_message, { since, what: 'leave notice' });
+    assert.equal(left.new.message, 'carol left the room');
   });
 
   it('the 6th presence call within 30 s closes the channel with a system error', async () => {

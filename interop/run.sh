@@ -7,12 +7,17 @@ cd "$(dirname "$0")"
 here=$(pwd)
 
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
-  echo "interop: node and npm are required (apt-get install nodejs npm)" >&2
-  exit 1
+  echo "interop: node and npm are missing; installing them with apt-get (nodejs npm)"
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
 fi
-if [ ! -d node_modules/@supabase/supabase-js ] || [ ! -d node_modules/ws ]; then
+# npm ci when node_modules is missing or was installed from another lock file.
+if ! cmp -s package-lock.json node_modules/.installed-lock.json; then
   echo "interop: installing the pinned npm packages (npm ci)"
   npm ci --no-audit --no-fund --loglevel=error
+  cp package-lock.json node_modules/.installed-lock.json
 fi
 
 tmp=$(mktemp -d)
