@@ -135,7 +135,7 @@ for test in "$here"/sql/*_test.sql; do
 	fi
 	[[ -z "$out" ]] || printf '%s\n' "$out" | grep '^psql:.*NOTICE:  ok' | sed 's/^.*NOTICE:  /       /' || true
 done
-summary+=("sql tests: $sql_pass passed, $sql_fail failed")
+summary+=("sql tests: $sql_pass passed, $sql_fail failed (files)")
 [[ $sql_fail == 0 ]] || failed=1
 
 # --- Deno tests of the Edge Functions ------------------------------------------------------------
@@ -213,4 +213,7 @@ fi
 printf '\n'
 printf '%s\n' "${summary[@]}"
 printf 'supabase tests took %ss\n' "$(($(date +%s) - started))"
+suites_failed=$(printf '%s\n' "${summary[@]}" | grep -c 'FAILED' || true)
+suites_failed=$((suites_failed + (sql_fail > 0 ? 1 : 0)))
+printf 'supabase: %d passed, %d failed\n' "$((${#summary[@]} - suites_failed))" "$suites_failed"
 exit "$failed"
