@@ -210,18 +210,21 @@ func (c *conn) readLoop(ctx context.Context) {
 		c.hub.removeConn(c)
 		close(c.out.done)
 	}()
+	// The idle timer closes with a reason. (A deadline on Read's context would not: the
+	// WebSocket library drops the TCP connection at once when a read context ends.) Close is
+	// safe while Read runs; the reader then ends with the close handshake. The timer also
+	// costs less than a context with a timeout per frame.
 	idle := c.hub.srv.cfg.IdleTimeout
+	timer := time.AfterFunc(idle, func() {
+		c.ws.Close(websocket.StatusPolicyViolation, "no message for "+idle.String())
+	})
+	defer timer.Stop()
 	for {
-		rctx, cancel := context.WithTimeout(ctx, idle)
-		typ, data, err := c.ws.Read(rctx)
-		timedOut := rctx.Err() != nil && ctx.Err() == nil
-		cancel()
+		typ, data, err := c.ws.Read(ctx)
 		if err != nil {
-			if timedOut {
-				c.ws.Close(websocket.StatusPolicyViolation, "no message for "+idle.String())
-			}
 			return
 		}
+		timer.Reset(idle)
 		msg, err := c.ser.Decode(data, typ == websocket.MessageBinary)
 		if err != nil {
 			// Like Phoenix, a frame we can't parse ends the socket, but with a reason that says why.
