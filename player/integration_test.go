@@ -20,7 +20,7 @@ import (
 
 // launchTest starts a headless mpv for t and stops it (checking it is gone)
 // when t ends.
-func launchTest(t *testing.T, opts LaunchOptions) *Player {
+func launchTest(t testing.TB, opts LaunchOptions) *Player {
 	t.Helper()
 	needMPV(t)
 	opts.ExtraArgs = append([]string{"--vo=null", "--ao=null"}, opts.ExtraArgs...)
@@ -36,7 +36,7 @@ func launchTest(t *testing.T, opts LaunchOptions) *Player {
 }
 
 // closeAndCheckGone closes p and fails t if the mpv it started still runs.
-func closeAndCheckGone(t *testing.T, p *Player) {
+func closeAndCheckGone(t testing.TB, p *Player) {
 	t.Helper()
 	pid := p.Pid()
 	_ = p.Close()
@@ -54,7 +54,7 @@ func closeAndCheckGone(t *testing.T, p *Player) {
 }
 
 // loadTest loads the test clip and waits for its FileLoaded event.
-func loadTest(t *testing.T, p *Player, start float64, paused bool) Event {
+func loadTest(t testing.TB, p *Player, start float64, paused bool) Event {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -65,7 +65,7 @@ func loadTest(t *testing.T, p *Player, start float64, paused bool) Event {
 }
 
 // waitEvent returns the next event of kind, skipping others.
-func waitEvent(t *testing.T, p *Player, kind EventKind, d time.Duration) Event {
+func waitEvent(t testing.TB, p *Player, kind EventKind, d time.Duration) Event {
 	t.Helper()
 	timer := time.NewTimer(d)
 	defer timer.Stop()
@@ -96,8 +96,6 @@ func mpvTimePos(t *testing.T, p *Player) float64 {
 	}
 	return v
 }
-
-func near(a, b, tol float64) bool { return math.Abs(a-b) <= tol }
 
 func TestPlayPauseSeekSpeedRoundTrips(t *testing.T) {
 	t.Parallel()

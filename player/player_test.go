@@ -82,6 +82,8 @@ func newFakePlayer(t *testing.T, f *fakeMPV, clock func() time.Time) *Player {
 	return p
 }
 
+func near(a, b, tol float64) bool { return math.Abs(a-b) <= tol }
+
 // nextEvent returns the next event or fails after a second.
 func nextEvent(t *testing.T, p *Player) Event {
 	t.Helper()
