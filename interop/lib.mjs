@@ -91,44 +91,40 @@ export class Recorder {
   // waitFor resolves with the first event of kind (at or after since) for which pred holds,
   // or rejects when the deadline passes.
   waitFor(kind, pred = () => true, { since = 0, ms = DEADLINE_MS, what = kind } = {}) {
-    return new Promise((resolve, reject) => {
-      let i = since;
-      const check = () => {
-        for (; i < this.events.length; i++) {
-          const e = this.events[i];
-          if (e.kind === kind && pred(e.payload)) {
-            done();
-            resolve(e.payload);
-            return;
-          }
-        }
-      };
-      const timer = setTimeout(() => {
-        done();
-        const seen = this.events.slice(since).map((e) => e.kind).join(', ');
-        reject(new Error(`${this.name}: no ${what} within ${ms} ms (saw: ${seen || 'nothing'})`));
-      }, ms);
-      const done = () => {
-        clearTimeout(timer);
-        this.waiters.delete(check);
-      };
-      this.waiters.add(check);
-      check();
-    });
+    let i = since;
+    const find = () => {
+      for (; i < this.events.length; i++) {
+        const e = this.events[i];
+        if (e.kind === kind && pred(e.payload)) return { value: e.payload };
+      }
+      return null;
+    };
+    const failure = () => {
+      const seen = this.events.slice(since).map((e) => e.kind).join(', ');
+      return `no ${what} within ${ms} ms (saw: ${seen || 'nothing'})`;
+    };
+    return this.#wait(find, failure, ms);
   }
 
   // until resolves when cond() holds, re-checking after every event, or rejects at the deadline.
   until(cond, what, ms = DEADLINE_MS) {
+    return this.#wait(() => (cond() ? { value: undefined } : null), () => `${what} not reached within ${ms} ms`, ms);
+  }
+
+  // #wait runs find now and after every event until it returns {value}, or rejects with
+  // failure() after ms.
+  #wait(find, failure, ms) {
     return new Promise((resolve, reject) => {
       const check = () => {
-        if (cond()) {
+        const found = find();
+        if (found) {
           done();
-          resolve();
+          resolve(found.value);
         }
       };
       const timer = setTimeout(() => {
         done();
-        reject(new Error(`${this.name}: ${what} not reached within ${ms} ms`));
+        reject(new Error(`${this.name}: ${failure()}`));
       }, ms);
       const done = () => {
         clearTimeout(timer);
