@@ -130,24 +130,14 @@ begin
 end
 $$;
 
+-- Rows as JSON: every column under its own name (to_jsonb), timestamps in the three-digit form.
 create function watchparty_private.room_json(p_room public.rooms)
 returns jsonb
 language sql
 stable
 set search_path = ''
 as $$
-  select jsonb_build_object(
-    'room_id', p_room.room_id,
-    'host_user_id', p_room.host_user_id,
-    'media_url', p_room.media_url,
-    'media_title', p_room.media_title,
-    'media_duration', p_room.media_duration,
-    'anime_id', p_room.anime_id,
-    'episode_number', p_room.episode_number,
-    'is_playing', p_room.is_playing,
-    'current_time', p_room."current_time",
-    'playback_rate', p_room.playback_rate,
-    'state_version', p_room.state_version,
+  select to_jsonb(p_room) || jsonb_build_object(
     'updated_at', watchparty_private.ts(p_room.updated_at),
     'created_at', watchparty_private.ts(p_room.created_at))
 $$;
@@ -158,13 +148,7 @@ language sql
 stable
 set search_path = ''
 as $$
-  select jsonb_build_object(
-    'room_id', p_member.room_id,
-    'user_id', p_member.user_id,
-    'username', p_member.username,
-    'role', p_member.role,
-    'current_time', p_member."current_time",
-    'is_playing', p_member.is_playing,
+  select to_jsonb(p_member) || jsonb_build_object(
     'last_seen', watchparty_private.ts(p_member.last_seen),
     'joined_at', watchparty_private.ts(p_member.joined_at))
 $$;
@@ -175,17 +159,7 @@ language sql
 stable
 set search_path = ''
 as $$
-  select jsonb_build_object(
-    'id', p_comment.id,
-    'room_id', p_comment.room_id,
-    'anime_id', p_comment.anime_id,
-    'episode_number', p_comment.episode_number,
-    'user_id', p_comment.user_id,
-    'username', p_comment.username,
-    'message', p_comment.message,
-    'video_timestamp', p_comment.video_timestamp,
-    'is_system_message', p_comment.is_system_message,
-    'created_at', watchparty_private.ts(p_comment.created_at))
+  select to_jsonb(p_comment) || jsonb_build_object('created_at', watchparty_private.ts(p_comment.created_at))
 $$;
 
 -- Members in the order they joined (the hand-over order).

@@ -135,7 +135,14 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
         return jsonResponse(404, { code: "NOT_FOUND", message: "Requested function was not found" });
       }
       // The gateway forwards the path without /functions/v1, as on a hosted project.
-      return await functionHandler(name)(new Request(new URL("/" + rest + url.search, url), req));
+      // (A fresh init, not `req` itself: copying a request reads its abort signal, which Deno warns about.)
+      return await functionHandler(name)(
+        new Request(new URL("/" + rest + url.search, url), {
+          method: req.method,
+          headers: req.headers,
+          body: req.method === "GET" || req.method === "HEAD" ? null : req.body,
+        }),
+      );
     }
     const apikey = req.headers.get("apikey") ?? url.searchParams.get("apikey");
     if (!apikey) return jsonResponse(401, { message: "No API key found in request" });
