@@ -287,6 +287,16 @@ func TestEndOfFileWithKeepOpen(t *testing.T) {
 	if st := p.State(); st.EndOfFile || !near(st.Position, 5, 0.05) {
 		t.Errorf("after seeking back: %+v", st)
 	}
+	// Reaching the end again is reported again.
+	if err := p.Seek(context.Background(), mediaDuration-0.5); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Play(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if ev := waitEvent(t, p, EventEndOfFile, 5*time.Second); ev.Reason != "eof" {
+		t.Errorf("second EndOfFile: %+v", ev)
+	}
 }
 
 func TestKilledMPVGivesClosedEvent(t *testing.T) {

@@ -724,6 +724,9 @@ func (p *Player) onProperty(m message, now time.Time) {
 		}
 		p.rebase(now)
 		s.eof = v
+		if !v {
+			s.eofSent = false // seeked back: the next end is news again
+		}
 		if v && !s.eofSent {
 			s.eofSent = true
 			p.emit(now, Event{Kind: EventEndOfFile, Reason: "eof"})
