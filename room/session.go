@@ -36,13 +36,22 @@ type Options struct {
 	// Media is what our mpv plays: a local copy of the room's video or a URL. Empty: the room's
 	// media_url.
 	Media string
-	// Player, if set, is an mpv already launched (and possibly loaded) by the caller; the session
-	// takes it over. Otherwise the session launches one with Launch.
-	Player *player.Player
-	// Launch starts (and, if mpv dies, restarts) our mpv.
-	Launch player.LaunchOptions
+	// MPV says how to start (and, if it dies, restart) our mpv.
+	MPV MPV
 	// Logger receives diagnostics; default discards.
 	Logger *slog.Logger
+}
+
+// MPV configures the mpv a session runs.
+type MPV struct {
+	Binary string   // default "mpv"
+	Socket string   // IPC socket; attach when an mpv already listens there
+	Args   []string // extra mpv arguments (tests: --vo=null --ao=null)
+	Output io.Writer
+}
+
+func (m MPV) launchOptions() player.LaunchOptions {
+	return player.LaunchOptions{Binary: m.Binary, Socket: m.Socket, ExtraArgs: m.Args, Output: m.Output}
 }
 
 // Session is one room session. Create it with Join; it implements Controls.
@@ -100,20 +109,19 @@ type (
 
 // engine is the loop's state. Only the loop goroutine touches it.
 type engine struct {
-	selfID    string
-	room      party.RoomState
-	hostName  string
-	mediaURL  string
-	title     string
-	clock     party.ClockOffset
-	members   party.Members
-	online    map[string]bool
-	drift     party.DriftFilter
-	budget    party.PresenceBudget
-	budgetAt  time.Time // armed Due time
-	detached  bool
-	conn      Connection
-	subscribe bool // subscribed at least once
+	selfID       string
+	room         party.RoomState
+	hostName     string
+	mediaURL     string
+	title        string
+	clock        party.ClockOffset
+	members      party.Members
+	online       map[string]bool
+	drift        party.DriftFilter
+	lastPresence string // the presence payload last tracked
+	detached     bool
+	conn         Connection
+	subscribe    bool // subscribed at least once
 
 	seekInFlight bool
 	settle       float64 // estimated seek settle time, s (EWMA), to aim ahead of a playing room
@@ -134,7 +142,7 @@ type engine struct {
 
 // Join joins a room with a backend, starts (or takes over) mpv, loads the media at the room's
 // position and follows the room until Leave or ctx ends.
-func join(ctx context.Context, be backend, opts Options) (*Session, error) {
+func join(ctx context.Context, be backend, opts Options, preloaded *player.Player) (*Session, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
@@ -169,14 +177,14 @@ func join(ctx context.Context, be backend, opts Options) (*Session, error) {
 		}
 	}
 
-	p := opts.Player
+	p := preloaded
 	if p == nil {
-		p, err = player.Launch(ctx, opts.Launch)
+		p, err = player.Launch(ctx, opts.MPV.launchOptions())
 		if err != nil {
 			return nil, err
 		}
-		s.ownsPl = true
 	}
+	s.ownsPl = p.Pid() != 0 // an mpv we attached to is the user's: never restart or stop it
 	s.player = p
 	media := opts.Media
 	if media == "" {
@@ -296,7 +304,6 @@ func (s *Session) loop(e *engine) {
 	defer live.Stop()
 	clk := time.NewTicker(clockRefresh)
 	defer clk.Stop()
-	var budgetTimer <-chan time.Time
 	s.trackPresence(e)
 	s.liveness(e)
 	s.emitSnapshot(e, true)
@@ -312,19 +319,11 @@ func (s *Session) loop(e *engine) {
 			s.liveness(e)
 		case <-clk.C:
 			go s.sampleClock(false)
-		case <-budgetTimer:
-			budgetTimer = nil
-			if payload, ok := e.budget.Due(time.Now()); ok {
-				s.sendTrack(payload)
-			}
 		case item := <-s.inbox:
 			if _, ok := item.(leaveReq); ok {
 				return
 			}
 			s.handle(e, item)
-		}
-		if _, when, ok := e.budget.Pending(time.Now()); ok && budgetTimer == nil {
-			budgetTimer = time.After(time.Until(when))
 		}
 	}
 }
@@ -424,8 +423,6 @@ func (s *Session) handle(e *engine, item any) {
 		// (Re)joined: the server forgot our presence, and we may have missed changes.
 		first := !e.subscribe
 		e.subscribe = true
-		e.budget.Rejoined()
-		s.trackPresence(e)
 		if !first {
 			go s.resync(false)
 			s.events.push(Notice{NoticeInfo, "reconnected"})
@@ -740,7 +737,8 @@ func (s *Session) liveness(e *engine) {
 	}()
 }
 
-// trackPresence offers our presence payload to the budget (≤ 4 tracks per 30 s).
+// trackPresence publishes our presence. The channel keeps it within the presence budget (at
+// most 4 tracks per 30 s, coalescing to the latest) and re-tracks after every rejoin.
 func (s *Session) trackPresence(e *engine) {
 	mode := ModeFollowing
 	if e.isHost() {
@@ -752,22 +750,17 @@ func (s *Session) trackPresence(e *engine) {
 		"user_id": e.selfID, "username": s.opts.Username, "mode": string(mode),
 		"in_sync": e.lastIndicator.InSync() || e.isHost(),
 	}
-	b, _ := json.Marshal(payload)
-	if send, _ := e.budget.Offer(time.Now(), string(b)); send {
-		s.sendTrack(string(b))
+	key, _ := json.Marshal(payload)
+	if string(key) == e.lastPresence {
+		return
 	}
-}
-
-func (s *Session) sendTrack(payload string) {
-	var m map[string]any
-	json.Unmarshal([]byte(payload), &m)
-	m["online_at"] = time.Now().UTC().Format(time.RFC3339Nano)
+	e.lastPresence = string(key)
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
 		ctx, cancel := context.WithTimeout(s.ctx, 10*time.Second)
 		defer cancel()
-		if err := s.be.Track(ctx, m); err != nil {
+		if err := s.be.Track(ctx, payload); err != nil {
 			s.log.Debug("track", "err", err)
 		}
 	}()
@@ -802,7 +795,7 @@ func (s *Session) relaunch(room party.RoomState, clk party.ClockOffset) {
 	if old != nil {
 		old.Close()
 	}
-	p, err := player.Launch(ctx, s.opts.Launch)
+	p, err := player.Launch(ctx, s.opts.MPV.launchOptions())
 	if err == nil {
 		pos := room.ExpectedPosition(clk.ServerNow(time.Now()))
 		if err = p.Load(ctx, s.opts.Media, pos, !room.IsPlaying); err != nil {

@@ -1,0 +1,221 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math"
+	"strings"
+
+	"github.com/spf13/cobra"
+)
+
+// jsonMarshal encodes without HTML escaping (comments may contain < and &).
+func jsonMarshal(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimRight(buf.Bytes(), "\n"), nil
+}
+
+func newCreateCmd(g *globalFlags) *cobra.Command {
+	var media, title, name string
+	var duration float64
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "create",
+		Short: "Create a room on --server; you become its host",
+		Long: `Create a room on the server and print its id. You (the saved session for that
+server) become its host, so "watchparty play/pause/seek --room ID" and a later
+"watchparty join ID" act as the host.`,
+		Example: `  watchparty create --server http://127.0.0.1:54321 --media https://example.com/film.mp4 --title "Movie night"
+  watchparty create --json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			r, env, err := g.connect(cmd.Context())
+			if err != nil {
+				return classify(err)
+			}
+			defer r.Close()
+			nr := roomNew(displayName(name, env.settings), media, title, duration)
+			id, row, err := r.Create(cmd.Context(), nr)
+			if err != nil {
+				return classify(err)
+			}
+			if asJSON {
+				return printJSONLine(cmd.OutOrStdout(), map[string]any{"room_id": id, "room": row, "server": env.server.URL})
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), id)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&media, "media", "", "URL of the room's video (a URL others can play; local files stay local)")
+	cmd.Flags().StringVar(&title, "title", "", "title shown to members")
+	cmd.Flags().Float64Var(&duration, "duration", 0, "video length in seconds, to warn members whose copy differs")
+	cmd.Flags().StringVar(&name, "name", "", "your display name")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the room as JSON")
+	return cmd
+}
+
+func newControlCmd(g *globalFlags, action string) *cobra.Command {
+	var roomID string
+	verb := map[string]string{"play": "Play", "pause": "Pause"}[action]
+	cmd := &cobra.Command{
+		Use:   action + " --room ROOM",
+		Short: verb + " the room's video (host only)",
+		Long: verb + ` the room's video for everyone, from a script. Only the room's host may do this
+(exit code 4 otherwise); the host is the user of the saved session for --server.`,
+		Example: fmt.Sprintf("  watchparty %s --room abc123def4", action),
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			id, err := roomFlag(roomID)
+			if err != nil {
+				return err
+			}
+			r, _, err := g.connect(cmd.Context())
+			if err != nil {
+				return classify(err)
+			}
+			defer r.Close()
+			st, err := r.Status(cmd.Context(), id)
+			if err != nil {
+				return classify(err)
+			}
+			pos := expectedNow(st.Room, st.ServerTime)
+			if _, err := r.Control(cmd.Context(), id, action, pos, nil); err != nil {
+				return classify(err)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s at %s\n", map[string]string{"play": "playing", "pause": "paused"}[action], clockText(pos))
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&roomID, "room", "", "room id (required)")
+	return cmd
+}
+
+func newSeekCmd(g *globalFlags) *cobra.Command {
+	var roomID string
+	cmd := &cobra.Command{
+		Use:   "seek POS --room ROOM",
+		Short: "Seek the room's video (host only)",
+		Long:  "Seek the room's video for everyone. POS is seconds, mm:ss or hh:mm:ss, or relative: +10, -10.",
+		Example: `  watchparty seek 1:30 --room abc123def4
+  watchparty seek +30 --room abc123def4
+  watchparty seek --room abc123def4 -- -10`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := roomFlag(roomID)
+			if err != nil {
+				return err
+			}
+			pos, relative, err := parsePosition(args[0])
+			if err != nil {
+				return usageErrorf("%v", err)
+			}
+			r, _, err := g.connect(cmd.Context())
+			if err != nil {
+				return classify(err)
+			}
+			defer r.Close()
+			st, err := r.Status(cmd.Context(), id)
+			if err != nil {
+				return classify(err)
+			}
+			if relative {
+				pos += expectedNow(st.Room, st.ServerTime)
+			}
+			pos = math.Max(0, pos)
+			if d, ok := st.Room["media_duration"].(float64); ok && d > 0 {
+				pos = math.Min(pos, d)
+			}
+			if _, err := r.Control(cmd.Context(), id, "seek", pos, nil); err != nil {
+				return classify(err)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "seeked to %s\n", clockText(pos))
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&roomID, "room", "", "room id (required)")
+	return cmd
+}
+
+func newCommentCmd(g *globalFlags) *cobra.Command {
+	var roomID string
+	cmd := &cobra.Command{
+		Use:   "comment --room ROOM MESSAGE",
+		Short: "Post a comment to a room",
+		Long: `Post a comment to a room you have joined (with the same saved session). Words
+are joined with spaces; at most 2000 characters.`,
+		Example: `  watchparty comment --room abc123def4 "this scene!"`,
+		Args:    cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := roomFlag(roomID)
+			if err != nil {
+				return err
+			}
+			msg := strings.TrimSpace(strings.Join(args, " "))
+			if msg == "" {
+				return usageErrorf("the comment is empty")
+			}
+			r, _, err := g.connect(cmd.Context())
+			if err != nil {
+				return classify(err)
+			}
+			defer r.Close()
+			// The poster's current video time: where the room is now, for a script.
+			var at *float64
+			if st, err := r.Status(cmd.Context(), id); err == nil && st.Room != nil {
+				pos := expectedNow(st.Room, st.ServerTime)
+				at = &pos
+			}
+			if err := r.Comment(cmd.Context(), id, msg, at); err != nil {
+				return classify(err)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&roomID, "room", "", "room id (required)")
+	return cmd
+}
+
+func newStatusCmd(g *globalFlags) *cobra.Command {
+	var roomID string
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "status --room ROOM",
+		Short: "Show a room's state and members",
+		Long: `Show a room's playback state and members (from get_room_sync_state). You must have
+joined the room with the same saved session.`,
+		Example: `  watchparty status --room abc123def4
+  watchparty status --room abc123def4 --json | jq .room.current_time`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			id, err := roomFlag(roomID)
+			if err != nil {
+				return err
+			}
+			r, _, err := g.connect(cmd.Context())
+			if err != nil {
+				return classify(err)
+			}
+			defer r.Close()
+			st, err := r.Status(cmd.Context(), id)
+			if err != nil {
+				return classify(err)
+			}
+			pos := expectedNow(st.Room, st.ServerTime)
+			if asJSON {
+				return printJSONLine(cmd.OutOrStdout(), map[string]any{
+					"room": st.Room, "members": st.Members, "server_time": st.ServerTime.UnixMilli(), "position": pos})
+			}
+			printStatus(cmd.OutOrStdout(), st.Room, st.Members, pos)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&roomID, "room", "", "room id (required)")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return cmd
+}

@@ -1,0 +1,79 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"path/filepath"
+	"text/tabwriter"
+	"time"
+
+	"github.com/watchparty/watchparty/party"
+	"github.com/watchparty/watchparty/room"
+)
+
+// expectedNow is the room's position at the server time of the reply.
+func expectedNow(row map[string]any, serverTime time.Time) float64 {
+	st, err := party.ParseRoomRow(row)
+	if err != nil {
+		return 0
+	}
+	return st.ExpectedPosition(serverTime)
+}
+
+func clockText(sec float64) string {
+	t := int(sec + 0.5)
+	if t >= 3600 {
+		return fmt.Sprintf("%d:%02d:%02d", t/3600, t/60%60, t%60)
+	}
+	return fmt.Sprintf("%d:%02d", t/60, t%60)
+}
+
+// roomNew describes a room from flags; a local file's name is its default title.
+func roomNew(username, media, title string, duration float64) room.NewRoom {
+	nr := room.NewRoom{Username: username, MediaURL: media, MediaTitle: title, MediaDuration: duration}
+	if nr.MediaTitle == "" && media != "" {
+		nr.MediaTitle = filepath.Base(media)
+	}
+	return nr
+}
+
+func printStatus(w io.Writer, roomRow map[string]any, members []map[string]any, pos float64) {
+	str := func(m map[string]any, k string) string {
+		v, _ := m[k].(string)
+		return room.Sanitize(v)
+	}
+	state := "paused"
+	if p, _ := roomRow["is_playing"].(bool); p {
+		state = "playing"
+	}
+	fmt.Fprintf(w, "room %s: %s at %s", str(roomRow, "room_id"), state, clockText(pos))
+	if d, ok := roomRow["media_duration"].(float64); ok && d > 0 {
+		fmt.Fprintf(w, " / %s", clockText(d))
+	}
+	if r, ok := roomRow["playback_rate"].(float64); ok && r != 1 {
+		fmt.Fprintf(w, " (×%g)", r)
+	}
+	fmt.Fprintln(w)
+	if t := str(roomRow, "media_title"); t != "" {
+		fmt.Fprintf(w, "title: %s\n", t)
+	}
+	now := time.Now()
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "MEMBER\tROLE\tSTATE\tPOSITION\tLAST SEEN")
+	for _, m := range members {
+		mem, err := party.ParseMemberRow(m)
+		if err != nil {
+			continue
+		}
+		st := "paused"
+		if mem.IsPlaying {
+			st = "playing"
+		}
+		seen := "never"
+		if !mem.LastSeen.IsZero() {
+			seen = now.Sub(mem.LastSeen).Round(time.Second).String() + " ago"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", room.Sanitize(mem.Username), mem.Role, st, clockText(mem.CurrentTime), seen)
+	}
+	tw.Flush()
+}

@@ -1,0 +1,414 @@
+package room
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/watchparty/watchparty/player"
+	"github.com/watchparty/watchparty/realtime"
+)
+
+// Server identifies a backend: its URL, anon key and where our session for it is saved.
+type Server struct {
+	URL     string
+	AnonKey string // "" for a watchparty server: fetched from /watchparty/v1/info
+	// SessionDir keeps the signed-in anonymous user per server (so the TUI and scripts act as
+	// the same user); "" keeps it in memory.
+	SessionDir string
+	Logger     *slog.Logger
+}
+
+// Remote is a signed-in connection to a backend's HTTP API, for one-shot commands (create,
+// play, pause, seek, comment, status) and as the base of a Session. Safe for concurrent use.
+type Remote struct {
+	client *realtime.Client
+	userID string
+}
+
+// Connect signs in (reusing the saved session) to srv.
+func Connect(ctx context.Context, srv Server) (*Remote, error) {
+	url := strings.TrimRight(srv.URL, "/")
+	if url == "" {
+		return nil, errors.New("no server given: pass --server URL")
+	}
+	key := srv.AnonKey
+	if key == "" {
+		info, err := realtime.FetchInfo(ctx, nil, url)
+		if err != nil {
+			if errors.Is(err, realtime.ErrNotFound) {
+				return nil, fmt.Errorf("%s is not a watchparty server: pass its anon key with --anon-key", url)
+			}
+			return nil, fmt.Errorf("cannot reach %s: %w", url, err)
+		}
+		key = info.AnonKey
+	}
+	c, err := realtime.NewClient(url, key, realtime.Options{SessionDir: srv.SessionDir, Logger: srv.Logger})
+	if err != nil {
+		return nil, err
+	}
+	sess, err := c.Auth.EnsureSession(ctx)
+	if err != nil {
+		c.Close()
+		return nil, fmt.Errorf("sign in to %s: %w", url, err)
+	}
+	return &Remote{client: c, userID: sess.UserID}, nil
+}
+
+// UserID is the signed-in user.
+func (r *Remote) UserID() string { return r.userID }
+
+// Close releases the connection (the saved session stays).
+func (r *Remote) Close() error { return r.client.Close() }
+
+// NewRoom describes a room to create.
+type NewRoom struct {
+	Username      string
+	MediaURL      string
+	MediaTitle    string
+	MediaDuration float64
+}
+
+// Create creates a room; the caller is its host. It returns the room id.
+func (r *Remote) Create(ctx context.Context, nr NewRoom) (string, map[string]any, error) {
+	body := map[string]any{"username": nr.Username}
+	if nr.MediaURL != "" {
+		body["media_url"] = nr.MediaURL
+	}
+	if nr.MediaTitle != "" {
+		body["media_title"] = nr.MediaTitle
+	}
+	if nr.MediaDuration > 0 {
+		body["media_duration"] = nr.MediaDuration
+	}
+	var out struct {
+		Room map[string]any `json:"room"`
+	}
+	if err := r.client.Functions.Invoke(ctx, "rooms/create", body, &out); err != nil {
+		return "", nil, err
+	}
+	id, _ := out.Room["room_id"].(string)
+	return id, out.Room, nil
+}
+
+// Control sends a host control (play, pause, seek, sync, rate) and returns the room row.
+func (r *Remote) Control(ctx context.Context, roomID, action string, pos float64, rate *float64) (map[string]any, error) {
+	body := map[string]any{"room_id": roomID, "action": action, "current_time": pos}
+	if rate != nil {
+		body["playback_rate"] = *rate
+	}
+	var out struct {
+		Room map[string]any `json:"room"`
+	}
+	if err := r.client.Functions.Invoke(ctx, "sync/control", body, &out); err != nil {
+		return nil, err
+	}
+	return out.Room, nil
+}
+
+// Comment posts a comment.
+func (r *Remote) Comment(ctx context.Context, roomID, message string, videoTime *float64) error {
+	body := map[string]any{"room_id": roomID, "message": message}
+	if videoTime != nil {
+		body["video_timestamp"] = *videoTime
+	}
+	return r.client.Functions.Invoke(ctx, "comments/create", body, nil)
+}
+
+// Status reads the room state (get_room_sync_state). Sent and Received bracket the request.
+func (r *Remote) Status(ctx context.Context, roomID string) (syncState, error) {
+	var out struct {
+		Room       map[string]any   `json:"room"`
+		Members    []map[string]any `json:"members"`
+		ServerTime float64          `json:"server_time"`
+	}
+	sent := time.Now()
+	err := r.client.RPC(ctx, "get_room_sync_state", map[string]any{"p_room_id": roomID}, &out)
+	received := time.Now()
+	if err != nil {
+		return syncState{}, err
+	}
+	return syncState{Room: out.Room, Members: out.Members, ServerTime: time.UnixMilli(int64(out.ServerTime)),
+		Sent: sent, Received: received}, nil
+}
+
+// StatusJSON is Status as the `status --json` document.
+func (r *Remote) StatusJSON(ctx context.Context, roomID string) (map[string]any, error) {
+	st, err := r.Status(ctx, roomID)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"room": st.Room, "members": st.Members, "server_time": st.ServerTime.UnixMilli()}, nil
+}
+
+// rtBackend is the session's backend on the realtime client.
+type rtBackend struct {
+	*Remote
+	sock *realtime.Socket
+
+	mu sync.Mutex
+	ch *realtime.Channel
+
+	watchStop chan struct{}
+	watchDone chan struct{}
+}
+
+func newRTBackend(r *Remote, logger *slog.Logger) (*rtBackend, error) {
+	sock, err := r.client.NewSocket(realtime.SocketOptions{Logger: logger})
+	if err != nil {
+		return nil, err
+	}
+	return &rtBackend{Remote: r, sock: sock}, nil
+}
+
+func (b *rtBackend) Join(ctx context.Context, roomID, username string) (map[string]any, []map[string]any, error) {
+	var out struct {
+		Room    map[string]any   `json:"room"`
+		Members []map[string]any `json:"members"`
+	}
+	err := b.client.Functions.Invoke(ctx, "rooms/join", map[string]any{"room_id": roomID, "username": username}, &out)
+	return out.Room, out.Members, err
+}
+
+func (b *rtBackend) Leave(ctx context.Context, roomID string) error {
+	return b.client.Functions.Invoke(ctx, "rooms/leave", map[string]any{"room_id": roomID}, nil)
+}
+
+func (b *rtBackend) TrackPresence(ctx context.Context, roomID string, pos float64, playing bool) error {
+	return b.client.RPC(ctx, "track_user_presence", map[string]any{
+		"p_room_id": roomID, "p_current_time": pos, "p_is_playing": playing}, nil)
+}
+
+func (b *rtBackend) SyncState(ctx context.Context, roomID string) (syncState, error) {
+	return b.Status(ctx, roomID)
+}
+
+func (b *rtBackend) History(ctx context.Context, roomID string, n int) ([]map[string]any, error) {
+	var rows []map[string]any
+	err := b.client.Comments(ctx, roomID, n, &rows)
+	return rows, err
+}
+
+// Subscribe joins the room channel exactly as the JavaScript guide does: UPDATE on rooms, * on
+// room_members, INSERT on comments (all filtered by room_id), presence keyed by user id.
+func (b *rtBackend) Subscribe(ctx context.Context, roomID string, feed func(any)) error {
+	ch := b.sock.Channel("room:"+roomID, realtime.ChannelOptions{PresenceKey: b.userID, BroadcastSelf: true})
+	filter := "room_id=eq." + roomID
+	decode := func(raw json.RawMessage) map[string]any {
+		if len(raw) == 0 {
+			return nil
+		}
+		var m map[string]any
+		json.Unmarshal(raw, &m)
+		return m
+	}
+	binds := []struct {
+		f  realtime.ChangeFilter
+		fn func(realtime.Change)
+	}{
+		{realtime.ChangeFilter{Event: "UPDATE", Schema: "public", Table: "rooms", Filter: filter},
+			func(c realtime.Change) { feed(feedRoomUpdate{Row: decode(c.New)}) }},
+		{realtime.ChangeFilter{Event: "*", Schema: "public", Table: "room_members", Filter: filter},
+			func(c realtime.Change) { feed(feedMember{Type: c.Type, New: decode(c.New), Old: decode(c.Old)}) }},
+		{realtime.ChangeFilter{Event: "INSERT", Schema: "public", Table: "comments", Filter: filter},
+			func(c realtime.Change) { feed(feedComment{Row: decode(c.New)}) }},
+	}
+	for _, bd := range binds {
+		if err := ch.OnPostgresChanges(bd.f, bd.fn); err != nil {
+			return err
+		}
+	}
+	if err := ch.OnPresence(func(ev realtime.PresenceEvent) {
+		if ev.Kind != "sync" {
+			return
+		}
+		var online []string
+		for key := range ch.PresenceState() {
+			online = append(online, key)
+		}
+		feed(feedPresence{Online: online})
+	}); err != nil {
+		return err
+	}
+	ch.OnStatus(func(ev realtime.StatusEvent) {
+		if ev.Status == realtime.Subscribed {
+			feed(feedSubscribed{})
+		}
+	})
+	ch.OnClose(func(ev realtime.CloseEvent) {
+		if ev.ByServer {
+			reason := "closed"
+			if ev.Err != nil {
+				reason = ev.Err.Error()
+			}
+			feed(feedClosed{Reason: reason})
+		}
+	})
+	if err := ch.Subscribe(ctx); err != nil {
+		return err
+	}
+	b.mu.Lock()
+	b.ch = ch
+	first := b.watchStop == nil
+	if first {
+		b.watchStop, b.watchDone = make(chan struct{}), make(chan struct{})
+	}
+	b.mu.Unlock()
+	if first {
+		go b.watchConn(feed)
+	}
+	return nil
+}
+
+// watchConn reports the socket's connection state to the session.
+func (b *rtBackend) watchConn(feed func(any)) {
+	defer close(b.watchDone)
+	for {
+		st, changed := b.sock.Watch()
+		c := Connection{RetryAt: st.RetryAt}
+		switch st.Status {
+		case realtime.StatusConnecting:
+			c.State = ConnConnecting
+		case realtime.StatusConnected:
+			c.State = ConnConnected
+		case realtime.StatusReconnecting:
+			c.State = ConnReconnecting
+		default:
+			c.State = ConnClosed
+		}
+		if st.Err != nil {
+			c.Err = st.Err.Error()
+		}
+		feed(feedConn{Conn: c})
+		select {
+		case <-changed:
+		case <-b.watchStop:
+			return
+		}
+	}
+}
+
+func (b *rtBackend) channel() *realtime.Channel {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.ch
+}
+
+func (b *rtBackend) Track(ctx context.Context, payload map[string]any) error {
+	ch := b.channel()
+	if ch == nil {
+		return realtime.ErrNotSubscribed
+	}
+	_, err := ch.Track(ctx, payload)
+	return err
+}
+
+func (b *rtBackend) Unsubscribe(ctx context.Context) error {
+	ch := b.channel()
+	if ch == nil {
+		return nil
+	}
+	ch.Untrack(ctx)
+	return ch.Unsubscribe(ctx)
+}
+
+func (b *rtBackend) Close() error {
+	b.mu.Lock()
+	stop, done := b.watchStop, b.watchDone
+	b.watchStop = nil
+	b.mu.Unlock()
+	if stop != nil {
+		close(stop)
+		<-done
+	}
+	b.sock.Close()
+	return b.Remote.Close()
+}
+
+// Join joins a room on srv and follows it (see Options).
+func Join(ctx context.Context, srv Server, opts Options) (*Session, error) {
+	r, err := Connect(ctx, srv)
+	if err != nil {
+		return nil, err
+	}
+	if opts.Logger == nil {
+		opts.Logger = srv.Logger
+	}
+	be, err := newRTBackend(r, opts.Logger)
+	if err != nil {
+		r.Close()
+		return nil, err
+	}
+	s, err := join(ctx, be, opts, nil)
+	if err != nil {
+		be.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Host starts a party on srv: it launches mpv with opts.Media (paused at the start, to learn
+// its length), creates a room with it, and joins that room as its host.
+func Host(ctx context.Context, srv Server, opts Options, title string) (*Session, error) {
+	if opts.Media == "" {
+		return nil, errors.New("nothing to play: pass --media FILE or URL")
+	}
+	r, err := Connect(ctx, srv)
+	if err != nil {
+		return nil, err
+	}
+	if opts.Logger == nil {
+		opts.Logger = srv.Logger
+	}
+	p, err := player.Launch(ctx, opts.MPV.launchOptions())
+	if err != nil {
+		r.Close()
+		return nil, err
+	}
+	fail := func(err error) (*Session, error) {
+		p.Close()
+		r.Close()
+		return nil, err
+	}
+	if err := p.Load(ctx, opts.Media, 0, true); err != nil {
+		return fail(fmt.Errorf("play %s: %w", opts.Media, err))
+	}
+	nr := NewRoom{Username: opts.Username, MediaTitle: title, MediaDuration: p.Duration()}
+	if isURL(opts.Media) {
+		nr.MediaURL = opts.Media // a local path means nothing to friends; a URL they can play
+	}
+	id, _, err := r.Create(ctx, nr)
+	if err != nil {
+		return fail(fmt.Errorf("create the room: %w", err))
+	}
+	opts.RoomID = id
+	be, err := newRTBackend(r, opts.Logger)
+	if err != nil {
+		return fail(err)
+	}
+	s, err := join(ctx, be, opts, p)
+	if err != nil {
+		p.Close()
+		be.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func isURL(s string) bool {
+	i := strings.Index(s, "://")
+	return i > 0 && !strings.HasPrefix(s, "file://")
+}
+
+// Error kinds of the backend, for exit codes: errors.Is(err, room.ErrRoomNotFound).
+var (
+	ErrRoomNotFound = realtime.ErrNotFound
+	ErrNotAllowed   = realtime.ErrNotAllowed
+	ErrInvalid      = realtime.ErrInvalid
+	ErrUnauthorized = realtime.ErrUnauthorized
+)
