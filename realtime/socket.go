@@ -26,7 +26,9 @@ const (
 	DefaultReadLimit         = 8 << 20
 	defaultJitter            = 0.2
 	writeTimeout             = 10 * time.Second
-	outboxSize               = 256
+	// closeGrace bounds the wait for the peer's close frame when the socket is closed.
+	closeGrace = time.Second
+	outboxSize = 256
 )
 
 // DefaultReconnectDelays is the wait before each reconnect attempt after a drop: 1, 2, 5, then
@@ -441,8 +443,11 @@ loop:
 		select {
 		case <-s.ctx.Done():
 			c.end(ErrClosed)
-			// A normal close, as supabase-js's disconnect(); bounded by coder/websocket's 5 s.
+			// A normal close, as supabase-js's disconnect(). A peer that never answers the
+			// close frame is cut off after closeGrace: cancelling the read closes the conn.
+			t := time.AfterFunc(closeGrace, c.cancelRead)
 			c.ws.Close(websocket.StatusNormalClosure, "")
+			t.Stop()
 			err = ErrClosed
 			break loop
 		case <-c.done:
@@ -471,6 +476,7 @@ loop:
 		}
 	}
 	c.ws.CloseNow()
+	c.cancelRead()
 	s.mu.Lock()
 	s.conn = nil
 	chans = s.channelList()
@@ -485,7 +491,7 @@ loop:
 // registered the ref, everything else to the topic's channel. It never blocks on a consumer.
 func (s *Socket) readLoop(c *connection) {
 	for {
-		typ, data, err := c.ws.Read(context.Background())
+		typ, data, err := c.ws.Read(c.readCtx)
 		if err != nil {
 			c.end(readError(err))
 			return
@@ -530,6 +536,10 @@ type connection struct {
 	once sync.Once
 	err  error // why it ended; read after done
 
+	// readCtx is the reader's context; cancelling it closes the connection.
+	readCtx    context.Context
+	cancelRead context.CancelFunc
+
 	mu      sync.Mutex
 	pending map[string]func(phx.Message)
 }
@@ -540,7 +550,9 @@ type outFrame struct {
 }
 
 func newConnection(ws *websocket.Conn) *connection {
-	return &connection{ws: ws, out: make(chan outFrame, outboxSize), done: make(chan struct{}), pending: map[string]func(phx.Message){}}
+	c := &connection{ws: ws, out: make(chan outFrame, outboxSize), done: make(chan struct{}), pending: map[string]func(phx.Message){}}
+	c.readCtx, c.cancelRead = context.WithCancel(context.Background())
+	return c
 }
 
 // end marks the connection finished (the first reason wins) and wakes everyone waiting on it.

@@ -1,0 +1,187 @@
+package realtime
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/watchparty/watchparty/server"
+)
+
+func TestSessionSavedAndReused(t *testing.T) {
+	ts := startServer(t, server.Config{})
+	dir := filepath.Join(t.TempDir(), "sessions")
+	ctx := context.Background()
+	newClient := func() *Client {
+		c, err := NewClient(ts.URL(), ts.anonKey, Options{SessionDir: dir})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return c
+	}
+
+	c1 := newClient()
+	s1, err := c1.Auth.EnsureSession(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s1.UserID == "" || s1.AccessToken == "" || s1.RefreshToken == "" || time.Until(s1.Expiry()) < 50*time.Minute {
+		t.Fatalf("session = %+v", s1)
+	}
+	for path, want := range map[string]os.FileMode{dir: 0o700, c1.Auth.SessionFile(): 0o600} {
+		fi, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Mode().Perm() != want {
+			t.Fatalf("%s mode %v, want %v", path, fi.Mode().Perm(), want)
+		}
+	}
+	c1.Close()
+
+	// A new process with the same directory is the same user, without signing up again.
+	c2 := newClient()
+	s2, err := c2.Auth.EnsureSession(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s2 != s1 {
+		t.Fatalf("reloaded session %+v, want the saved %+v", s2, s1)
+	}
+
+	// Refresh rotates the refresh token, keeps the user and saves the result.
+	s3, err := c2.Auth.Refresh(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s3.UserID != s1.UserID || s3.RefreshToken == s1.RefreshToken {
+		t.Fatalf("refreshed session %+v from %+v", s3, s1)
+	}
+	var saved savedSession
+	b, _ := os.ReadFile(c2.Auth.SessionFile())
+	if err := json.Unmarshal(b, &saved); err != nil || saved.Session != s3 || saved.URL != ts.URL() {
+		t.Fatalf("saved file %s, want session %+v (%v)", b, s3, err)
+	}
+
+	// Two processes sharing the session refresh at the same moment: both succeed and stay the
+	// same user (the server's reuse window; a strictly one-time token would log one out).
+	c3, c4 := newClient(), newClient()
+	for _, c := range []*Client{c3, c4} {
+		if _, err := c.Auth.EnsureSession(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, 2)
+	for i, c := range []*Client{c3, c4} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, errs[i] = c.Auth.Refresh(ctx)
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("concurrent refresh %d: %v", i, err)
+		}
+	}
+	if c3.Auth.UserID() != s1.UserID || c4.Auth.UserID() != s1.UserID {
+		t.Fatal("a concurrent refresh changed the user")
+	}
+
+	// A saved session whose refresh token the server does not know (expired access token):
+	// EnsureSession signs in as a new user instead of failing forever.
+	bad := savedSession{URL: ts.URL(), Session: Session{UserID: s1.UserID, AccessToken: "x.y.z", RefreshToken: "bogus", ExpiresAt: time.Now().Add(-time.Hour).Unix()}}
+	b, _ = json.Marshal(bad)
+	if err := os.WriteFile(c2.Auth.SessionFile(), b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c5 := newClient()
+	s5, err := c5.Auth.EnsureSession(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s5.UserID == s1.UserID || s5.UserID == "" {
+		t.Fatalf("after a dead refresh token: user %q, want a new one", s5.UserID)
+	}
+
+	// A different server gets its own file.
+	if sessionFileName("http://127.0.0.1:1") == sessionFileName("http://127.0.0.1:2") {
+		t.Fatal("two servers share a session file name")
+	}
+
+	// Sign out forgets the session and removes the file; requests then go as anon.
+	if err := c5.Auth.SignOut(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(c5.Auth.SessionFile()); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("session file after sign out: %v", err)
+	}
+	if err := c5.Functions.Invoke(ctx, "rooms/create", map[string]any{"username": "x"}, nil); !errors.Is(err, ErrUnauthorized) {
+		t.Fatalf("create after sign out: %v, want ErrUnauthorized", err)
+	}
+}
+
+func TestRefreshKeepsChannelAuthorized(t *testing.T) {
+	ts := startServer(t, server.Config{})
+	// A margin just under the token's hour makes the refresher renew about every 1.5 s.
+	c, err := NewClient(ts.URL(), ts.anonKey, Options{SessionDir: t.TempDir(), RefreshMargin: time.Hour - 1500*time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	s0, err := c.Auth.EnsureSession(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sock, err := c.NewSocket(fastSocket())
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := &user{c: c, sock: sock, id: s0.UserID}
+	roomID := u.createRoom(t, "host")
+	rc := u.roomChannel(t, roomID, ChannelOptions{BroadcastAck: true})
+	rc.subscribe(t)
+
+	// The refresher renews the token and the socket follows it.
+	waitFor(t, 10*time.Second, "a refreshed token", func() bool {
+		s, _ := c.Auth.Session()
+		return s.AccessToken != s0.AccessToken
+	})
+	s1, _ := c.Auth.Session()
+	waitFor(t, 2*time.Second, "the socket to hold the new token", func() bool { return sock.accessToken() == s1.AccessToken })
+	if s1.UserID != s0.UserID {
+		t.Fatal("refresh changed the user")
+	}
+
+	// The channel's identity follows access_token pushes: with the anon key it is nobody and
+	// receives no room rows (RLS); with the user's token again it does. A broadcast with ack
+	// after each push proves the server has read the push first.
+	sock.SetAuth(ts.anonKey)
+	if err := rc.ch.Send(ctx, "fence", map[string]any{}); err != nil {
+		t.Fatal(err)
+	}
+	u.comment(t, roomID, "while anonymous")
+	sock.SetAuth(c.Auth.currentToken())
+	if err := rc.ch.Send(ctx, "fence", map[string]any{}); err != nil {
+		t.Fatal(err)
+	}
+	u.comment(t, roomID, "signed in again")
+	rc.waitChange(t, "comments", "INSERT", func(r map[string]any) bool { return r["message"] == "signed in again" })
+	if n := rc.changes.count(func(c Change) bool { return c.Table == "comments" && string(c.New) != "" && strings.Contains(string(c.New), "while anonymous") }); n != 0 {
+		t.Fatalf("a change reached the channel while it held the anon key")
+	}
+	if st := rc.ch.State(); st != StateJoined {
+		t.Fatalf("channel state %v after token pushes, want joined", st)
+	}
+}
