@@ -178,7 +178,9 @@ func TestRefreshKeepsChannelAuthorized(t *testing.T) {
 	}
 	u.comment(t, roomID, "signed in again")
 	rc.waitChange(t, "comments", "INSERT", func(r map[string]any) bool { return r["message"] == "signed in again" })
-	if n := rc.changes.count(func(c Change) bool { return c.Table == "comments" && string(c.New) != "" && strings.Contains(string(c.New), "while anonymous") }); n != 0 {
+	if n := rc.changes.count(func(c Change) bool {
+		return c.Table == "comments" && string(c.New) != "" && strings.Contains(string(c.New), "while anonymous")
+	}); n != 0 {
 		t.Fatalf("a change reached the channel while it held the anon key")
 	}
 	if st := rc.ch.State(); st != StateJoined {
