@@ -168,6 +168,47 @@ func TestPlayPauseSeekSpeedRoundTrips(t *testing.T) {
 	}
 }
 
+func TestConcurrentCallsOnRealMPV(t *testing.T) {
+	t.Parallel()
+	p := launchTest(t, LaunchOptions{})
+	ctx := context.Background()
+	if err := p.SetProperty(ctx, "volume", 77); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.SetSpeed(ctx, 1.25); err != nil {
+		t.Fatal(err)
+	}
+	// Half the callers ask for speed, half for volume: any crossed reply
+	// shows up as a wrong value.
+	const callers, calls = 16, 300
+	errc := make(chan error, callers)
+	for g := range callers {
+		go func() {
+			name, want := "speed", 1.25
+			if g%2 == 1 {
+				name, want = "volume", 77
+			}
+			for range calls {
+				var v float64
+				if err := p.GetProperty(ctx, name, &v); err != nil {
+					errc <- err
+					return
+				}
+				if v != want {
+					errc <- fmt.Errorf("%s = %v, want %v", name, v, want)
+					return
+				}
+			}
+			errc <- nil
+		}()
+	}
+	for range callers {
+		if err := <-errc; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 func TestPositionTracksWallClock(t *testing.T) {
 	t.Parallel()
 	p := launchTest(t, LaunchOptions{})

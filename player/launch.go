@@ -56,7 +56,11 @@ type LaunchOptions struct {
 func Launch(ctx context.Context, opts LaunchOptions) (*Player, error) {
 	if opts.Socket != "" {
 		if nc, err := dial(ctx, opts.Socket); err == nil {
-			return newPlayer(ctx, nc, opts.Socket, time.Now)
+			p, err := newPlayer(ctx, nc, opts.Socket, time.Now)
+			if err != nil {
+				return nil, fmt.Errorf("attach to mpv at %s: %w", opts.Socket, err)
+			}
+			return p, nil
 		}
 	}
 	bin := opts.Binary
@@ -145,7 +149,11 @@ func Attach(ctx context.Context, socket string) (*Player, error) {
 	if err != nil {
 		return nil, fmt.Errorf("attach to mpv at %s: %w", socket, err)
 	}
-	return newPlayer(ctx, nc, socket, time.Now)
+	p, err := newPlayer(ctx, nc, socket, time.Now)
+	if err != nil {
+		return nil, fmt.Errorf("attach to mpv at %s: %w", socket, err)
+	}
+	return p, nil
 }
 
 // process is an mpv we started.
