@@ -525,3 +525,37 @@ func TestViewIsAltScreen(t *testing.T) {
 		t.Fatalf("alt %v title %q", v.AltScreen, v.WindowTitle)
 	}
 }
+
+func TestActionsGoOutInKeyOrder(t *testing.T) {
+	f := newFake(hostSnapshot())
+	m := newTestModel(t, f, 80, 24, Options{})
+	m, first := press(t, m, "space")
+	m, c2 := press(t, m, "right")
+	m, c3 := press(t, m, "3")
+	if first == nil || c2 != nil || c3 != nil {
+		t.Fatal("a second action was sent while the first was in flight")
+	}
+	cmd := first
+	for cmd != nil {
+		msgs := run(t, cmd)
+		if len(msgs) != 1 {
+			t.Fatalf("action produced %v", msgs)
+		}
+		m, cmd = updateCmd(t, m, msgs[0])
+	}
+	if got := f.Calls(); !slices.Equal(got, []string{"toggle", "seekby +5", "fraction 0.3"}) {
+		t.Fatalf("calls = %q", got)
+	}
+	if m.busy || len(m.queue) != 0 {
+		t.Fatal("queue not drained")
+	}
+	// A full queue refuses more, with a notice.
+	m, _ = press(t, m, "space")
+	for range maxQueued {
+		m, _ = press(t, m, "right")
+	}
+	m, _ = press(t, m, "left")
+	if len(m.queue) != maxQueued || !strings.Contains(strings.Join(m.toasts.Texts(), "\n"), "too many actions waiting") {
+		t.Fatalf("queue %d, toasts %q", len(m.queue), m.toasts.Texts())
+	}
+}

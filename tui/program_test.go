@@ -1,0 +1,194 @@
+package tui
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/exp/teatest/v2"
+
+	"github.com/watchparty/watchparty/room"
+)
+
+// waitUntil polls cond until it holds or the deadline passes.
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func waitOutput(t *testing.T, tm *teatest.TestModel, want string) {
+	t.Helper()
+	teatest.WaitFor(t, tm.Output(), func(b []byte) bool { return bytes.Contains(b, []byte(want)) },
+		teatest.WithDuration(5*time.Second), teatest.WithCheckInterval(5*time.Millisecond))
+}
+
+// TestProgram runs the whole program (Bubble Tea's event loop and renderer, in memory) against
+// a fake session: events in, keys in, actions and screen out.
+func TestProgram(t *testing.T) {
+	f := newFake(hostSnapshot())
+	f.onLeave = func() { close(f.events) }
+	tm := teatest.NewTestModel(t, New(f, Options{Location: time.UTC, JoinCommand: "watchparty join abc123def4"}),
+		teatest.WithInitialTermSize(100, 30))
+
+	waitOutput(t, tm, "friends join with: watchparty join abc123def4")
+
+	f.events <- room.CommentsLoaded{Comments: sampleComments()}
+	waitOutput(t, tm, "the bunny is huge")
+
+	tm.Send(keyPress("space"))
+	tm.Send(keyPress("shift+right"))
+	tm.Send(keyPress("7"))
+	waitUntil(t, "three actions", func() bool { return len(f.Calls()) == 3 })
+	if got := f.Calls(); !slices.Equal(got, []string{"toggle", "seekby +60", "fraction 0.7"}) {
+		t.Fatalf("calls = %q", got)
+	}
+
+	tm.Type("c")
+	tm.Type("hello from the test")
+	tm.Send(keyPress("enter"))
+	waitUntil(t, "the comment", func() bool { return slices.Contains(f.Calls(), "comment hello from the test") })
+	tm.Send(keyPress("esc"))
+
+	// A hostile comment reaches the screen as plain text.
+	f.events <- room.CommentReceived{Comment: room.Comment{ID: 9, UserID: "u-bob", Username: "bob",
+		Message: "\x1b]0;X\x07\x1b[2Jzebra crossing", At: t0}}
+	waitOutput(t, tm, "zebra crossing")
+
+	f.events <- room.Notice{Level: room.NoticeInfo, Text: "dave joined the room"}
+	waitOutput(t, tm, "dave joined the room")
+
+	tm.Send(keyPress("q"))
+	tm.WaitFinished(t, teatest.WithFinalTimeout(5*time.Second))
+	fm := tm.FinalModel(t).(Model)
+	if !fm.left || fm.err != nil {
+		t.Fatalf("final: left %v err %v", fm.left, fm.err)
+	}
+	if got := f.Calls(); got[len(got)-1] != "leave" {
+		t.Fatalf("calls = %q, want leave last", got)
+	}
+	cs := fm.comments.Comments()
+	if last := cs[len(cs)-1]; last.Message != "zebra crossing" {
+		t.Fatalf("last comment = %q", last.Message)
+	}
+}
+
+// TestProgramNeverWritesRemoteEscapes checks the terminal byte stream itself: the hostile
+// sequence from a comment and a name must not appear in it.
+func TestProgramNeverWritesRemoteEscapes(t *testing.T) {
+	s := hostSnapshot()
+	s.Members[1].Name = "bob\x1b]0;X\x07"
+	f := newFake(s)
+	f.onLeave = func() { close(f.events) }
+	var seen []byte
+	tm := teatest.NewTestModel(t, New(f, Options{Location: time.UTC}), teatest.WithInitialTermSize(80, 24))
+	f.events <- room.CommentReceived{Comment: room.Comment{ID: 1, Username: "eve\x1b[2J",
+		Message: "\x1b]0;X\x07\x1b[2Jpwned?", At: t0}}
+	teatest.WaitFor(t, tm.Output(), func(b []byte) bool {
+		seen = append(seen[:0], b...) // b is everything written so far
+		return bytes.Contains(b, []byte("pwned?"))
+	}, teatest.WithDuration(5*time.Second), teatest.WithCheckInterval(5*time.Millisecond))
+	tm.Send(keyPress("q"))
+	tm.WaitFinished(t, teatest.WithFinalTimeout(5*time.Second))
+	rest, err := io.ReadAll(tm.FinalOutput(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := append(seen, rest...)
+	if bytes.Contains(all, []byte("\x1b]0;X\x07")) || bytes.Contains(all, []byte("\x1b[2Jpwned")) {
+		t.Fatal("the remote OSC title sequence reached the terminal")
+	}
+	if !bytes.Contains(all, []byte("eve:")) {
+		t.Fatal("sender not shown")
+	}
+}
+
+// TestRun drives Run with in-memory input and output: q leaves the room and Run returns nil.
+func TestRun(t *testing.T) {
+	f := newFake(followerSnapshot())
+	in, inW := io.Pipe()
+	defer inW.Close()
+	var out safeBuffer
+	errc := make(chan error, 1)
+	go func() {
+		errc <- Run(context.Background(), f, Options{NoColor: true},
+			tea.WithInput(in), tea.WithOutput(&out), tea.WithWindowSize(80, 24))
+	}()
+	waitUntil(t, "the first frame", func() bool { return strings.Contains(out.String(), "abc123def4") })
+	if _, err := inW.Write([]byte("q")); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-errc:
+		if err != nil {
+			t.Fatalf("Run = %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run did not return after q")
+	}
+	if got := f.Calls(); !slices.Equal(got, []string{"leave"}) {
+		t.Fatalf("calls = %q", got)
+	}
+}
+
+// TestRunContextCancelled: when the program is stopped from outside, Run still leaves the room.
+func TestRunContextCancelled(t *testing.T) {
+	f := newFake(followerSnapshot())
+	in, inW := io.Pipe()
+	defer inW.Close()
+	var out safeBuffer
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() {
+		errc <- Run(ctx, f, Options{}, tea.WithInput(in), tea.WithOutput(&out), tea.WithWindowSize(80, 24))
+	}()
+	waitUntil(t, "the first frame", func() bool { return strings.Contains(out.String(), "abc123def4") })
+	cancel()
+	select {
+	case err := <-errc:
+		if err != nil {
+			t.Fatalf("Run = %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run did not return after cancel")
+	}
+	if got := f.Calls(); !slices.Equal(got, []string{"leave"}) {
+		t.Fatalf("calls = %q, want the room left", got)
+	}
+}
+
+// TestRunSessionClosed: the session's closing error is Run's result, and Run does not leave again.
+func TestRunSessionClosed(t *testing.T) {
+	f := newFake(followerSnapshot())
+	in, inW := io.Pipe()
+	defer inW.Close()
+	var out safeBuffer
+	errc := make(chan error, 1)
+	go func() {
+		errc <- Run(context.Background(), f, Options{}, tea.WithInput(in), tea.WithOutput(&out), tea.WithWindowSize(80, 24))
+	}()
+	boom := errors.New("room not found")
+	f.events <- room.Closed{Err: boom}
+	select {
+	case err := <-errc:
+		if !errors.Is(err, boom) {
+			t.Fatalf("Run = %v, want %v", err, boom)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run did not return after Closed")
+	}
+	if got := f.Calls(); len(got) != 0 {
+		t.Fatalf("calls = %q, want none", got)
+	}
+}
