@@ -45,11 +45,11 @@ type Model struct {
 	tickTag  int
 	busy     bool      // an action is in flight
 	queue    []pending // actions waiting for it, in key order
-	leaving  bool  // the user quit; waiting for Leave
-	left     bool  // Leave returned
-	closed   bool  // the session sent Closed
-	done     bool  // quitting: let Bubble Tea's quit through
-	err      error // returned by Run
+	leaving  bool      // the user quit; waiting for Leave
+	left     bool      // Leave returned
+	closed   bool      // the session sent Closed
+	done     bool      // quitting: let Bubble Tea's quit through
+	err      error     // returned by Run
 }
 
 func newModel(ctx context.Context, ctrl room.Controls, opts Options) Model {
