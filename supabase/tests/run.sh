@@ -5,7 +5,8 @@
 #      when run as root (PostgreSQL refuses root);
 #   2. applies the stub of Supabase's built-ins (tests/sql/supabase_stub.sql), then every migration;
 #   3. runs the SQL tests (tests/sql/*_test.sql);
-#   4. runs the Deno tests of the Edge Functions (tests/functions/*_test.ts);
+#   4. type-checks, lints and format-checks the TypeScript, then runs the Deno tests of the Edge
+#      Functions (tests/functions/*_test.ts);
 #   5. serves the Edge Functions locally (tests/harness/) and runs the shared contract cases
 #      (tests/contract/cases.json) against them;
 #   6. with WATCHPARTY_BIN=<path to a built watchparty binary>, also runs the same cases against
@@ -139,6 +140,15 @@ summary+=("sql tests: $sql_pass passed, $sql_fail failed (files)")
 [[ $sql_fail == 0 ]] || failed=1
 
 # --- Deno tests of the Edge Functions ------------------------------------------------------------
+
+if "$deno" check --config "$here/deno.json" "$supabase_dir"/functions/*/index.ts "$here/contract/run.ts" "$here/harness/main.ts" &&
+	"$deno" lint --config "$here/deno.json" "$supabase_dir/functions" "$here/functions" "$here/harness" "$here/contract" &&
+	"$deno" fmt --config "$here/deno.json" --check "$supabase_dir/functions" "$here/functions" "$here/harness" "$here/contract/run.ts"; then
+	summary+=("deno check, lint, fmt: passed")
+else
+	summary+=("deno check, lint, fmt: FAILED")
+	failed=1
+fi
 
 fresh_db functions_test
 # Unix-socket connections to the cluster need net, read and write permission on the socket.

@@ -232,7 +232,9 @@ class Runner {
     const want = step.expect;
     const problems: string[] = [];
     const where = `${method} ${path}`;
-    if (res.status !== want.status) problems.push(`${where}: status ${res.status}, want ${want.status}; body ${text.slice(0, 300)}`);
+    if (res.status !== want.status) {
+      problems.push(`${where}: status ${res.status}, want ${want.status}; body ${text.slice(0, 300)}`);
+    }
     if (want.success !== undefined) {
       const why = mismatch(pick(body, "success"), want.success);
       if (why) problems.push(`${where}: success: ${why}`);
@@ -282,7 +284,9 @@ async function main(): Promise<number> {
   const url = (args.url ?? "").replace(/\/+$/, "");
   const anonKey = args["anon-key"] ?? "";
   if (!url || !anonKey) {
-    console.error("usage: run.ts --url URL --anon-key KEY [--cases FILE] [--label NAME] [--only SUBSTRING] [--verbose]");
+    console.error(
+      "usage: run.ts --url URL --anon-key KEY [--cases FILE] [--label NAME] [--only SUBSTRING] [--verbose]",
+    );
     return 2;
   }
   const casesPath = args.cases ?? new URL("./cases.json", import.meta.url).pathname;

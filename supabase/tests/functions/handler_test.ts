@@ -19,7 +19,8 @@ type Reply = { status: number; headers: Headers; body: Record<string, unknown> }
 async function call(
   handler: (req: Request) => Promise<Response>,
   path: string,
-  init: { token?: string | null; body?: unknown; raw?: BodyInit; method?: string; headers?: Record<string, string> } = {},
+  init: { token?: string | null; body?: unknown; raw?: BodyInit; method?: string; headers?: Record<string, string> } =
+    {},
 ): Promise<Reply> {
   const headers: Record<string, string> = { "Content-Type": "application/json", ...(init.headers ?? {}) };
   if (init.token) headers.Authorization = `Bearer ${init.token}`;
@@ -69,7 +70,10 @@ Deno.test("edge function handlers", async (t) => {
   try {
     let roomId = "";
     await t.step("create and join through the injected adapter, both path forms", async () => {
-      const created = await call(rooms, "/rooms/create", { token: alice.token, body: { username: "alice", media_title: "Demo" } });
+      const created = await call(rooms, "/rooms/create", {
+        token: alice.token,
+        body: { username: "alice", media_title: "Demo" },
+      });
       assertEquals(created.status, 200);
       assertEquals(created.body.success, true);
       const data = created.body.data as { room: Record<string, unknown>; member: Record<string, unknown> };
@@ -79,14 +83,20 @@ Deno.test("edge function handlers", async (t) => {
       roomId = data.room.room_id as string;
       assertMatch(roomId, /^[a-z0-9]{10}$/);
 
-      const joined = await call(rooms, "/functions/v1/rooms/join", { token: bob.token, body: { room_id: roomId, username: "b\u0000ob" } });
+      const joined = await call(rooms, "/functions/v1/rooms/join", {
+        token: bob.token,
+        body: { room_id: roomId, username: "b\u0000ob" },
+      });
       assertEquals(joined.status, 200);
       const j = joined.body.data as { member: Record<string, unknown>; members: unknown[] };
       assertEquals(j.member.role, "member");
       assertEquals(j.member.username, "bob", "U+0000 is dropped before PostgreSQL sees it");
       assertEquals(j.members.length, 2);
 
-      const control = await call(sync, "/sync/control/", { token: bob.token, body: { room_id: roomId, action: "play", current_time: 1 } });
+      const control = await call(sync, "/sync/control/", {
+        token: bob.token,
+        body: { room_id: roomId, action: "play", current_time: 1 },
+      });
       assertEquals([control.status, errorCode(control)], [403, "NOT_HOST"], "SQL errors keep their PT status and code");
     });
 
@@ -117,7 +127,10 @@ Deno.test("edge function handlers", async (t) => {
         const r = await call(h, "/rooms/create", { token, body: { username: "x" } });
         assertEquals([r.status, errorCode(r)], [401, "UNAUTHORIZED"], what);
       }
-      const basic = await call(h, "/rooms/create", { headers: { Authorization: `Basic ${alice.token}` }, body: { username: "x" } });
+      const basic = await call(h, "/rooms/create", {
+        headers: { Authorization: `Basic ${alice.token}` },
+        body: { username: "x" },
+      });
       assertEquals(basic.status, 401, "a non-bearer scheme");
       assertEquals(db.calls.length, 0);
     });
@@ -132,7 +145,10 @@ Deno.test("edge function handlers", async (t) => {
     await t.step("bodies: size, JSON, types, user_id", async () => {
       const db = scriptedDb(() => ({ ok: true, data: {} }));
       const h = createHandler("comments", db, { logError });
-      const big = await call(h, "/comments/create", { token: alice.token, body: { room_id: "r", message: "x".repeat(MAX_BODY_BYTES) } });
+      const big = await call(h, "/comments/create", {
+        token: alice.token,
+        body: { room_id: "r", message: "x".repeat(MAX_BODY_BYTES) },
+      });
       assertEquals([big.status, errorCode(big)], [413, "PAYLOAD_TOO_LARGE"]);
       // No Content-Length: a stream that goes past the limit.
       const stream = new ReadableStream<Uint8Array>({
@@ -163,7 +179,12 @@ Deno.test("edge function handlers", async (t) => {
         ["episode_number 1.5", `{"room_id":"r","message":"m","episode_number":1.5}`, 400, "INVALID_REQUEST"],
         ["anime_id an object", `{"room_id":"r","message":"m","anime_id":{}}`, 400, "INVALID_REQUEST"],
         ["user_id a number", `{"room_id":"r","message":"m","user_id":1}`, 400, "INVALID_REQUEST"],
-        ["user_id of another user, checked before the types", `{"room_id":5,"user_id":"${bob.id}"}`, 403, "USER_MISMATCH"],
+        [
+          "user_id of another user, checked before the types",
+          `{"room_id":5,"user_id":"${bob.id}"}`,
+          403,
+          "USER_MISMATCH",
+        ],
       ];
       for (const [what, raw, status, code] of cases) {
         const r = await call(h, "/comments/create", { token: alice.token, raw });
@@ -211,7 +232,11 @@ Deno.test("edge function handlers", async (t) => {
       assertEquals(data.room.room_id, roomId);
       assertEquals(typeof data.server_time, "number");
 
-      const refused = await db.rpc("control_room", { p_room_id: roomId, p_action: "play", p_current_time: 1 }, bob.token);
+      const refused = await db.rpc(
+        "control_room",
+        { p_room_id: roomId, p_action: "play", p_current_time: 1 },
+        bob.token,
+      );
       assert(!refused.ok);
       assertEquals([refused.status, refused.error.code, refused.error.details], [403, "PT403", "NOT_HOST"]);
 
@@ -219,7 +244,9 @@ Deno.test("edge function handlers", async (t) => {
       assert(!missing.ok);
       assertEquals([missing.status, missing.error.code], [404, "PGRST202"]);
 
-      const down = await supabaseDb("http://127.0.0.1:9", harness.anonKey).rpc("get_room_sync_state", { p_room_id: roomId }, bob.token);
+      const down = await supabaseDb("http://127.0.0.1:9", harness.anonKey).rpc("get_room_sync_state", {
+        p_room_id: roomId,
+      }, bob.token);
       assert(!down.ok, "an unreachable PostgREST is a failure, not an exception");
     });
   } finally {

@@ -57,7 +57,10 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
   const { sql } = options;
   const jwtSecret = options.jwtSecret ?? randomText(32);
   const nowSeconds = () => Math.floor(Date.now() / 1000);
-  const anonKey = await signJwt({ iss: "supabase-demo", role: "anon", exp: nowSeconds() + 10 * 365 * 86400 }, jwtSecret);
+  const anonKey = await signJwt(
+    { iss: "supabase-demo", role: "anon", exp: nowSeconds() + 10 * 365 * 86400 },
+    jwtSecret,
+  );
   const rest = new MiniPostgrest(sql, jwtSecret);
 
   const mintUserToken = (userId: string, ttlSeconds = 3600) =>
@@ -156,7 +159,10 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
         const text = await req.text();
         body = text === "" ? {} : JSON.parse(text);
       } catch {
-        return answer({ status: 400, body: JSON.stringify({ code: "PGRST102", message: "Empty or invalid json", details: null, hint: null }) });
+        return answer({
+          status: 400,
+          body: JSON.stringify({ code: "PGRST102", message: "Empty or invalid json", details: null, hint: null }),
+        });
       }
       return answer(await rest.rpc(rpc[1], body, req.headers.get("authorization")));
     }
