@@ -131,6 +131,7 @@ type engine struct {
 	stashed        *party.RoomState
 
 	lastPublished   party.RoomState // host: what we last published
+	hostQuietUntil  time.Time       // host: no republish before this (a change is settling)
 	livenessBusy    bool
 	lastIndicator   party.Indicator
 	lastSpeedSet    float64
@@ -215,6 +216,7 @@ func join(ctx context.Context, be backend, opts Options, preloaded *player.Playe
 	if err == nil {
 		s.events.push(CommentsLoaded{Comments: commentsOldestFirst(history)})
 	}
+	s.snap = s.buildSnapshot(e)
 	s.wg.Add(2)
 	go func() { defer s.wg.Done(); s.forwardPlayer(p) }()
 	go func() { defer s.wg.Done(); s.loop(e) }()
@@ -358,6 +360,7 @@ func (s *Session) handle(e *engine, item any) {
 		e.publishing++
 	case publishEnd:
 		e.publishing--
+		e.quiet()
 		if m.err == nil && m.room != nil {
 			if st, err := party.ParseRoomRow(m.room); err == nil {
 				if st.StateVersion > e.lastOwnVersion {
@@ -414,6 +417,9 @@ func (s *Session) handle(e *engine, item any) {
 		s.events.push(CommentReceived{Comment: c})
 	case feedPresence:
 		e.online = map[string]bool{}
+		if m.Online == nil {
+			m.Online = []string{}
+		}
 		for _, id := range m.Online {
 			e.online[id] = true
 		}
@@ -511,9 +517,20 @@ func (s *Session) applyRoomToHost(e *engine) {
 	in := e.room.Input(e.clock.ServerNow(time.Now()))
 	in.Position, in.Paused, in.Speed = p.Position(), p.Paused(), p.Speed()
 	c := party.Decide(in)
+	// The host's player is the room's clock: it never nudges, it only takes the room's rate.
+	c.Actions &^= party.ActionNudge | party.ActionRestoreRate
+	if rate := e.room.Rate(); math.Abs(in.Speed-rate) > 1e-3 {
+		c.Actions |= party.ActionRestoreRate
+		c.Speed = rate
+	}
 	s.apply(e, p, c)
 	e.lastPublished = e.room
+	e.quiet()
 }
+
+// quiet holds off the host's republish rule while a change settles in mpv (its pause and
+// position properties arrive a moment after the command's reply).
+func (e *engine) quiet() { e.hostQuietUntil = time.Now().Add(1500 * time.Millisecond) }
 
 func (s *Session) onMember(e *engine, m feedMember) {
 	switch m.Type {
@@ -579,6 +596,7 @@ func (s *Session) onPlayerEvent(e *engine, m playerEvent) {
 		return
 	}
 	if e.isHost() {
+		e.quiet()
 		// The host paused, played or seeked in mpv's own window (or mpv paused at the end):
 		// publish it so everyone follows.
 		action, rate := "", (*float64)(nil)
@@ -676,7 +694,7 @@ func (s *Session) apply(e *engine, p *player.Player, c party.Correction) {
 // maybeRepublish is the host's rule: if our player fell off our published state (buffering),
 // publish where we really are.
 func (s *Session) maybeRepublish(e *engine) {
-	if !e.isHost() || e.publishing > 0 || !e.room.Known() {
+	if !e.isHost() || e.publishing > 0 || !e.room.Known() || e.seekInFlight || time.Now().Before(e.hostQuietUntil) {
 		return
 	}
 	p := s.currentPlayer()

@@ -18,7 +18,7 @@ func printEvents(ctx context.Context, sess *room.Session, w io.Writer, asJSON bo
 	var lastSync time.Time
 	var lastMode room.Mode
 	var lastStatus string
-	connected := false
+	connected, dropped := false, false
 	emit := func(typ string, fields map[string]any, human string) {
 		if asJSON {
 			fields["type"], fields["ts"] = typ, nowTS()
@@ -91,10 +91,12 @@ func printEvents(ctx context.Context, sess *room.Session, w io.Writer, asJSON bo
 		case room.ConnectionChanged:
 			switch ev.Conn.State {
 			case room.ConnConnected:
-				if connected {
+				if dropped {
+					dropped = false
 					emit("connected", map[string]any{"reconnected": true}, "reconnected")
 				}
 			case room.ConnReconnecting, room.ConnClosed:
+				dropped = true
 				fields := map[string]any{"state": string(ev.Conn.State), "error": ev.Conn.Err}
 				if !ev.Conn.RetryAt.IsZero() {
 					fields["retry_at"] = ev.Conn.RetryAt.UTC().Format(time.RFC3339Nano)
