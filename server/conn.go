@@ -124,11 +124,14 @@ func (c *conn) enqueue(f outFrame) {
 		return
 	}
 	if len(o.frames) >= maxOutboxFrames || o.bytes+len(f.data) > maxOutboxBytes {
-		// Too slow to keep up: drop the backlog and disconnect it; others are unaffected.
+		// Too slow to keep up: drop the backlog and disconnect it; others are unaffected. The
+		// socket is dropped at once: a close frame would wait behind megabytes the client is not
+		// reading, and the writer would hold the connection for its whole write timeout.
 		o.frames, o.bytes = nil, 0
 		o.closing = &closeFrame{websocket.StatusPolicyViolation, "client too slow: outbox full"}
 		o.mu.Unlock()
 		c.hub.srv.log.Warn("disconnecting slow client")
+		c.ws.CloseNow()
 		c.wake()
 		return
 	}
