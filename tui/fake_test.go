@@ -20,7 +20,7 @@ type fakeControls struct {
 	calls    []string
 	err      error // returned by every action but Leave
 	leaveErr error
-	onLeave  func() // called by Leave (e.g. to close the event stream)
+	closed   bool // Leave ended the event stream
 }
 
 func newFake(s room.Snapshot) *fakeControls {
@@ -65,10 +65,12 @@ func (f *fakeControls) Comment(_ context.Context, text string) error {
 func (f *fakeControls) Leave(context.Context) error {
 	f.mu.Lock()
 	f.calls = append(f.calls, "leave")
-	err, on := f.leaveErr, f.onLeave
+	err, closed := f.leaveErr, f.closed
+	f.closed = true
 	f.mu.Unlock()
-	if on != nil {
-		on()
+	if !closed { // like the session: a last Closed, then the stream ends
+		f.events <- room.Closed{}
+		close(f.events)
 	}
 	return err
 }

@@ -79,7 +79,7 @@ func newModel(ctx context.Context, ctrl room.Controls, opts Options) Model {
 
 // Init starts listening to the session and the screen's clock.
 func (m Model) Init() tea.Cmd {
-	return tea.Batch(waitForEvent(m.ctrl.Events()), tick(m.tickTag))
+	return tea.Batch(waitForEvent(m.ctx, m.ctrl.Events()), tick(m.ctx, m.tickTag))
 }
 
 // Update routes one message.
@@ -105,7 +105,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return m, nil
 		}
 		m.setNow(msg.at)
-		return m, tick(m.tickTag)
+		return m, tick(m.ctx, m.tickTag)
 	case quitRequestMsg:
 		return m.quit()
 	case tea.KeyPressMsg:
@@ -146,7 +146,7 @@ func (m Model) handleEvent(ev room.Event) (tea.Model, tea.Cmd) {
 		return m, tea.Quit
 	}
 	m.layout() // the header and toasts may have changed height
-	return m, waitForEvent(m.ctrl.Events())
+	return m, waitForEvent(m.ctx, m.ctrl.Events())
 }
 
 func (m Model) handleResult(r actionMsg) Model {

@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"slices"
@@ -477,7 +478,7 @@ func TestEventStream(t *testing.T) {
 	f := newFake(followerSnapshot())
 	m := newTestModel(t, f, 80, 24, Options{})
 	f.events <- room.Notice{Level: room.NoticeInfo, Text: "hi"}
-	msg := waitForEvent(f.Events())()
+	msg := waitForEvent(context.Background(), f.Events())()
 	if em, ok := msg.(eventMsg); !ok || em.ev != (room.Notice{Level: room.NoticeInfo, Text: "hi"}) {
 		t.Fatalf("waitForEvent = %#v", msg)
 	}
@@ -487,7 +488,7 @@ func TestEventStream(t *testing.T) {
 		t.Fatal("event did not re-arm the wait")
 	}
 	close(f.events)
-	if em := waitForEvent(f.Events())().(eventMsg); em.ev != (room.Closed{}) {
+	if em := waitForEvent(context.Background(), f.Events())().(eventMsg); em.ev != (room.Closed{}) {
 		t.Fatalf("closed stream read as %#v", em.ev)
 	}
 }
@@ -557,5 +558,16 @@ func TestActionsGoOutInKeyOrder(t *testing.T) {
 	m, _ = press(t, m, "left")
 	if len(m.queue) != maxQueued || !strings.Contains(strings.Join(m.toasts.Texts(), "\n"), "too many actions waiting") {
 		t.Fatalf("queue %d, toasts %q", len(m.queue), m.toasts.Texts())
+	}
+}
+
+func TestNewIsTheRootModel(t *testing.T) {
+	f := newFake(hostSnapshot())
+	m, ok := New(f, Options{}).(Model)
+	if !ok {
+		t.Fatal("New did not return the root Model")
+	}
+	if m.Init() == nil || m.snap.RoomID != "abc123def4" {
+		t.Fatal("New did not start from the session's snapshot")
 	}
 }

@@ -36,19 +36,34 @@ type quitRequestMsg struct{}
 const tickEvery = time.Second
 
 // waitForEvent turns the next room event into a message. Update re-arms it after each event;
-// a closed channel reads as a clean Closed.
-func waitForEvent(ch <-chan room.Event) tea.Cmd {
+// a closed channel reads as a clean Closed. It gives up (no message) when ctx ends, so no
+// goroutine outlives the program.
+func waitForEvent(ctx context.Context, ch <-chan room.Event) tea.Cmd {
 	return func() tea.Msg {
-		ev, ok := <-ch
-		if !ok {
-			return eventMsg{ev: room.Closed{}}
+		select {
+		case ev, ok := <-ch:
+			if !ok {
+				return eventMsg{ev: room.Closed{}}
+			}
+			return eventMsg{ev: ev}
+		case <-ctx.Done():
+			return nil
 		}
-		return eventMsg{ev: ev}
 	}
 }
 
-func tick(tag int) tea.Cmd {
-	return tea.Tick(tickEvery, func(t time.Time) tea.Msg { return tickMsg{tag: tag, at: t} })
+// tick is the screen's clock: one tickMsg after tickEvery, or nothing once ctx ends.
+func tick(ctx context.Context, tag int) tea.Cmd {
+	return func() tea.Msg {
+		t := time.NewTimer(tickEvery)
+		defer t.Stop()
+		select {
+		case at := <-t.C:
+			return tickMsg{tag: tag, at: at}
+		case <-ctx.Done():
+			return nil
+		}
+	}
 }
 
 // action runs fn against the session in a command, bounded by timeout, and reports the result.

@@ -38,8 +38,7 @@ func waitOutput(t *testing.T, tm *teatest.TestModel, want string) {
 // a fake session: events in, keys in, actions and screen out.
 func TestProgram(t *testing.T) {
 	f := newFake(hostSnapshot())
-	f.onLeave = func() { close(f.events) }
-	tm := teatest.NewTestModel(t, New(f, Options{Location: time.UTC, JoinCommand: "watchparty join abc123def4"}),
+	tm := teatest.NewTestModel(t, newModel(t.Context(), f, Options{Location: time.UTC, JoinCommand: "watchparty join abc123def4"}),
 		teatest.WithInitialTermSize(100, 30))
 
 	waitOutput(t, tm, "friends join with: watchparty join abc123def4")
@@ -90,9 +89,8 @@ func TestProgramNeverWritesRemoteEscapes(t *testing.T) {
 	s := hostSnapshot()
 	s.Members[1].Name = "bob\x1b]0;X\x07"
 	f := newFake(s)
-	f.onLeave = func() { close(f.events) }
 	var seen []byte
-	tm := teatest.NewTestModel(t, New(f, Options{Location: time.UTC}), teatest.WithInitialTermSize(80, 24))
+	tm := teatest.NewTestModel(t, newModel(t.Context(), f, Options{Location: time.UTC}), teatest.WithInitialTermSize(80, 24))
 	f.events <- room.CommentReceived{Comment: room.Comment{ID: 1, Username: "eve\x1b[2J",
 		Message: "\x1b]0;X\x07\x1b[2Jpwned?", At: t0}}
 	teatest.WaitFor(t, tm.Output(), func(b []byte) bool {

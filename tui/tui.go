@@ -65,6 +65,9 @@ func New(ctrl room.Controls, opts Options) tea.Model {
 // leave error if leaving failed. progOpts are passed to tea.NewProgram after Run's own (tests use
 // them for input and output).
 func Run(ctx context.Context, ctrl room.Controls, opts Options, progOpts ...tea.ProgramOption) error {
+	outer := ctx
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel() // ends the event wait and any action still running
 	m := newModel(ctx, ctrl, opts)
 	po := []tea.ProgramOption{
 		tea.WithContext(ctx),
@@ -80,7 +83,7 @@ func Run(ctx context.Context, ctrl room.Controls, opts Options, progOpts ...tea.
 		fm = m
 	}
 	if !fm.left && !fm.closed {
-		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), m.opts.LeaveTimeout)
+		lctx, cancel := context.WithTimeout(context.WithoutCancel(outer), m.opts.LeaveTimeout)
 		defer cancel()
 		if lerr := ctrl.Leave(lctx); lerr != nil {
 			return fmt.Errorf("leave room: %w", lerr)
