@@ -187,3 +187,44 @@ func TestRefreshKeepsChannelAuthorized(t *testing.T) {
 		t.Fatalf("channel state %v after token pushes, want joined", st)
 	}
 }
+
+// TestSignInAfterSubscribe is supabase-js's subscribe-before-sign-in race: the channel joins
+// with the anon key, and the sign-in's new token reaches it as access_token, so it then
+// receives the rows of the room the user joins.
+func TestSignInAfterSubscribe(t *testing.T) {
+	ts := startServer(t, server.Config{})
+	host := newUser(t, ts.URL(), ts.anonKey, SocketOptions{})
+	roomID := host.createRoom(t, "host")
+
+	c, err := NewClient(ts.URL(), ts.anonKey, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	sock, err := c.NewSocket(fastSocket())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sock.accessToken() != ts.anonKey {
+		t.Fatal("a socket without a session does not use the anon key")
+	}
+	late := &user{c: c, sock: sock}
+	rc := late.roomChannel(t, roomID, ChannelOptions{PresenceKey: "nobody-yet"})
+	rc.subscribe(t)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	s, err := c.Auth.SignInAnonymously(ctx, map[string]any{"username": "late"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sock.accessToken() != s.AccessToken {
+		t.Fatal("the sign-in did not reach the socket")
+	}
+	late.joinRoom(t, roomID, "late")
+	host.comment(t, roomID, "hello late")
+	rc.waitChange(t, "comments", "INSERT", func(r map[string]any) bool { return r["message"] == "hello late" })
+	if j := rc.ch.Stats().Joins; j != 1 {
+		t.Fatalf("%d joins: the token should follow by access_token, not a rejoin", j)
+	}
+}

@@ -297,8 +297,8 @@ func (s *Socket) accessToken() string {
 	return s.token
 }
 
-// Close closes the connection and every channel and waits for all goroutines to end. Handler
-// events not yet delivered are dropped. Safe to call more than once.
+// Close closes the connection and every channel and waits for all goroutines to end. Listener
+// calls not yet made are dropped. Safe to call more than once, but not from a listener.
 func (s *Socket) Close() error {
 	s.mu.Lock()
 	s.closed = true
