@@ -1,28 +1,15 @@
 package server_test
 
 import (
-	"bufio"
-	"bytes"
 	"fmt"
 	"net/http"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"sync"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/watchparty/watchparty/server/servertest"
 )
-
-// serveProcess is `watchparty serve` running as a child process.
-type serveProcess struct {
-	cmd     *exec.Cmd
-	url     string
-	anonKey string
-	stderr  *bytes.Buffer
-}
 
 func buildWatchparty(t *testing.T) string {
 	t.Helper()
@@ -34,50 +21,13 @@ func buildWatchparty(t *testing.T) string {
 	return bin
 }
 
-func startServe(t *testing.T, bin, dataDir string) *serveProcess {
+func spawn(t *testing.T, bin, dataDir string) *servertest.Process {
 	t.Helper()
-	p := &serveProcess{cmd: exec.Command(bin, "serve", "--listen", "127.0.0.1:0", "--data", dataDir), stderr: &bytes.Buffer{}}
-	p.cmd.Stderr = p.stderr
-	stdout, err := p.cmd.StdoutPipe()
+	p, err := servertest.Spawn(t.Context(), bin, dataDir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		p.cmd.Process.Kill()
-		p.cmd.Wait()
-	})
-	lines := make(chan string)
-	go func() {
-		defer close(lines)
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			lines <- sc.Text()
-		}
-	}()
-	deadline := time.After(30 * time.Second)
-	for p.url == "" || p.anonKey == "" {
-		select {
-		case line, ok := <-lines:
-			if !ok {
-				t.Fatalf("serve exited before printing its URL and key; stderr:\n%s", p.stderr)
-			}
-			if u, ok := strings.CutPrefix(line, "watchparty server listening on "); ok {
-				p.url = u
-			}
-			if k, ok := strings.CutPrefix(line, "anon key: "); ok {
-				p.anonKey = k
-			}
-		case <-deadline:
-			t.Fatalf("serve printed no URL within 30 s; stderr:\n%s", p.stderr)
-		}
-	}
-	go func() {
-		for range lines { // keep draining stdout
-		}
-	}()
+	t.Cleanup(p.Kill)
 	return p
 }
 
@@ -90,8 +40,8 @@ func TestKillAfterAcknowledgedWrites(t *testing.T) {
 	}
 	bin := buildWatchparty(t)
 	dataDir := t.TempDir()
-	srv := startServe(t, bin, dataDir)
-	api := servertest.NewAPI(srv.url, srv.anonKey, nil)
+	srv := spawn(t, bin, dataDir)
+	api := servertest.NewAPI(srv.URL, srv.AnonKey, nil)
 	defer api.HTTP.CloseIdleConnections()
 	a := api.For(t)
 	host := a.SignUp()
@@ -134,17 +84,14 @@ func TestKillAfterAcknowledgedWrites(t *testing.T) {
 	wantRoom := data(r, "room").(map[string]any)
 
 	// SIGKILL: no shutdown, no checkpoint.
-	if err := srv.cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	srv.cmd.Wait()
+	srv.Kill()
 	api.HTTP.CloseIdleConnections()
 
-	again := startServe(t, bin, dataDir)
-	if again.anonKey != srv.anonKey {
+	again := spawn(t, bin, dataDir)
+	if again.AnonKey != srv.AnonKey {
 		t.Fatal("the anon key changed across the restart")
 	}
-	api2 := servertest.NewAPI(again.url, again.anonKey, nil)
+	api2 := servertest.NewAPI(again.URL, again.AnonKey, nil)
 	defer api2.HTTP.CloseIdleConnections()
 	b := api2.For(t)
 	// The host's token is still valid: the JWT secret was kept.
