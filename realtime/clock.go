@@ -10,10 +10,13 @@ import (
 
 // Clock sampling defaults (DESIGN §6).
 const (
-	clockKeep            = 8
+	// DefaultClockInterval is the time between samples after the first ones.
 	DefaultClockInterval = 60 * time.Second
-	DefaultClockInitial  = 5
-	clockInitialSpacing  = 100 * time.Millisecond
+	// DefaultClockInitial is how many samples to take on join (Run's initial).
+	DefaultClockInitial = 5
+
+	clockKeep           = 8
+	clockInitialSpacing = 100 * time.Millisecond
 )
 
 // ClockSample is one server-time reading by Cristian's method.

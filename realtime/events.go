@@ -121,10 +121,15 @@ type ChannelState int
 
 // Channel states.
 const (
+	// StateClosed: not subscribed yet, or closed for good.
 	StateClosed ChannelState = iota
+	// StateJoining: phx_join sent (or waiting for the socket to send it).
 	StateJoining
+	// StateJoined: joined; changes, presence and broadcasts flow.
 	StateJoined
+	// StateErrored: the join failed or the socket dropped; a rejoin is scheduled.
 	StateErrored
+	// StateLeaving: Unsubscribe sent phx_leave.
 	StateLeaving
 )
 

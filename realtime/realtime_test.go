@@ -3,6 +3,7 @@ package realtime
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -310,5 +311,49 @@ func TestTypedErrors(t *testing.T) {
 	}
 	if state.Room.RoomID != roomID || len(state.Members) != 2 || state.ServerTime == 0 {
 		t.Fatalf("get_room_sync_state = %+v", state)
+	}
+}
+
+// TestSlowListenerDoesNotBlockTheSocket: a listener that blocks holds up only its own
+// channel's queue (visible in Stats); other channels on the same socket go on, and the held
+// events are delivered in order once it returns.
+func TestSlowListenerDoesNotBlockTheSocket(t *testing.T) {
+	ts := startServer(t, server.Config{})
+	u := newUser(t, ts.URL(), ts.anonKey, SocketOptions{})
+	slowRoom, fastRoom := u.createRoom(t, "u"), u.createRoom(t, "u")
+
+	release := make(chan struct{})
+	var got recorder[string]
+	slow := u.sock.Channel("room:"+slowRoom, ChannelOptions{})
+	slow.OnPostgresChanges(ChangeFilter{Event: "INSERT", Schema: "public", Table: "comments", Filter: "room_id=eq." + slowRoom}, func(c Change) {
+		<-release
+		var row commentRow
+		c.DecodeNew(&row)
+		got.add(row.Message)
+	})
+	fast := u.roomChannel(t, fastRoom, ChannelOptions{})
+	ctx := context.Background()
+	if err := slow.Subscribe(ctx); err != nil {
+		t.Fatal(err)
+	}
+	fast.subscribe(t)
+
+	const n = 5
+	for i := 0; i < n; i++ {
+		u.comment(t, slowRoom, fmt.Sprintf("m%d", i))
+	}
+	waitFor(t, 5*time.Second, "the slow channel's queue to fill", func() bool { return slow.Stats().Queued == n-1 })
+	u.comment(t, fastRoom, "still flowing")
+	fast.waitChange(t, "comments", "INSERT", func(r map[string]any) bool { return r["message"] == "still flowing" })
+
+	close(release)
+	waitFor(t, 5*time.Second, "the held events", func() bool { return len(got.all()) == n })
+	for i, m := range got.all() {
+		if m != fmt.Sprintf("m%d", i) {
+			t.Fatalf("event %d = %q: out of order (%v)", i, m, got.all())
+		}
+	}
+	if st := slow.Stats(); st.Queued != 0 || st.PeakQueued < n-1 {
+		t.Fatalf("stats after draining = %+v", st)
 	}
 }
