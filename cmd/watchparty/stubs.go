@@ -19,7 +19,13 @@ func newBenchCmd() *cobra.Command {
   watchparty bench sync`,
 		Args:      cobra.ExactArgs(1),
 		ValidArgs: []string{"server", "sync"},
-		RunE:      func(_ *cobra.Command, args []string) error { return errNotBuilt("bench " + args[0]) },
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if args[0] == "sync" {
+				return benchSync(cmd, args[1:])
+			}
+			return errNotBuilt("bench " + args[0])
+		},
 	}
+	addBenchSyncFlags(cmd)
 	return cmd
 }

@@ -1,0 +1,47 @@
+package roombench
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+)
+
+// NeedPrograms reports why real parties cannot run here: mpv or ffmpeg missing from PATH.
+// It returns nil when both are present.
+func NeedPrograms() error {
+	for _, bin := range []string{"mpv", "ffmpeg"} {
+		if _, err := exec.LookPath(bin); err != nil {
+			return fmt.Errorf("%s is not on PATH (apt-get install -y mpv ffmpeg)", bin)
+		}
+	}
+	return nil
+}
+
+// MakeClip renders a test clip to path with ffmpeg: testsrc2 video (160x120, 25 fps, H.264
+// with a keyframe every 25 frames) and a 440 Hz sine (AAC), seconds long. A real file, because
+// mpv cannot seek backwards in av://lavfi: sources.
+func MakeClip(path string, seconds int) error {
+	if seconds <= 0 {
+		return errors.New("clip length must be positive")
+	}
+	d := strconv.Itoa(seconds)
+	out, err := exec.Command("ffmpeg", "-v", "error", "-y",
+		"-f", "lavfi", "-i", "testsrc2=duration="+d+":size=160x120:rate=25",
+		"-f", "lavfi", "-i", "sine=frequency=440:duration="+d,
+		"-c:v", "libx264", "-preset", "ultrafast", "-g", "25", "-pix_fmt", "yuv420p",
+		"-c:a", "aac", "-shortest", path).CombinedOutput()
+	if err != nil {
+		os.Remove(path)
+		return fmt.Errorf("ffmpeg: %v: %s", err, tail(out, 400))
+	}
+	return nil
+}
+
+func tail(b []byte, n int) string {
+	if len(b) > n {
+		b = b[len(b)-n:]
+	}
+	return string(b)
+}

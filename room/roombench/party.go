@@ -1,0 +1,190 @@
+package roombench
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"github.com/watchparty/watchparty/room"
+)
+
+// Party starts room sessions against one server: each member is a different user (its own
+// session dir) with its own mpv on its own IPC socket, so a test or the benchmark can talk to
+// every mpv directly. Safe for concurrent use.
+type Party struct {
+	Server *Server
+	// Media is the file every member plays (each with "its own copy").
+	Media string
+	// MPVArgs are extra mpv arguments; default --vo=null --ao=null.
+	MPVArgs []string
+	// Logger receives the sessions' diagnostics; nil discards.
+	Logger *slog.Logger
+
+	dir     string // session dirs
+	sockDir string // short path: unix socket paths are limited to about 100 bytes
+
+	mu      sync.Mutex
+	n       int
+	members []*Member
+}
+
+// NewParty prepares a party on srv playing media, keeping per-member files under dir.
+func NewParty(srv *Server, media, dir string) (*Party, error) {
+	sockDir, err := os.MkdirTemp("", "wpb")
+	if err != nil {
+		return nil, err
+	}
+	return &Party{Server: srv, Media: media, dir: dir, sockDir: sockDir}, nil
+}
+
+// Close closes every member's session that is still open (without leaving the room) and
+// removes the socket dir.
+func (p *Party) Close() {
+	p.mu.Lock()
+	ms := append([]*Member(nil), p.members...)
+	p.mu.Unlock()
+	for _, m := range ms {
+		m.Close()
+	}
+	os.RemoveAll(p.sockDir)
+}
+
+func (p *Party) newMember(name string) (*Member, room.Server, room.Options) {
+	p.mu.Lock()
+	p.n++
+	n := p.n
+	p.mu.Unlock()
+	args := p.MPVArgs
+	if args == nil {
+		args = []string{"--vo=null", "--ao=null"}
+	}
+	srv := room.Server{URL: p.Server.URL, AnonKey: p.Server.AnonKey,
+		SessionDir: filepath.Join(p.dir, fmt.Sprintf("user%d", n)), Logger: p.Logger}
+	m := &Member{Name: name, Socket: filepath.Join(p.sockDir, fmt.Sprintf("%d.sock", n)), Server: srv}
+	opts := room.Options{Username: name, Media: p.Media, Logger: p.Logger,
+		MPV: room.MPV{Socket: m.Socket, Args: args}}
+	return m, srv, opts
+}
+
+func (p *Party) add(m *Member, s *room.Session) *Member {
+	m.Session = s
+	m.events = newRecorder(s)
+	p.mu.Lock()
+	p.members = append(p.members, m)
+	p.mu.Unlock()
+	return m
+}
+
+// Host starts a party as name: mpv with the media, a new room, joined as its host.
+func (p *Party) Host(ctx context.Context, name string) (*Member, error) {
+	m, srv, opts := p.newMember(name)
+	s, err := room.Host(ctx, srv, opts, "bench clip")
+	if err != nil {
+		return nil, fmt.Errorf("host: %w", err)
+	}
+	return p.add(m, s), nil
+}
+
+// Join joins roomID as name (a new user) and follows it.
+func (p *Party) Join(ctx context.Context, roomID, name string) (*Member, error) {
+	m, srv, opts := p.newMember(name)
+	opts.RoomID = roomID
+	s, err := room.Join(ctx, srv, opts)
+	if err != nil {
+		return nil, fmt.Errorf("join as %s: %w", name, err)
+	}
+	return p.add(m, s), nil
+}
+
+// Member is one session of a party with the notices it has received.
+type Member struct {
+	Name    string
+	Session *room.Session
+	// Socket is the member's mpv IPC socket; Attach a Probe to it.
+	Socket string
+	// Server is how the member reached the server, with its session dir: room.Connect with
+	// it acts as the same user (as a script in another terminal would).
+	Server room.Server
+	events *recorder
+}
+
+// WaitNotice waits until the member has received a notice containing text (since the start
+// of the session) or ctx ends.
+func (m *Member) WaitNotice(ctx context.Context, text string) error {
+	return m.events.wait(ctx, func(r *recorder) bool {
+		for _, n := range r.notices {
+			if strings.Contains(n, text) {
+				return true
+			}
+		}
+		return false
+	}, func() string { return fmt.Sprintf("%s: no notice %q (got %q)", m.Name, text, m.Notices()) })
+}
+
+// Notices are the notice texts received so far, in order.
+func (m *Member) Notices() []string {
+	m.events.mu.Lock()
+	defer m.events.mu.Unlock()
+	return append([]string(nil), m.events.notices...)
+}
+
+// Leave leaves the room and waits for the session's last event.
+func (m *Member) Leave(ctx context.Context) error {
+	err := m.Session.Leave(ctx)
+	<-m.events.done
+	return err
+}
+
+// Close ends the session without leaving the room and waits for its last event.
+func (m *Member) Close() {
+	m.Session.Close()
+	<-m.events.done
+}
+
+// recorder consumes a session's events (a session's event stream has one consumer) and keeps
+// the notices.
+type recorder struct {
+	mu      sync.Mutex
+	notices []string
+	changed chan struct{} // closed and replaced on every new notice
+	done    chan struct{}
+}
+
+func newRecorder(s *room.Session) *recorder {
+	r := &recorder{changed: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(r.done)
+		for ev := range s.Events() {
+			if n, ok := ev.(room.Notice); ok {
+				r.mu.Lock()
+				r.notices = append(r.notices, n.Text)
+				close(r.changed)
+				r.changed = make(chan struct{})
+				r.mu.Unlock()
+			}
+		}
+	}()
+	return r
+}
+
+func (r *recorder) wait(ctx context.Context, cond func(*recorder) bool, msg func() string) error {
+	for {
+		r.mu.Lock()
+		ok, ch := cond(r), r.changed
+		r.mu.Unlock()
+		if ok {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-r.done:
+			return fmt.Errorf("%s (session closed)", msg())
+		case <-ctx.Done():
+			return fmt.Errorf("%s: %w", msg(), ctx.Err())
+		}
+	}
+}

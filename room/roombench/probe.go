@@ -1,0 +1,159 @@
+package roombench
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/watchparty/watchparty/player"
+)
+
+// Probe is a second IPC connection to a member's mpv, independent of the session's own: it
+// reads what mpv really does. Its methods are safe for concurrent use.
+type Probe struct {
+	p *player.Player
+
+	mu        sync.Mutex
+	pausedAt  []time.Time // when mpv reported pause=yes, as read from the socket
+	resumedAt []time.Time
+	seeks     int // playback restarts after a seek (anyone's)
+	speeds    int // speed changes (anyone's)
+	changed   chan struct{}
+	done      chan struct{}
+}
+
+// Attach connects a probe to the mpv listening on socket.
+func Attach(ctx context.Context, socket string) (*Probe, error) {
+	p, err := player.Attach(ctx, socket)
+	if err != nil {
+		return nil, err
+	}
+	pr := &Probe{p: p, changed: make(chan struct{}), done: make(chan struct{})}
+	go pr.watch()
+	return pr, nil
+}
+
+func (pr *Probe) watch() {
+	defer close(pr.done)
+	for ev := range pr.p.Events() {
+		pr.mu.Lock()
+		switch ev.Kind {
+		case player.EventPaused:
+			pr.pausedAt = append(pr.pausedAt, ev.Time)
+		case player.EventResumed:
+			pr.resumedAt = append(pr.resumedAt, ev.Time)
+		case player.EventSeeked:
+			pr.seeks++
+		case player.EventSpeedChanged:
+			pr.speeds++
+		}
+		close(pr.changed)
+		pr.changed = make(chan struct{})
+		pr.mu.Unlock()
+	}
+}
+
+// Close closes the probe's connection; mpv keeps running.
+func (pr *Probe) Close() {
+	pr.p.Close()
+	<-pr.done
+}
+
+// Done is closed when the connection to mpv has ended (mpv exited, or Close).
+func (pr *Probe) Done() <-chan struct{} { return pr.p.Done() }
+
+// Pid is mpv's process id, read over IPC.
+func (pr *Probe) Pid(ctx context.Context) (int, error) {
+	var pid int
+	err := pr.p.GetProperty(ctx, "pid", &pid)
+	return pid, err
+}
+
+// SetPause sets mpv's pause property from this connection, as a user acting in mpv's window.
+func (pr *Probe) SetPause(ctx context.Context, paused bool) error {
+	return pr.p.SetProperty(ctx, "pause", paused)
+}
+
+// Seek seeks from this connection, as a user acting in mpv's window.
+func (pr *Probe) Seek(ctx context.Context, pos float64) error {
+	_, err := pr.p.Command(ctx, "seek", pos, "absolute+exact")
+	return err
+}
+
+// Sample is one reading of an mpv.
+type Sample struct {
+	// At is the midpoint between sending get_property playback-time and its reply.
+	At time.Time
+	// Raw is mpv's playback-time at At: the timestamp of the frame on screen, so it moves in
+	// frame steps (40 ms at 25 fps).
+	Raw float64
+	// Interp is the position at At interpolated from mpv's time-pos property changes seen on
+	// this connection (the least-delayed recent one, advanced by wall time × speed): it has
+	// no frame-step error.
+	Interp  float64
+	Paused  bool
+	Seeking bool
+	Speed   float64
+}
+
+// Read takes one sample.
+func (pr *Probe) Read(ctx context.Context) (Sample, error) {
+	var raw float64
+	sent := time.Now()
+	err := pr.p.GetProperty(ctx, "playback-time", &raw)
+	recv := time.Now()
+	if err != nil {
+		return Sample{}, err
+	}
+	st := pr.p.State()
+	at := sent.Add(recv.Sub(sent) / 2)
+	interp := st.Position
+	if !st.Paused && !st.Seeking && !st.EndOfFile {
+		interp -= time.Since(at).Seconds() * st.Speed // State was read after at
+	}
+	return Sample{At: at, Raw: raw, Interp: interp, Paused: st.Paused, Seeking: st.Seeking, Speed: st.Speed}, nil
+}
+
+// Counts reports how many seeks (playback restarts) and speed changes mpv has reported on
+// this connection so far, whoever made them.
+func (pr *Probe) Counts() (seeks, speedChanges int) {
+	pr.mu.Lock()
+	defer pr.mu.Unlock()
+	return pr.seeks, pr.speeds
+}
+
+// Position is the interpolated position now (no IPC round trip).
+func (pr *Probe) Position() float64 { return pr.p.Position() }
+
+// Paused is mpv's pause state as last reported on this connection.
+func (pr *Probe) Paused() bool { return pr.p.Paused() }
+
+// WaitPaused waits until mpv reports pause=want on this connection after since, and returns
+// when it was reported (read from the socket). A state already reached counts.
+func (pr *Probe) WaitPaused(ctx context.Context, want bool, since time.Time) (time.Time, error) {
+	for {
+		pr.mu.Lock()
+		list, ch := pr.resumedAt, pr.changed
+		if want {
+			list = pr.pausedAt
+		}
+		var at time.Time
+		for i := len(list) - 1; i >= 0; i-- {
+			if list[i].Before(since) {
+				break
+			}
+			at = list[i] // the first report at or after since
+		}
+		pr.mu.Unlock()
+		if !at.IsZero() {
+			return at, nil
+		}
+		select {
+		case <-ch:
+		case <-pr.done:
+			return time.Time{}, player.ErrClosed
+		case <-ctx.Done():
+			return time.Time{}, ctx.Err()
+		}
+	}
+}
