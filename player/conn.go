@@ -183,6 +183,8 @@ func (c *conn) call(ctx context.Context, name string, command any, hook replyHoo
 	}
 	line = append(line, '\n')
 
+	// A write blocks only if mpv stops reading; the ctx deadline bounds
+	// that (a cancel without deadline cannot interrupt it).
 	c.wmu.Lock()
 	deadline, _ := ctx.Deadline() // zero: no deadline
 	_ = c.nc.SetWriteDeadline(deadline)

@@ -318,11 +318,17 @@ func (p *Player) Play(ctx context.Context) error { return p.setPause(ctx, false)
 func (p *Player) Pause(ctx context.Context) error { return p.setPause(ctx, true) }
 
 func (p *Player) setPause(ctx context.Context, v bool) error {
+	return p.c.setProperty(ctx, "pause", v, p.expectPause(v))
+}
+
+// expectPause marks the next change of pause to v as ours, and returns the
+// reply hook of the command that causes it.
+func (p *Player) expectPause(v bool) replyHook {
 	want := &v
 	p.mu.Lock()
 	p.wantPause = want
 	p.mu.Unlock()
-	return p.c.setProperty(ctx, "pause", v, func(_ json.RawMessage, err error) {
+	return func(_ json.RawMessage, err error) {
 		// mpv sends the property change after the reply, and none at all
 		// when the value did not change: then expect nothing.
 		p.mu.Lock()
@@ -330,7 +336,7 @@ func (p *Player) setPause(ctx context.Context, v bool) error {
 		if p.wantPause == want && (err != nil || p.st.paused == v) {
 			p.wantPause = nil
 		}
-	})
+	}
 }
 
 // SetSpeed sets the playback speed (mpv accepts 0.01 to 100). The
@@ -418,17 +424,7 @@ func (p *Player) Load(ctx context.Context, url string, start float64, paused boo
 			"pause": pause,
 		},
 	}
-	want := &paused
-	p.mu.Lock()
-	p.wantPause = want
-	p.mu.Unlock()
-	data, err := p.c.call(ctx, "loadfile", cmd, func(_ json.RawMessage, err error) {
-		p.mu.Lock()
-		defer p.mu.Unlock()
-		if p.wantPause == want && (err != nil || p.st.paused == paused) {
-			p.wantPause = nil
-		}
-	})
+	data, err := p.c.call(ctx, "loadfile", cmd, p.expectPause(paused))
 	if err != nil {
 		return err
 	}
