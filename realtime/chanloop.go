@@ -29,15 +29,21 @@ type chanLoop struct {
 	subWaiters   []chan error
 	leaveWaiters []chan error
 	leaveRef     string
-	pushes       map[string]chan error // replies awaited, by ref
+	pushes       map[string]pending // replies awaited, by ref
 
 	presence *phx.ClientPresence
 
 	// presence budget
-	budget     budget
-	desired    json.RawMessage // latest payload asked for; nil = untracked
-	sent       json.RawMessage // what the server has from this join; nil = nothing
-	trackAsked bool            // Track was ever called
+	budget  budget
+	desired json.RawMessage // latest payload asked for; nil = untracked
+	sent    json.RawMessage // what the server has from this join; nil = nothing
+}
+
+// pending is a push waiting for its reply.
+type pending struct {
+	wait chan error // buffered: receives the reply's error (nil for ok)
+	// presence marks a track/untrack: a refusal means the server does not have l.sent.
+	presence bool
 }
 
 func timerC(t *time.Timer) <-chan time.Time {
@@ -57,7 +63,7 @@ func stopTimer(t **time.Timer) {
 // loop is the channel's state goroutine: it owns the join state machine and the presence
 // state, and turns frames into listener calls.
 func (c *Channel) loop() {
-	l := &chanLoop{c: c, pushes: map[string]chan error{}, presence: phx.NewClientPresence(),
+	l := &chanLoop{c: c, pushes: map[string]pending{}, presence: phx.NewClientPresence(),
 		budget: budget{limit: c.opts.PresenceLimit, window: c.opts.PresenceWindow}}
 	defer func() {
 		stopTimer(&l.joinTimer)
@@ -305,7 +311,7 @@ func (l *chanLoop) onJoinReply(reply phx.ReplyPayload) bool {
 	l.subWaiters = nil
 	// Re-track after every rejoin: the server dropped our presence with the old channel.
 	if l.desired != nil {
-		l.pushPresence(nil)
+		l.pushPresence(nil) // an error means the connection is ending: the next rejoin retries
 	}
 	return false
 }
@@ -323,9 +329,14 @@ func (l *chanLoop) onMessage(m phx.Message) bool {
 		case m.Ref != "" && m.Ref == l.leaveRef:
 			return l.finish(CloseEvent{}, nil, true)
 		}
-		if w, ok := l.pushes[m.Ref]; ok {
+		if p, ok := l.pushes[m.Ref]; ok {
 			delete(l.pushes, m.Ref)
-			w <- replyError(reply)
+			err := replyError(reply)
+			if err != nil && p.presence {
+				c.sock.log.Warn("realtime: presence refused", "topic", c.topic, "err", err)
+				l.sent = nil
+			}
+			p.wait <- err
 		}
 		return false
 	}
@@ -555,8 +566,8 @@ func (l *chanLoop) finish(ev CloseEvent, waitErr error, emit bool) bool {
 }
 
 func (l *chanLoop) failPushes(err error) {
-	for ref, w := range l.pushes {
-		w <- err
+	for ref, p := range l.pushes {
+		p.wait <- err
 		delete(l.pushes, ref)
 	}
 }
@@ -590,6 +601,6 @@ func (l *chanLoop) sendBroadcast(payload json.RawMessage) trackReply {
 		return trackReply{}
 	}
 	wait := make(chan error, 1)
-	l.pushes[ref] = wait
+	l.pushes[ref] = pending{wait: wait}
 	return trackReply{wait: wait}
 }

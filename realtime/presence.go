@@ -72,7 +72,6 @@ func (l *chanLoop) trackCmd(payload json.RawMessage) trackReply {
 	if !l.want {
 		return trackReply{err: ErrChannelClosed}
 	}
-	l.trackAsked = true
 	pendingBefore := l.trackTimer != nil || (l.state != StateJoined && !bytes.Equal(l.desired, l.sent))
 	l.desired = payload
 	if l.state != StateJoined {
@@ -89,7 +88,10 @@ func (l *chanLoop) trackCmd(payload json.RawMessage) trackReply {
 	now := time.Now()
 	if l.trackTimer == nil && l.budget.allow(now) {
 		wait := make(chan error, 1)
-		l.pushPresence(wait)
+		if err := l.pushPresence(wait); err != nil {
+			// The connection is going down; the rejoin sends the latest payload.
+			return trackReply{res: TrackResult{Deferred: true}}
+		}
 		return trackReply{res: TrackResult{Sent: true}, wait: wait}
 	}
 	if l.trackTimer != nil {
@@ -118,12 +120,13 @@ func (l *chanLoop) flushTrack() {
 		l.trackTimer = time.NewTimer(time.Until(l.budget.next(now)))
 		return
 	}
-	l.pushPresence(nil)
+	l.pushPresence(nil) // an error means the connection is ending: the rejoin re-tracks
 }
 
 // pushPresence sends the desired presence (track, or untrack when nil) and records it in the
-// budget; wait, if not nil, receives the server's reply.
-func (l *chanLoop) pushPresence(wait chan error) {
+// budget; wait, if not nil, receives the server's reply. It fails only when the connection is
+// ending.
+func (l *chanLoop) pushPresence(wait chan error) error {
 	c := l.c
 	stopTimer(&l.trackTimer)
 	p := phx.PresencePush{Type: "presence", Event: phx.PresenceTrack, Payload: l.desired}
@@ -132,10 +135,7 @@ func (l *chanLoop) pushPresence(wait chan error) {
 	}
 	ref := c.sock.nextRef()
 	if err := l.send(phx.Message{JoinRef: l.joinRef, Ref: ref, Topic: c.topic, Event: phx.EventPresence, Payload: mustPayload(p)}); err != nil {
-		if wait != nil {
-			wait <- err
-		}
-		return
+		return err
 	}
 	l.budget.record(time.Now())
 	l.sent = l.desired
@@ -143,9 +143,10 @@ func (l *chanLoop) pushPresence(wait chan error) {
 	c.stats.PresenceSent++
 	c.mu.Unlock()
 	if wait == nil {
-		wait = make(chan error, 1) // the reply is only logged
+		wait = make(chan error, 1) // nobody waits: the reply is only checked
 	}
-	l.pushes[ref] = wait
+	l.pushes[ref] = pending{wait: wait, presence: true}
+	return nil
 }
 
 func mustPayload(v any) json.RawMessage {
