@@ -166,6 +166,9 @@ func (c *Client) CloseWith(code websocket.StatusCode, reason string) error {
 	return err
 }
 
+// Done is closed when the socket has ended (after the last frame was handed over).
+func (c *Client) Done() <-chan struct{} { return c.done }
+
 // Conn is the underlying WebSocket.
 func (c *Client) Conn() *websocket.Conn { return c.ws }
 

@@ -1,0 +1,723 @@
+// Package bench measures the embedded server under a watch-party load on loopback: N simulated
+// clients in rooms of 10, each signed in anonymously, subscribed to its room's channel the way
+// the JS guide does (three postgres_changes bindings and presence), calling
+// track_user_presence every 3 s, with the host sending a playback control now and then.
+//
+// What is measured:
+//   - delivery latency: from the moment a client sends the RPC (or control) that writes a row
+//     to the moment each room member's socket has read and decoded the resulting
+//     postgres_changes frame (so it includes HTTP, the SQLite commit, the fan-out and the
+//     WebSocket write and read); and, for comparison, from the row's commit_timestamp;
+//   - events delivered per second: postgres_changes frames read by all clients;
+//   - lost events: for every acknowledged write, room members that never got its change;
+//   - connections held at the end;
+//   - the server's resident memory per connection, when the server runs as a child process.
+//
+// The clients run in this process on the same 2 cores as the server, so the figures include
+// the cost of simulating 5,000 clients.
+package bench
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/watchparty/watchparty/realtime/phx"
+	"github.com/watchparty/watchparty/server"
+	"github.com/watchparty/watchparty/server/servertest"
+)
+
+// Config is a benchmark run.
+type Config struct {
+	Clients      int           // simulated clients (default 1000)
+	RoomSize     int           // clients per room, the first is host (default 10)
+	Duration     time.Duration // measured load phase (default 30 s)
+	TrackEvery   time.Duration // track_user_presence period per client (default 3 s, the JS guide's)
+	ControlEvery time.Duration // mean period of a host's controls (default 10 s)
+
+	// Where the server comes from: ServerURL connects to a running server; else ServerBinary
+	// is started as `serve` in a child process (its RSS is then the server's alone); else the
+	// server runs in this process.
+	ServerURL    string
+	ServerBinary string
+
+	// Log receives progress lines; nil discards them.
+	Log io.Writer
+}
+
+func (c *Config) defaults() {
+	if c.Clients <= 0 {
+		c.Clients = 1000
+	}
+	if c.RoomSize <= 0 {
+		c.RoomSize = 10
+	}
+	if c.Duration <= 0 {
+		c.Duration = 30 * time.Second
+	}
+	if c.TrackEvery <= 0 {
+		c.TrackEvery = 3 * time.Second
+	}
+	if c.ControlEvery <= 0 {
+		c.ControlEvery = 10 * time.Second
+	}
+	if c.Log == nil {
+		c.Log = io.Discard
+	}
+}
+
+// Result holds the figures of a run.
+type Result struct {
+	Clients, Rooms, RoomSize int
+	Mode                     string // "child process", "in process" or the server URL
+	Setup, Duration          time.Duration
+
+	Connected int // sockets still open at the end, with their channel joined
+
+	Writes, WriteErrors     int64 // track_user_presence RPCs acknowledged / failed
+	Controls, ControlErrors int64 // host controls acknowledged / failed
+	Expected, Delivered     int64 // change deliveries owed by acknowledged writes / received
+	Lost, Duplicates        int64
+	Events                  int64   // postgres_changes frames received during the load phase
+	EventsPerSec            float64 // Events / Duration
+
+	Latency       Percentiles // write sent → change decoded by a member
+	CommitLatency Percentiles // commit_timestamp → change decoded (ms resolution)
+
+	ServerRSSIdle   int64 // server RSS before any client connected (child process only)
+	ServerRSSJoined int64 // … with every client connected and joined, before the load
+	ServerRSSLoaded int64 // … at the end of the load phase
+	ClientRSS       int64 // this process's RSS at the end of the load
+}
+
+// RSSPerConn is the server's added resident memory per connection under load; 0 when unknown.
+func (r Result) RSSPerConn() float64 {
+	if r.ServerRSSLoaded == 0 || r.Connected == 0 {
+		return 0
+	}
+	return float64(r.ServerRSSLoaded-r.ServerRSSIdle) / float64(r.Connected)
+}
+
+// Percentiles summarise a latency sample.
+type Percentiles struct {
+	N                  int
+	P50, P90, P99, Max time.Duration
+}
+
+func percentiles(d []time.Duration) Percentiles {
+	if len(d) == 0 {
+		return Percentiles{}
+	}
+	slices.Sort(d)
+	at := func(q float64) time.Duration { return d[min(len(d)-1, int(q*float64(len(d))))] }
+	return Percentiles{N: len(d), P50: at(0.50), P90: at(0.90), P99: at(0.99), Max: d[len(d)-1]}
+}
+
+// Print writes the result as a table.
+func (r Result) Print(w io.Writer) {
+	mb := func(b int64) string {
+		if b == 0 {
+			return "n/a"
+		}
+		return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20))
+	}
+	ms := func(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d)/float64(time.Millisecond)) }
+	rows := [][2]string{
+		{"server", r.Mode},
+		{"clients / rooms", fmt.Sprintf("%d in %d rooms of %d", r.Clients, r.Rooms, r.RoomSize)},
+		{"setup (sign-up, rooms, sockets)", r.Setup.Round(time.Millisecond).String()},
+		{"load phase", r.Duration.Round(time.Millisecond).String()},
+		{"connections held at the end", fmt.Sprintf("%d / %d", r.Connected, r.Clients)},
+		{"track_user_presence acked (failed)", fmt.Sprintf("%d (%d)", r.Writes, r.WriteErrors)},
+		{"host controls acked (failed)", fmt.Sprintf("%d (%d)", r.Controls, r.ControlErrors)},
+		{"events delivered / s", fmt.Sprintf("%.0f", r.EventsPerSec)},
+		{"deliveries expected / received", fmt.Sprintf("%d / %d", r.Expected, r.Delivered)},
+		{"lost events (duplicates)", fmt.Sprintf("%d (%d)", r.Lost, r.Duplicates)},
+		{"latency write→member p50 / p90 / p99 / max", fmt.Sprintf("%s / %s / %s / %s", ms(r.Latency.P50), ms(r.Latency.P90), ms(r.Latency.P99), ms(r.Latency.Max))},
+		{"latency commit→member p50 / p99", fmt.Sprintf("%s / %s", ms(r.CommitLatency.P50), ms(r.CommitLatency.P99))},
+		{"server RSS idle / joined / loaded", fmt.Sprintf("%s / %s / %s", mb(r.ServerRSSIdle), mb(r.ServerRSSJoined), mb(r.ServerRSSLoaded))},
+		{"server RSS per connection", perConn(r)},
+		{"client process RSS", mb(r.ClientRSS)},
+	}
+	width := 0
+	for _, row := range rows {
+		width = max(width, len(row[0]))
+	}
+	for _, row := range rows {
+		fmt.Fprintf(w, "%-*s  %s\n", width, row[0], row[1])
+	}
+}
+
+func perConn(r Result) string {
+	if r.RSSPerConn() == 0 {
+		return "n/a (server not a child process)"
+	}
+	return fmt.Sprintf("%.1f KB (loaded − idle) / connections", r.RSSPerConn()/1000)
+}
+
+// Run runs the benchmark. It stops the server it started before returning.
+func Run(ctx context.Context, cfg Config) (Result, error) {
+	cfg.defaults()
+	res := Result{Clients: cfg.Clients, RoomSize: cfg.RoomSize, Rooms: (cfg.Clients + cfg.RoomSize - 1) / cfg.RoomSize}
+	logf := func(format string, args ...any) {
+		fmt.Fprintf(cfg.Log, "%s bench: %s\n", time.Now().Format("15:04:05.000"), fmt.Sprintf(format, args...))
+	}
+
+	baseURL, anonKey, pid := cfg.ServerURL, "", 0
+	switch {
+	case cfg.ServerURL != "":
+		res.Mode = cfg.ServerURL
+		key, err := fetchAnonKey(ctx, cfg.ServerURL)
+		if err != nil {
+			return res, err
+		}
+		anonKey = key
+	case cfg.ServerBinary != "":
+		dir, err := os.MkdirTemp("", "watchparty-bench-")
+		if err != nil {
+			return res, err
+		}
+		defer os.RemoveAll(dir)
+		p, err := servertest.Spawn(ctx, cfg.ServerBinary, dir)
+		if err != nil {
+			return res, err
+		}
+		defer p.Stop(10 * time.Second)
+		res.Mode = "child process (pid " + fmt.Sprint(p.PID()) + ")"
+		baseURL, anonKey, pid = p.URL, p.AnonKey, p.PID()
+		res.ServerRSSIdle, _ = servertest.RSS(pid)
+	default:
+		dir, err := os.MkdirTemp("", "watchparty-bench-")
+		if err != nil {
+			return res, err
+		}
+		defer os.RemoveAll(dir)
+		srv, err := server.New(server.Config{DataDir: dir})
+		if err != nil {
+			return res, err
+		}
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			srv.Close()
+			return res, err
+		}
+		sctx, stop := context.WithCancel(context.WithoutCancel(ctx))
+		done := make(chan error, 1)
+		go func() { done <- srv.Serve(sctx, ln) }()
+		defer func() { stop(); <-done }()
+		res.Mode = "in process"
+		baseURL, anonKey = "http://"+ln.Addr().String(), srv.AnonKey()
+	}
+	logf("server %s at %s", res.Mode, baseURL)
+
+	r := newRun(cfg, baseURL, anonKey)
+	defer r.close()
+	start := time.Now()
+	if err := r.setup(ctx, logf); err != nil {
+		return res, err
+	}
+	res.Setup = time.Since(start)
+	if pid != 0 {
+		res.ServerRSSJoined, _ = servertest.RSS(pid)
+	}
+	logf("setup done in %v; load for %v", res.Setup.Round(time.Millisecond), cfg.Duration)
+
+	r.load(ctx, cfg.Duration)
+	res.Duration = cfg.Duration
+	if pid != 0 {
+		res.ServerRSSLoaded, _ = servertest.RSS(pid)
+	}
+	res.ClientRSS, _ = servertest.RSS(os.Getpid())
+	logf("load done; waiting for the last deliveries")
+	r.drain(ctx, 10*time.Second)
+	r.collect(&res)
+	return res, nil
+}
+
+func fetchAnonKey(ctx context.Context, baseURL string) (string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, baseURL+"/watchparty/v1/info", nil)
+	if err != nil {
+		return "", err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return "", fmt.Errorf("server info: %w", err)
+	}
+	defer resp.Body.Close()
+	var info struct {
+		AnonKey string `json:"anon_key"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&info); err != nil || info.AnonKey == "" {
+		return "", errors.New("server info: no anon key (is it a watchparty server?)")
+	}
+	return info.AnonKey, nil
+}
+
+// run is the state of one benchmark run.
+type run struct {
+	cfg     Config
+	baseURL string
+	anonKey string
+	apis    []*servertest.API // one per source address
+	t0      time.Time
+
+	clients []*client
+	rooms   []*room
+
+	counting                                 atomic.Bool  // the load phase is on: count events
+	events                                   atomic.Int64 // postgres_changes frames during the load phase
+	writes, writeErrs, controls, controlErrs atomic.Int64
+}
+
+// client is one simulated member.
+type client struct {
+	idx     int
+	api     *servertest.API
+	sess    servertest.Session
+	room    *room
+	host    bool
+	rt      *servertest.Client
+	joinRef string
+	joined  chan struct{} // closed when the channel join is acknowledged
+	tracked chan struct{} // closed when the presence track is acknowledged
+	ended   atomic.Bool   // the socket closed
+}
+
+// room holds a room's members and the writes whose changes they should all receive.
+type room struct {
+	id      string
+	members []*client
+
+	mu         sync.Mutex
+	writes     map[writeKey]*write
+	latency    []time.Duration
+	commitLat  []time.Duration
+	deliveries int64
+}
+
+// writeKey identifies a write by its table, writer and the unique current_time it carried.
+type writeKey struct {
+	table string
+	user  string
+	stamp float64
+}
+
+type write struct {
+	sent  time.Time
+	acked bool
+	got   int
+}
+
+func newRun(cfg Config, baseURL, anonKey string) *run {
+	r := &run{cfg: cfg, baseURL: baseURL, anonKey: anonKey}
+	// Sign-ups are rate limited per client address (30 a minute), so on loopback the simulated
+	// clients spread over many source addresses of 127.0.0.0/8, as many machines would.
+	local := loopbackSources(baseURL, (cfg.Clients+19)/20)
+	for _, ip := range local {
+		d := &net.Dialer{Timeout: 10 * time.Second}
+		if ip != nil {
+			d.LocalAddr = &net.TCPAddr{IP: ip}
+		}
+		tr := &http.Transport{DialContext: d.DialContext, MaxIdleConnsPerHost: 64, IdleConnTimeout: 90 * time.Second}
+		r.apis = append(r.apis, servertest.NewAPI(baseURL, anonKey, &http.Client{Transport: tr, Timeout: 30 * time.Second}))
+	}
+	return r
+}
+
+// loopbackSources returns n source addresses 127.0.1.x… when the server is on loopback, else
+// one nil (the default route).
+func loopbackSources(baseURL string, n int) []net.IP {
+	u, err := url.Parse(baseURL)
+	if err != nil {
+		return []net.IP{nil}
+	}
+	ip := net.ParseIP(u.Hostname())
+	if u.Hostname() == "localhost" {
+		ip = net.IPv4(127, 0, 0, 1)
+	}
+	if ip == nil || ip.To4() == nil || !ip.IsLoopback() {
+		return []net.IP{nil}
+	}
+	out := make([]net.IP, 0, n)
+	for i := range n {
+		out = append(out, net.IPv4(127, 0, byte(1+i/250), byte(1+i%250)))
+	}
+	return out
+}
+
+func (r *run) close() {
+	var wg sync.WaitGroup
+	for _, c := range r.clients {
+		if c.rt != nil {
+			wg.Add(1)
+			go func() { defer wg.Done(); c.rt.Close() }()
+		}
+	}
+	wg.Wait()
+	for _, a := range r.apis {
+		a.HTTP.CloseIdleConnections()
+	}
+}
+
+// parallel runs fn(i) for i in [0, n) on workers goroutines and returns the first error.
+func parallel(ctx context.Context, n, workers int, fn func(ctx context.Context, i int) error) error {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(workers, n) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= n || ctx.Err() != nil {
+					return
+				}
+				if err := fn(ctx, i); err != nil {
+					cancel(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return context.Cause(ctx)
+}
+
+func (r *run) setup(ctx context.Context, logf func(string, ...any)) error {
+	n := r.cfg.Clients
+	r.clients = make([]*client, n)
+	err := parallel(ctx, n, 32, func(ctx context.Context, i int) error {
+		api := r.apis[i%len(r.apis)]
+		s, err := api.SignUp(ctx)
+		if err != nil {
+			return fmt.Errorf("sign up client %d: %w", i, err)
+		}
+		r.clients[i] = &client{idx: i, api: api, sess: s, joined: make(chan struct{}), tracked: make(chan struct{})}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	logf("%d users signed up", n)
+	for i := 0; i < n; i += r.cfg.RoomSize {
+		rm := &room{writes: map[writeKey]*write{}}
+		for j := i; j < min(n, i+r.cfg.RoomSize); j++ {
+			r.clients[j].room = rm
+			rm.members = append(rm.members, r.clients[j])
+		}
+		rm.members[0].host = true
+		r.rooms = append(r.rooms, rm)
+	}
+	err = parallel(ctx, len(r.rooms), 16, func(ctx context.Context, i int) error {
+		rm := r.rooms[i]
+		h := rm.members[0]
+		id, err := h.api.CreateRoom(ctx, h.sess.AccessToken, fmt.Sprint("host", h.idx))
+		rm.id = id
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	err = parallel(ctx, n, 32, func(ctx context.Context, i int) error {
+		c := r.clients[i]
+		if c.host {
+			return nil
+		}
+		return c.api.JoinRoom(ctx, c.sess.AccessToken, c.room.id, fmt.Sprint("user", c.idx))
+	})
+	if err != nil {
+		return err
+	}
+	logf("%d rooms created and joined", len(r.rooms))
+	err = parallel(ctx, n, 64, func(ctx context.Context, i int) error { return r.connect(ctx, r.clients[i]) })
+	if err != nil {
+		return err
+	}
+	logf("%d sockets joined and tracked", n)
+	return nil
+}
+
+// connect opens a client's socket, joins its room channel like the JS guide and tracks presence
+// once (hosted Supabase allows 5 tracks per 30 s; liveness is the RPC).
+func (r *run) connect(ctx context.Context, c *client) error {
+	rt, err := servertest.Dial(ctx, servertest.RealtimeURL(r.baseURL, r.anonKey, phx.Vsn2), servertest.DialOptions{
+		HTTPClient: c.api.HTTP,
+		OnFrame:    func(f servertest.Frame) { r.onFrame(c, f) },
+	})
+	if err != nil {
+		return fmt.Errorf("client %d: %w", c.idx, err)
+	}
+	c.rt = rt
+	topic := servertest.RoomTopic(c.room.id)
+	jr, _, err := rt.Join(ctx, topic, servertest.SeedConfig(c.room.id, c.sess.UserID), c.sess.AccessToken)
+	if err != nil {
+		return fmt.Errorf("client %d join: %w", c.idx, err)
+	}
+	c.joinRef = jr
+	select {
+	case <-c.joined:
+	case <-ctx.Done():
+		return fmt.Errorf("client %d: no join reply: %w", c.idx, ctx.Err())
+	case <-time.After(30 * time.Second):
+		return fmt.Errorf("client %d: no join reply in 30 s", c.idx)
+	}
+	track := map[string]any{"type": "presence", "event": "track", "payload": map[string]any{
+		"user_id": c.sess.UserID, "username": fmt.Sprint("user", c.idx), "online_at": time.Now().UTC().Format(time.RFC3339Nano),
+	}}
+	if _, err := rt.Push(ctx, jr, topic, phx.EventPresence, track); err != nil {
+		return fmt.Errorf("client %d track: %w", c.idx, err)
+	}
+	select {
+	case <-c.tracked:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(30 * time.Second):
+		return fmt.Errorf("client %d: no track reply in 30 s", c.idx)
+	}
+}
+
+// change is the part of a postgres_changes payload the benchmark reads.
+type change struct {
+	Data struct {
+		Table           string `json:"table"`
+		CommitTimestamp string `json:"commit_timestamp"`
+		Record          struct {
+			UserID      string  `json:"user_id"`
+			HostUserID  string  `json:"host_user_id"`
+			CurrentTime float64 `json:"current_time"`
+		} `json:"record"`
+	} `json:"data"`
+}
+
+func (r *run) onFrame(c *client, f servertest.Frame) {
+	if f.Err != nil {
+		return
+	}
+	switch f.Msg.Event {
+	case phx.EventReply:
+		var p phx.ReplyPayload
+		if json.Unmarshal(f.Msg.Payload, &p) != nil || p.Status != phx.StatusOK {
+			return
+		}
+		if f.Msg.Ref == f.Msg.JoinRef {
+			closeOnce(c.joined)
+		} else {
+			closeOnce(c.tracked)
+		}
+	case phx.EventClose:
+		c.ended.Store(true)
+	case phx.EventPostgresChanges:
+		if r.counting.Load() {
+			r.events.Add(1)
+		}
+		var ch change
+		if json.Unmarshal(f.Msg.Payload, &ch) != nil {
+			return
+		}
+		k := writeKey{table: ch.Data.Table, stamp: ch.Data.Record.CurrentTime}
+		switch ch.Data.Table {
+		case "room_members":
+			k.user = ch.Data.Record.UserID
+		case "rooms":
+			k.user = ch.Data.Record.HostUserID
+		default:
+			return
+		}
+		commit, cerr := time.Parse(phx.CommitTimestampLayout, ch.Data.CommitTimestamp)
+		rm := c.room
+		rm.mu.Lock()
+		if w := rm.writes[k]; w != nil {
+			w.got++
+			rm.deliveries++
+			rm.latency = append(rm.latency, f.At.Sub(w.sent))
+			if cerr == nil {
+				rm.commitLat = append(rm.commitLat, f.At.Sub(commit))
+			}
+		}
+		rm.mu.Unlock()
+	}
+}
+
+func closeOnce(ch chan struct{}) {
+	select {
+	case <-ch:
+	default:
+		close(ch)
+	}
+}
+
+// stamp is a value unique per writer and write: microseconds since the run began, in seconds.
+func (r *run) stamp() float64 { return float64(time.Since(r.t0).Microseconds()) / 1e6 }
+
+func (c *client) register(table string, stamp float64) *write {
+	w := &write{sent: time.Now()}
+	c.room.mu.Lock()
+	c.room.writes[writeKey{table, c.sess.UserID, stamp}] = w
+	c.room.mu.Unlock()
+	return w
+}
+
+func (c *client) ack(w *write) {
+	c.room.mu.Lock()
+	w.acked = true
+	c.room.mu.Unlock()
+}
+
+// load runs the clients' periodic writes for d.
+func (r *run) load(ctx context.Context, d time.Duration) {
+	r.t0 = time.Now()
+	r.counting.Store(true)
+	lctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	var wg sync.WaitGroup
+	for _, c := range r.clients {
+		wg.Add(1)
+		go func() { defer wg.Done(); r.member(lctx, c) }()
+		if c.host {
+			wg.Add(1)
+			go func() { defer wg.Done(); r.hostControls(lctx, c) }()
+		}
+	}
+	<-lctx.Done()
+	r.counting.Store(false)
+	wg.Wait()
+}
+
+// sleep waits d or until ctx ends; it reports whether the full time passed.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// member calls track_user_presence every TrackEvery, starting at a random point of the first
+// period so the clients don't write in lock-step.
+func (r *run) member(ctx context.Context, c *client) {
+	if !sleep(ctx, rand.N(r.cfg.TrackEvery)) {
+		return
+	}
+	tick := time.NewTicker(r.cfg.TrackEvery)
+	defer tick.Stop()
+	for {
+		stamp := r.stamp()
+		w := c.register("room_members", stamp)
+		// The request outlives the load phase's end so an in-flight write is still acknowledged.
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		resp, err := c.api.RPC(rctx, c.sess.AccessToken, "track_user_presence", map[string]any{
+			"p_room_id": c.room.id, "p_current_time": stamp, "p_is_playing": true,
+		})
+		cancel()
+		if err == nil && resp.Status == http.StatusNoContent {
+			c.ack(w)
+			r.writes.Add(1)
+		} else {
+			r.writeErrs.Add(1)
+		}
+		select {
+		case <-tick.C:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// hostControls sends a "play" control at a random interval averaging ControlEvery.
+func (r *run) hostControls(ctx context.Context, c *client) {
+	for {
+		if !sleep(ctx, r.cfg.ControlEvery/2+rand.N(r.cfg.ControlEvery)) {
+			return
+		}
+		stamp := r.stamp()
+		w := c.register("rooms", stamp)
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		resp, err := c.api.Invoke(rctx, c.sess.AccessToken, "sync/control", map[string]any{
+			"room_id": c.room.id, "action": "play", "current_time": stamp,
+		})
+		cancel()
+		if err == nil && resp.Status == http.StatusOK {
+			c.ack(w)
+			r.controls.Add(1)
+		} else {
+			r.controlErrs.Add(1)
+		}
+	}
+}
+
+// drain waits until every acknowledged write reached every member, or for at most max.
+func (r *run) drain(ctx context.Context, max time.Duration) {
+	deadline := time.Now().Add(max)
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		missing := false
+		for _, rm := range r.rooms {
+			rm.mu.Lock()
+			for _, w := range rm.writes {
+				if w.acked && w.got < len(rm.members) {
+					missing = true
+					break
+				}
+			}
+			rm.mu.Unlock()
+			if missing {
+				break
+			}
+		}
+		if !missing {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func (r *run) collect(res *Result) {
+	var lat, commit []time.Duration
+	for _, rm := range r.rooms {
+		rm.mu.Lock()
+		for _, w := range rm.writes {
+			if !w.acked {
+				continue
+			}
+			res.Expected += int64(len(rm.members))
+			res.Delivered += int64(min(w.got, len(rm.members)))
+			res.Duplicates += int64(max(0, w.got-len(rm.members)))
+		}
+		lat = append(lat, rm.latency...)
+		commit = append(commit, rm.commitLat...)
+		rm.mu.Unlock()
+	}
+	res.Lost = res.Expected - res.Delivered
+	for _, c := range r.clients {
+		if c.rt == nil || c.ended.Load() {
+			continue
+		}
+		select {
+		case <-c.rt.Done():
+		default:
+			res.Connected++
+		}
+	}
+	res.Writes, res.WriteErrors = r.writes.Load(), r.writeErrs.Load()
+	res.Controls, res.ControlErrors = r.controls.Load(), r.controlErrs.Load()
+	res.Events = r.events.Load()
+	res.EventsPerSec = float64(res.Events) / res.Duration.Seconds()
+	res.Latency = percentiles(lat)
+	res.CommitLatency = percentiles(commit)
+}
