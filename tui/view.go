@@ -103,8 +103,26 @@ func (m Model) render() string {
 		t := strings.Split(m.toasts.View(), "\n")
 		parts = append(parts, strings.Join(t[len(t)-p.toasts:], "\n"))
 	}
-	parts = append(parts, textfmt.Fit(m.help.ShortHelpView(m.helpKeys().ShortHelp()), w))
+	parts = append(parts, textfmt.Fit(m.shortHelp(w), w))
 	return strings.Join(parts, "\n")
+}
+
+// shortHelp is the one-line help bar. When it does not fit in w cells, items are dropped from
+// the middle (the last two, help and quit, always stay), so "? help" is always there to show
+// the rest. (bubbles' help.ShortHelpView can also overflow its width, which this avoids.)
+func (m Model) shortHelp(w int) string {
+	st := m.help.Styles
+	sep := st.ShortSeparator.Render(m.help.ShortSeparator)
+	var items []string
+	for _, kb := range m.helpKeys().ShortHelp() {
+		items = append(items, st.ShortKey.Render(kb.Help().Key)+" "+st.ShortDesc.Render(kb.Help().Desc))
+	}
+	line := strings.Join(items, sep)
+	for textfmt.Width(line) > w && len(items) > 2 {
+		items = append(items[:len(items)-3], items[len(items)-2:]...)
+		line = strings.Join(items, sep)
+	}
+	return line
 }
 
 func (m Model) helpKeys() roleHelp {

@@ -142,3 +142,17 @@ func detachedSnapshot() room.Snapshot {
 	s.Sync = room.SyncView{Status: party.StatusDetached, Mode: room.ModeDetached, Position: 120, Expected: 754.2, Speed: 1}
 	return s
 }
+
+// TestViewGoldenNarrow shows the stacked layout (members above comments) at the smallest size.
+func TestViewGoldenNarrow(t *testing.T) {
+	for _, sc := range []struct {
+		name string
+		snap func() room.Snapshot
+	}{{"host", hostSnapshot}, {"follower", followerSnapshot}, {"many_members", manyMembersSnapshot}} {
+		t.Run(sc.name+"_60x20", func(t *testing.T) {
+			m := newTestModel(t, newFake(sc.snap()), MinWidth, MinHeight, Options{JoinCommand: "watchparty join abc123def4"})
+			m = event(t, m, room.CommentsLoaded{Comments: sampleComments()})
+			golden.RequireEqual(t, []byte(screen(t, m)))
+		})
+	}
+}
