@@ -112,28 +112,45 @@ func TestProgramNeverWritesRemoteEscapes(t *testing.T) {
 	}
 }
 
+// runProgram starts Run on f in the background with in-memory input (returned for writing)
+// and output, 80×24. Run's result arrives on the returned channel.
+func runProgram(t *testing.T, ctx context.Context, f *fakeControls, opts Options) (io.Writer, *safeBuffer, <-chan error) {
+	t.Helper()
+	in, inW := io.Pipe()
+	t.Cleanup(func() { inW.Close() })
+	out := new(safeBuffer)
+	errc := make(chan error, 1)
+	go func() {
+		errc <- Run(ctx, f, opts, tea.WithInput(in), tea.WithOutput(out), tea.WithWindowSize(80, 24))
+	}()
+	return inW, out, errc
+}
+
+// runResult waits for Run's result.
+func runResult(t *testing.T, errc <-chan error, after string) error {
+	t.Helper()
+	select {
+	case err := <-errc:
+		return err
+	case <-time.After(5 * time.Second):
+		t.Fatalf("Run did not return after %s", after)
+		return nil
+	}
+}
+
 // TestRun drives Run with in-memory input and output: q leaves the room and Run returns nil.
 func TestRun(t *testing.T) {
 	f := newFake(followerSnapshot())
-	in, inW := io.Pipe()
-	defer inW.Close()
-	var out safeBuffer
-	errc := make(chan error, 1)
-	go func() {
-		errc <- Run(context.Background(), f, Options{NoColor: true},
-			tea.WithInput(in), tea.WithOutput(&out), tea.WithWindowSize(80, 24))
-	}()
+	in, out, errc := runProgram(t, context.Background(), f, Options{NoColor: true})
 	waitUntil(t, "the first frame", func() bool { return strings.Contains(out.String(), "abc123def4") })
-	if _, err := inW.Write([]byte("q")); err != nil {
+	if strings.Contains(out.String(), "38;5;") {
+		t.Error("colour written with NoColor")
+	}
+	if _, err := in.Write([]byte("q")); err != nil {
 		t.Fatal(err)
 	}
-	select {
-	case err := <-errc:
-		if err != nil {
-			t.Fatalf("Run = %v", err)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("Run did not return after q")
+	if err := runResult(t, errc, "q"); err != nil {
+		t.Fatalf("Run = %v", err)
 	}
 	if got := f.Calls(); !slices.Equal(got, []string{"leave"}) {
 		t.Fatalf("calls = %q", got)
@@ -143,23 +160,12 @@ func TestRun(t *testing.T) {
 // TestRunContextCancelled: when the program is stopped from outside, Run still leaves the room.
 func TestRunContextCancelled(t *testing.T) {
 	f := newFake(followerSnapshot())
-	in, inW := io.Pipe()
-	defer inW.Close()
-	var out safeBuffer
 	ctx, cancel := context.WithCancel(context.Background())
-	errc := make(chan error, 1)
-	go func() {
-		errc <- Run(ctx, f, Options{}, tea.WithInput(in), tea.WithOutput(&out), tea.WithWindowSize(80, 24))
-	}()
+	_, out, errc := runProgram(t, ctx, f, Options{})
 	waitUntil(t, "the first frame", func() bool { return strings.Contains(out.String(), "abc123def4") })
 	cancel()
-	select {
-	case err := <-errc:
-		if err != nil {
-			t.Fatalf("Run = %v", err)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("Run did not return after cancel")
+	if err := runResult(t, errc, "cancel"); err != nil {
+		t.Fatalf("Run = %v", err)
 	}
 	if got := f.Calls(); !slices.Equal(got, []string{"leave"}) {
 		t.Fatalf("calls = %q, want the room left", got)
@@ -169,22 +175,11 @@ func TestRunContextCancelled(t *testing.T) {
 // TestRunSessionClosed: the session's closing error is Run's result, and Run does not leave again.
 func TestRunSessionClosed(t *testing.T) {
 	f := newFake(followerSnapshot())
-	in, inW := io.Pipe()
-	defer inW.Close()
-	var out safeBuffer
-	errc := make(chan error, 1)
-	go func() {
-		errc <- Run(context.Background(), f, Options{}, tea.WithInput(in), tea.WithOutput(&out), tea.WithWindowSize(80, 24))
-	}()
+	_, _, errc := runProgram(t, context.Background(), f, Options{})
 	boom := errors.New("room not found")
 	f.events <- room.Closed{Err: boom}
-	select {
-	case err := <-errc:
-		if !errors.Is(err, boom) {
-			t.Fatalf("Run = %v, want %v", err, boom)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("Run did not return after Closed")
+	if err := runResult(t, errc, "Closed"); !errors.Is(err, boom) {
+		t.Fatalf("Run = %v, want %v", err, boom)
 	}
 	if got := f.Calls(); len(got) != 0 {
 		t.Fatalf("calls = %q, want none", got)

@@ -53,36 +53,31 @@ func press(t *testing.T, m Model, k string) (Model, tea.Cmd) {
 	return updateCmd(t, m, keyPress(k))
 }
 
+// namedKeys are the special keys the tests press, as Bubble Tea names them.
+var namedKeys = map[string]tea.KeyPressMsg{
+	"space":       {Code: tea.KeySpace, Text: " "},
+	"enter":       {Code: tea.KeyEnter},
+	"esc":         {Code: tea.KeyEscape},
+	"tab":         {Code: tea.KeyTab},
+	"left":        {Code: tea.KeyLeft},
+	"right":       {Code: tea.KeyRight},
+	"up":          {Code: tea.KeyUp},
+	"down":        {Code: tea.KeyDown},
+	"shift+left":  {Code: tea.KeyLeft, Mod: tea.ModShift},
+	"shift+right": {Code: tea.KeyRight, Mod: tea.ModShift},
+	"pgup":        {Code: tea.KeyPgUp},
+	"pgdown":      {Code: tea.KeyPgDown},
+	"end":         {Code: tea.KeyEnd},
+	"ctrl+c":      {Code: 'c', Mod: tea.ModCtrl},
+}
+
+// keyPress is the message for a named key or a printable one.
 func keyPress(k string) tea.KeyPressMsg {
-	switch k {
-	case "space":
-		return tea.KeyPressMsg{Code: tea.KeySpace, Text: " "}
-	case "enter":
-		return tea.KeyPressMsg{Code: tea.KeyEnter}
-	case "esc":
-		return tea.KeyPressMsg{Code: tea.KeyEscape}
-	case "tab":
-		return tea.KeyPressMsg{Code: tea.KeyTab}
-	case "left":
-		return tea.KeyPressMsg{Code: tea.KeyLeft}
-	case "right":
-		return tea.KeyPressMsg{Code: tea.KeyRight}
-	case "up":
-		return tea.KeyPressMsg{Code: tea.KeyUp}
-	case "down":
-		return tea.KeyPressMsg{Code: tea.KeyDown}
-	case "shift+left":
-		return tea.KeyPressMsg{Code: tea.KeyLeft, Mod: tea.ModShift}
-	case "shift+right":
-		return tea.KeyPressMsg{Code: tea.KeyRight, Mod: tea.ModShift}
-	case "pgup":
-		return tea.KeyPressMsg{Code: tea.KeyPgUp}
-	case "pgdown":
-		return tea.KeyPressMsg{Code: tea.KeyPgDown}
-	case "end":
-		return tea.KeyPressMsg{Code: tea.KeyEnd}
-	case "ctrl+c":
-		return tea.KeyPressMsg{Code: 'c', Mod: tea.ModCtrl}
+	if msg, ok := namedKeys[k]; ok {
+		if msg.String() != k {
+			panic("namedKeys: " + k + " reads as " + msg.String())
+		}
+		return msg
 	}
 	r := []rune(k)
 	return tea.KeyPressMsg{Code: r[0], Text: k}
