@@ -229,8 +229,14 @@ type Query struct {
 func (c *Client) From(table string) *Query { return &Query{c: c, table: table} }
 
 func (q *Query) add(k, v string) *Query {
-	q.params = append(q.params, url.QueryEscape(k)+"="+url.QueryEscape(v))
+	q.params = append(q.params, formEscape(k)+"="+formEscape(v))
 	return q
+}
+
+// formEscape encodes like JavaScript's URLSearchParams, which supabase-js uses: "*" stays
+// literal ("select=*") and "~" is escaped.
+func formEscape(s string) string {
+	return strings.NewReplacer("%2A", "*", "~", "%7E").Replace(url.QueryEscape(s))
 }
 
 // Select sets the columns ("*", or "id,message").

@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -193,5 +195,88 @@ func TestUnansweredHeartbeatReconnects(t *testing.T) {
 	peer.accept(t)
 	if err := sock.WaitConnected(context.Background()); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestRequestShapes checks the HTTP requests against the ones supabase-js sends (research
+// protocol.md §9 and §15): paths, query strings and headers.
+func TestRequestShapes(t *testing.T) {
+	var got recorder[*http.Request]
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		r.Header.Set("X-Test-Body", string(body))
+		got.add(r)
+		w.Header().Set("Content-Type", "application/json")
+		switch {
+		case strings.HasPrefix(r.URL.Path, "/auth/v1/"):
+			io.WriteString(w, `{"access_token":"user-jwt","token_type":"bearer","expires_in":3600,"refresh_token":"rt1","user":{"id":"u1"}}`)
+		case strings.HasPrefix(r.URL.Path, "/functions/v1/"):
+			io.WriteString(w, `{"success":true,"data":{"ok":1}}`)
+		case r.URL.Path == "/rest/v1/rpc/track_user_presence":
+			w.WriteHeader(http.StatusNoContent)
+		default:
+			io.WriteString(w, `[]`)
+		}
+	}))
+	defer srv.Close()
+	c, err := NewClient(srv.URL, "anon-key", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx := context.Background()
+	if _, err := c.Auth.SignInAnonymously(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Auth.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var out struct{ OK int }
+	if err := c.Functions.Invoke(ctx, "rooms/join", map[string]string{"room_id": "r1"}, &out); err != nil || out.OK != 1 {
+		t.Fatalf("invoke = %+v, %v", out, err)
+	}
+	if err := c.RPC(ctx, "track_user_presence", map[string]any{"p_room_id": "r1"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	var rows []commentRow
+	if err := c.Comments(ctx, "r1", 50, &rows); err != nil {
+		t.Fatal(err)
+	}
+
+	type want struct {
+		line, body string
+		headers    map[string]string
+	}
+	wants := []want{
+		{"POST /auth/v1/signup", `{"data":{},"gotrue_meta_security":{}}`, map[string]string{
+			"Authorization": "Bearer anon-key", "Content-Type": "application/json;charset=UTF-8", "X-Supabase-Api-Version": "2024-01-01"}},
+		{"POST /auth/v1/token?grant_type=refresh_token", `{"refresh_token":"rt1"}`, map[string]string{
+			"Authorization": "Bearer anon-key", "X-Supabase-Api-Version": "2024-01-01"}},
+		{"POST /functions/v1/rooms/join", `{"room_id":"r1"}`, map[string]string{
+			"Authorization": "Bearer user-jwt", "Content-Type": "application/json"}},
+		{"POST /rest/v1/rpc/track_user_presence", `{"p_room_id":"r1"}`, map[string]string{
+			"Authorization": "Bearer user-jwt", "Content-Type": "application/json", "Content-Profile": "public"}},
+		{"GET /rest/v1/comments?select=*&room_id=eq.r1&order=created_at.desc&limit=50", "", map[string]string{
+			"Authorization": "Bearer user-jwt", "Accept-Profile": "public"}},
+	}
+	reqs := got.all()
+	if len(reqs) != len(wants) {
+		t.Fatalf("%d requests, want %d", len(reqs), len(wants))
+	}
+	for i, w := range wants {
+		r := reqs[i]
+		line := r.Method + " " + r.URL.RequestURI()
+		if line != w.line || r.Header.Get("X-Test-Body") != w.body {
+			t.Errorf("request %d: %s %s, want %s %s", i, line, r.Header.Get("X-Test-Body"), w.line, w.body)
+		}
+		w.headers["Apikey"] = "anon-key"
+		for k, v := range w.headers {
+			if r.Header.Get(k) != v {
+				t.Errorf("%s: header %s = %q, want %q", w.line, k, r.Header.Get(k), v)
+			}
+		}
+		if !strings.HasPrefix(r.Header.Get("X-Client-Info"), "watchparty-go") {
+			t.Errorf("%s: X-Client-Info %q", w.line, r.Header.Get("X-Client-Info"))
+		}
 	}
 }
