@@ -15,7 +15,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -25,7 +24,7 @@ func TestEndToEndTmux(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end test: skipped with -short")
 	}
-	for _, tool := range []string{"tmux", "mpv", "ffmpeg"} {
+	for _, tool := range []string{"go", "tmux", "mpv", "ffmpeg"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			t.Skipf("end-to-end test needs %s: %v", tool, err)
 		}
@@ -127,8 +126,7 @@ func waitFor(t *testing.T, what string, d time.Duration, cond func() bool) {
 func buildWatchparty(t *testing.T, dir string) string {
 	t.Helper()
 	bin := filepath.Join(dir, "watchparty")
-	gobin := filepath.Join(runtime.GOROOT(), "bin", "go")
-	cmd := exec.Command(gobin, "build", "-o", bin, "./cmd/watchparty")
+	cmd := exec.Command("go", "build", "-o", bin, "./cmd/watchparty")
 	cmd.Dir = ".."
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
@@ -266,7 +264,7 @@ type tmuxServer struct {
 }
 
 func newTmux(t *testing.T, dir string) *tmuxServer {
-	tx := &tmuxServer{t: t, name: "wp-e2e-" + filepath.Base(dir)}
+	tx := &tmuxServer{t: t, name: fmt.Sprintf("wp-e2e-%d-%s", os.Getpid(), filepath.Base(dir))}
 	t.Cleanup(func() { _ = exec.Command("tmux", "-L", tx.name, "kill-server").Run() })
 	return tx
 }
