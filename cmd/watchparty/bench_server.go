@@ -56,7 +56,7 @@ func addBenchServerFlags(cmd *cobra.Command) {
 	f.Duration("control-every", 10*time.Second, "server: mean period of each host's controls")
 	f.Bool("in-process", false, "server: run the server in this process instead of a child process (no RSS figure)")
 	f.String("cpuprofile", "", "server: write a CPU profile of this process to FILE (use with --in-process to profile the server)")
-	f.String("memprofile", "", "server: write a heap profile of this process to FILE at the end")
+	f.String("memprofile", "", "server: write a heap profile of this process to FILE at the end of the load (use with --in-process)")
 }
 
 func benchServer(cmd *cobra.Command) error {
@@ -98,19 +98,10 @@ func benchServer(cmd *cobra.Command) error {
 		}
 		defer pprof.StopCPUProfile()
 	}
+	cfg.HeapProfile = memProfile
 	res, err := bench.Run(cmd.Context(), cfg)
 	if err != nil {
 		return fmt.Errorf("bench server: %w", err)
-	}
-	if memProfile != "" {
-		out, err := os.Create(memProfile)
-		if err != nil {
-			return err
-		}
-		defer out.Close()
-		if err := pprof.WriteHeapProfile(out); err != nil {
-			return err
-		}
 	}
 	res.Print(cmd.OutOrStdout())
 	return nil

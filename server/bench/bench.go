@@ -28,6 +28,8 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"runtime"
+	"runtime/pprof"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -51,6 +53,11 @@ type Config struct {
 	// server runs in this process.
 	ServerURL    string
 	ServerBinary string
+
+	// HeapProfile, when set, is where a heap profile of this process is written at the end of
+	// the load phase, while every client is still connected (with the server in process, it
+	// shows the server's memory per connection next to the clients').
+	HeapProfile string
 
 	// Log receives progress lines; nil discards them.
 	Log io.Writer
@@ -239,10 +246,28 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		res.ServerRSSLoaded, _ = servertest.RSS(pid)
 	}
 	res.ClientRSS, _ = servertest.RSS(os.Getpid())
+	if cfg.HeapProfile != "" {
+		if err := writeHeapProfile(cfg.HeapProfile); err != nil {
+			return res, err
+		}
+	}
 	logf("load done; waiting for the last deliveries")
 	r.drain(ctx, 10*time.Second)
 	r.collect(&res)
 	return res, nil
+}
+
+func writeHeapProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	runtime.GC() // up-to-date figures
+	if err := pprof.WriteHeapProfile(f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 func fetchAnonKey(ctx context.Context, baseURL string) (string, error) {
