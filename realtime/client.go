@@ -96,7 +96,8 @@ func (c *Client) URL() string { return c.baseURL }
 func (c *Client) AnonKey() string { return c.anonKey }
 
 // NewSocket starts a Realtime socket that joins with the session's access token (the anon
-// key without one) and pushes every refreshed token to its joined channels. Close closes it.
+// key without one) and pushes every refreshed token to its joined channels. Client.Close
+// closes it if the app has not.
 func (c *Client) NewSocket(opts SocketOptions) (*Socket, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -115,7 +116,14 @@ func (c *Client) NewSocket(opts SocketOptions) (*Socket, error) {
 		return nil, err
 	}
 	c.sockets[s] = struct{}{}
+	s.onClose = c.forgetSocket
 	return s, nil
+}
+
+func (c *Client) forgetSocket(s *Socket) {
+	c.mu.Lock()
+	delete(c.sockets, s)
+	c.mu.Unlock()
 }
 
 // tokenChanged pushes a new access token to the client's sockets.

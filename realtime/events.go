@@ -17,6 +17,13 @@ type ChangeFilter = phx.ChangeBinding
 // metas that left) or "sync" (no key; read Channel.PresenceState).
 type PresenceEvent = phx.PresenceEvent
 
+// PresenceEvent kinds.
+const (
+	PresenceJoin  = phx.PresenceJoin
+	PresenceLeave = phx.PresenceLeave
+	PresenceSync  = phx.PresenceSync
+)
+
 // Meta is one tracked presence: the tracked payload plus "presence_ref".
 type Meta = phx.Meta
 
@@ -68,7 +75,8 @@ type SystemEvent struct {
 	Message string
 }
 
-// CloseEvent tells that a channel is closed for good.
+// CloseEvent tells that a channel is closed for good. After a close by the server, the app
+// makes a new channel with Socket.Channel (listeners are per channel: register them again).
 type CloseEvent struct {
 	// ByServer is true when the server closed the channel (phx_close without Unsubscribe):
 	// a rate limit, an expired token… The channel is not rejoined; the app creates a new one.

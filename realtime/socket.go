@@ -160,6 +160,7 @@ type Socket struct {
 	channels map[string]*Channel
 	token    string
 	closed   bool
+	onClose  func(*Socket) // set by Client.NewSocket
 }
 
 // NewSocket starts a socket to the Realtime endpoint of baseURL (the project URL, e.g.
@@ -302,9 +303,14 @@ func (s *Socket) accessToken() string {
 func (s *Socket) Close() error {
 	s.mu.Lock()
 	s.closed = true
+	onClose := s.onClose
+	s.onClose = nil
 	s.mu.Unlock()
 	s.cancel()
 	s.wg.Wait()
+	if onClose != nil {
+		onClose(s)
+	}
 	return nil
 }
 
