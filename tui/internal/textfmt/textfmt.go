@@ -103,8 +103,9 @@ func Block(lines []string, w, h int) string {
 }
 
 // Wrap breaks s into lines of at most w cells, at spaces where it can and inside words where it
-// must. Lines after the first start with indent; all lines are wrapped at w minus the indent's
-// width, so the indent always fits. It never returns no lines.
+// must. Lines after the first start with indent (a hanging indent): the first line may use all w
+// cells, the others w minus the indent's width. It never returns no lines. Escape sequences in s
+// are kept, so styled text can be wrapped.
 func Wrap(s string, w int, indent string) []string {
 	if w <= 0 {
 		return []string{""}
@@ -113,9 +114,17 @@ func Wrap(s string, w int, indent string) []string {
 	if iw >= w {
 		indent, iw = "", 0
 	}
-	lines := strings.Split(ansi.Wrap(s, w-iw, " "), "\n")
-	for i := 1; i < len(lines); i++ {
-		lines[i] = indent + lines[i]
+	first := strings.SplitN(ansi.Wrap(s, w, " "), "\n", 2)[0]
+	rest := ansi.TruncateLeft(s, ansi.StringWidth(first), "")
+	for strings.HasPrefix(ansi.Strip(rest), " ") { // the space the line broke at
+		rest = ansi.TruncateLeft(rest, 1, "")
+	}
+	lines := []string{first}
+	if ansi.StringWidth(rest) == 0 {
+		return lines
+	}
+	for _, l := range strings.Split(ansi.Wrap(rest, w-iw, " "), "\n") {
+		lines = append(lines, indent+l)
 	}
 	return lines
 }

@@ -1,6 +1,9 @@
 package textfmt
 
 import (
+	"strings"
+
+	"github.com/charmbracelet/x/ansi"
 	"math"
 	"slices"
 	"testing"
@@ -61,8 +64,8 @@ func TestBlock(t *testing.T) {
 }
 
 func TestWrap(t *testing.T) {
-	got := Wrap("one two three four five", 11, "  ")
-	want := []string{"one two", "  three", "  four five"}
+	got := Wrap("one two three four five six", 11, "  ")
+	want := []string{"one two", "  three", "  four five", "  six"}
 	if !slices.Equal(got, want) {
 		t.Fatalf("Wrap = %q, want %q", got, want)
 	}
@@ -70,6 +73,14 @@ func TestWrap(t *testing.T) {
 		if Width(l) > 8 {
 			t.Fatalf("line %q wider than 8", l)
 		}
+	}
+	// The first line uses the whole width; styled text keeps its styles across lines.
+	got = Wrap("\x1b[1mbold\x1b[0m words here", 10, "    ")
+	if plain := []string{ansi.Strip(got[0]), ansi.Strip(got[1])}; !slices.Equal(plain, []string{"bold words", "    here"}) {
+		t.Fatalf("Wrap styled = %q", got)
+	}
+	if !strings.HasPrefix(got[0], "\x1b[1m") {
+		t.Fatalf("style lost: %q", got[0])
 	}
 	if got := Wrap("x", 0, ""); len(got) != 1 {
 		t.Fatalf("zero width: %q", got)
