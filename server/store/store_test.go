@@ -1,0 +1,424 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+// fakeClock is a settable clock.
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *fakeClock) Add(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+// recorder collects the change hook's batches.
+type recorder struct {
+	mu      sync.Mutex
+	batches [][]Change
+	lastC   Change
+}
+
+func (r *recorder) hook(c []Change) {
+	r.mu.Lock()
+	r.batches = append(r.batches, c)
+	r.lastC = c[len(c)-1]
+	r.mu.Unlock()
+}
+
+// take returns "table TYPE" for every change since the last take.
+func (r *recorder) take() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []string
+	for _, b := range r.batches {
+		for _, c := range b {
+			out = append(out, c.Table+" "+c.Type)
+		}
+	}
+	r.batches = nil
+	return out
+}
+
+// last returns the most recent change, taken or not.
+func (r *recorder) last() Change {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.lastC
+}
+
+func open(t testing.TB, path string, clk *fakeClock) (*Store, *recorder) {
+	t.Helper()
+	s, err := Open(path, Options{Now: clk.Now})
+	if err != nil {
+		t.Fatalf("open: %v", err)
+	}
+	t.Cleanup(func() { s.Close() })
+	rec := &recorder{}
+	s.SetChangeHook(rec.hook)
+	return s, rec
+}
+
+func newStore(t testing.TB) (*Store, *recorder, *fakeClock) {
+	clk := &fakeClock{t: time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)}
+	s, rec := open(t, filepath.Join(t.TempDir(), "db", "watchparty.db"), clk)
+	return s, rec, clk
+}
+
+func same(t *testing.T, what string, got, want any) {
+	t.Helper()
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("%s = %v, want %v", what, got, want)
+	}
+}
+
+func TestOpenIsPrivateAndMigratesOnce(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "watchparty.db")
+	clk := &fakeClock{t: time.Now()}
+	s, err := Open(path, Options{Now: clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	fi, err := os.Stat(path)
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("database mode = %v (%v), want 0600", fi.Mode().Perm(), err)
+	}
+	s2, rec := open(t, path, clk)
+	var n int
+	if err := s2.db.QueryRow(`SELECT count(*) FROM schema_migrations`).Scan(&n); err != nil || n != 1 {
+		t.Fatalf("migrations recorded = %d (%v), want 1", n, err)
+	}
+	var mode string
+	s2.db.QueryRow(`PRAGMA journal_mode`).Scan(&mode)
+	same(t, "journal_mode", mode, "wal")
+	same(t, "changes from opening", rec.take(), []string(nil))
+}
+
+func TestRoomLifecycleChanges(t *testing.T) {
+	s, rec, clk := newStore(t)
+	ctx := context.Background()
+	dur := 100.0
+	room, host, err := s.CreateRoom(ctx, "u-host", "Host", NewRoom{MediaDuration: &dur})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !regexp.MustCompile(`^[a-z0-9]{10}$`).MatchString(room.RoomID) || host.Role != "host" || room.PlaybackRate != 1 {
+		t.Fatalf("created %+v %+v", room, host)
+	}
+	same(t, "create changes", rec.take(), []string{"rooms INSERT", "room_members INSERT"})
+	if !s.IsMember(room.RoomID, "u-host") {
+		t.Fatal("host is no member")
+	}
+
+	clk.Add(time.Second)
+	_, m, members, err := s.JoinRoom(ctx, room.RoomID, "u-a", "Ann")
+	if err != nil || m.Role != "member" || len(members) != 2 {
+		t.Fatalf("join: %v %+v %d", err, m, len(members))
+	}
+	same(t, "join changes", rec.take(), []string{"room_members INSERT", "comments INSERT"})
+	// Joining again: an UPDATE of the name only, no notice, role kept.
+	_, m, _, err = s.JoinRoom(ctx, room.RoomID, "u-a", "Annie")
+	if err != nil || m.Role != "member" || m.Username != "Annie" {
+		t.Fatalf("rejoin: %v %+v", err, m)
+	}
+	same(t, "rejoin changes", rec.take(), []string{"room_members UPDATE"})
+	c := rec.last()
+	same(t, "rejoin old name", c.OldRecord["username"], "Ann")
+	same(t, "rejoin new name", c.Record["username"], "Annie")
+
+	clk.Add(time.Second)
+	_, _, _, err = s.JoinRoom(ctx, room.RoomID, "u-b", "Bea")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec.take()
+
+	// Controls: host only, clamped to the duration, state_version bumps.
+	if _, err := s.ControlRoom(ctx, room.RoomID, "u-a", Control{Action: "play"}); !errors.Is(err, ErrNotHost) {
+		t.Fatalf("member control: %v", err)
+	}
+	if _, err := s.ControlRoom(ctx, room.RoomID, "u-x", Control{Action: "play"}); !errors.Is(err, ErrNotMember) {
+		t.Fatalf("stranger control: %v", err)
+	}
+	if _, err := s.ControlRoom(ctx, "nope", "u-host", Control{Action: "play"}); !errors.Is(err, ErrRoomNotFound) {
+		t.Fatalf("unknown room control: %v", err)
+	}
+	same(t, "changes of refused controls", rec.take(), []string(nil))
+	r, err := s.ControlRoom(ctx, room.RoomID, "u-host", Control{Action: "play", CurrentTime: 500})
+	if err != nil || !r.IsPlaying || r.CurrentTime != 100 || r.StateVersion != 1 {
+		t.Fatalf("play: %v %+v", err, r)
+	}
+	c = rec.last()
+	same(t, "control change", []any{c.Table, c.Type, c.Record["is_playing"], c.OldRecord["is_playing"]}, []any{"rooms", "UPDATE", true, false})
+	r, err = s.ControlRoom(ctx, room.RoomID, "u-host", Control{Action: "seek", CurrentTime: 10})
+	if err != nil || r.CurrentTime != 10 || r.StateVersion != 2 {
+		t.Fatalf("seek: %v %+v", err, r)
+	}
+	rec.take()
+
+	// The host leaves while playing: the longest-present member (Ann) takes over, and
+	// current_time moves on by the time played since updated_at.
+	clk.Add(4 * time.Second)
+	r, err = s.LeaveRoom(ctx, room.RoomID, "u-host")
+	if err != nil || r.HostUserID != "u-a" || r.CurrentTime != 14 || r.StateVersion != 3 {
+		t.Fatalf("host leave: %v %+v", err, r)
+	}
+	same(t, "host leave changes", rec.take(), []string{"room_members DELETE", "comments INSERT", "room_members UPDATE", "rooms UPDATE", "comments INSERT"})
+	if s.IsMember(room.RoomID, "u-host") {
+		t.Fatal("the host is still a member after leaving")
+	}
+	if _, err := s.LeaveRoom(ctx, room.RoomID, "u-host"); !errors.Is(err, ErrNotMember) {
+		t.Fatalf("second leave: %v", err)
+	}
+	_, members, err = s.RoomState(ctx, room.RoomID)
+	if err != nil || len(members) != 2 || members[0].UserID != "u-a" || members[0].Role != "host" {
+		t.Fatalf("members after leave: %v %+v", err, members)
+	}
+}
+
+func TestCommentsAndPresence(t *testing.T) {
+	s, rec, _ := newStore(t)
+	ctx := context.Background()
+	anime, ep := "a1", int64(3)
+	room, _, err := s.CreateRoom(ctx, "u-host", "Host", NewRoom{AnimeID: &anime, EpisodeNumber: &ep})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.JoinRoom(ctx, room.RoomID, "u-a", "Ann")
+	rec.take()
+	ts := 12.5
+	c, err := s.AddComment(ctx, room.RoomID, "u-a", NewComment{Message: "hi", VideoTimestamp: &ts})
+	if err != nil || c.ID == 0 || c.Username != "Ann" || *c.AnimeID != "a1" || *c.EpisodeNumber != 3 || *c.UserID != "u-a" {
+		t.Fatalf("comment: %v %+v", err, c)
+	}
+	same(t, "comment change", rec.take(), []string{"comments INSERT"})
+	if _, err := s.AddComment(ctx, room.RoomID, "u-x", NewComment{Message: "x"}); !errors.Is(err, ErrNotMember) {
+		t.Fatalf("stranger comment: %v", err)
+	}
+	if _, err := s.AddComment(ctx, "nope", "u-a", NewComment{Message: "x"}); !errors.Is(err, ErrRoomNotFound) {
+		t.Fatalf("unknown room comment: %v", err)
+	}
+
+	if err := s.TrackPresence(ctx, room.RoomID, "u-a", 33.5, true); err != nil {
+		t.Fatal(err)
+	}
+	ch := rec.last()
+	same(t, "presence change", []any{ch.Table, ch.Type, ch.Record["current_time"], ch.Record["is_playing"], ch.OldRecord["current_time"]}, []any{"room_members", "UPDATE", 33.5, true, 0.0})
+	if err := s.TrackPresence(ctx, room.RoomID, "u-x", 1, true); !errors.Is(err, ErrNotMember) {
+		t.Fatalf("stranger presence: %v", err)
+	}
+	if err := s.TrackPresence(ctx, "nope", "u-a", 1, true); !errors.Is(err, ErrRoomNotFound) {
+		t.Fatalf("unknown room presence: %v", err)
+	}
+	same(t, "changes of refused writes", rec.take(), []string{"room_members UPDATE"})
+
+	// Reads: members only; eq filters, order, limit, offset.
+	all, err := s.ListComments(ctx, CommentQuery{Eq: map[string]string{"room_id": room.RoomID}, Order: []OrderBy{{Column: "id"}}, ReaderID: "u-a"})
+	if err != nil || len(all) != 2 || all[0].Message != "Ann joined the room" || !all[0].IsSystemMessage || all[1].Message != "hi" {
+		t.Fatalf("list: %v %+v", err, all)
+	}
+	none, err := s.ListComments(ctx, CommentQuery{Eq: map[string]string{"room_id": room.RoomID}, ReaderID: "u-x"})
+	if err != nil || len(none) != 0 {
+		t.Fatalf("stranger list: %v %d", err, len(none))
+	}
+	user, err := s.ListComments(ctx, CommentQuery{Eq: map[string]string{"is_system_message": "false"}, ReaderID: "u-a"})
+	if err != nil || len(user) != 1 || user[0].ID != c.ID {
+		t.Fatalf("is_system_message filter: %v %+v", err, user)
+	}
+	page, err := s.ListComments(ctx, CommentQuery{Order: []OrderBy{{Column: "id", Desc: true}}, Limit: 1, Offset: 1, ReaderID: "u-a"})
+	if err != nil || len(page) != 1 || page[0].Message != "Ann joined the room" {
+		t.Fatalf("page: %v %+v", err, page)
+	}
+	if _, err := s.ListComments(ctx, CommentQuery{Eq: map[string]string{"1=1; --": "x"}, ReaderID: "u-a"}); err == nil {
+		t.Fatal("an unknown column was accepted")
+	}
+}
+
+func TestRefreshTokensAndSessions(t *testing.T) {
+	s, rec, clk := newStore(t)
+	ctx := context.Background()
+	u, tok, err := s.CreateAnonymousUser(ctx, "u1", "s1", map[string]any{"k": "v"})
+	if err != nil || len(tok) != 22 {
+		t.Fatalf("create user: %v %q", err, tok)
+	}
+	same(t, "auth changes", rec.take(), []string(nil)) // auth tables are not in the publication
+	got, err := s.GetUser(ctx, "u1")
+	if err != nil || got.UserMetadata["k"] != "v" || got.CreatedAt != u.CreatedAt {
+		t.Fatalf("get user: %v %+v", err, got)
+	}
+	if _, err := s.GetUser(ctx, "nobody"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("unknown user: %v", err)
+	}
+
+	u2, sess, next, err := s.RotateRefreshToken(ctx, tok, 10*time.Second)
+	if err != nil || u2.ID != "u1" || sess != "s1" || next == tok {
+		t.Fatalf("rotate: %v %s %s", err, sess, next)
+	}
+	clk.Add(9 * time.Second)
+	if _, _, _, err := s.RotateRefreshToken(ctx, tok, 10*time.Second); err != nil {
+		t.Fatalf("reuse inside the window: %v", err)
+	}
+	clk.Add(2 * time.Second)
+	if _, _, _, err := s.RotateRefreshToken(ctx, tok, 10*time.Second); !errors.Is(err, ErrRefreshTokenAlreadyUsed) {
+		t.Fatalf("reuse after the window: %v", err)
+	}
+	if _, _, _, err := s.RotateRefreshToken(ctx, "nope", 10*time.Second); !errors.Is(err, ErrRefreshTokenNotFound) {
+		t.Fatalf("unknown token: %v", err)
+	}
+
+	// Sign-out scopes.
+	s.CreateAnonymousUser(ctx, "u2", "s2", nil)
+	db := func(id string) bool {
+		ok, err := s.SessionActive(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ok
+	}
+	s.CreateAnonymousUser(ctx, "u1b", "s1b", nil)
+	s.db.Exec(`UPDATE sessions SET user_id = 'u1' WHERE id = 's1b'`) // a second session of u1
+	if err := s.EndSessions(ctx, "u1", "s1", "others"); err != nil {
+		t.Fatal(err)
+	}
+	same(t, "after others", []bool{db("s1"), db("s1b"), db("s2")}, []bool{true, false, true})
+	if err := s.EndSessions(ctx, "u1", "s1", "local"); err != nil {
+		t.Fatal(err)
+	}
+	same(t, "after local", []bool{db("s1"), db("s2"), db("missing")}, []bool{false, true, false})
+	if _, _, _, err := s.RotateRefreshToken(ctx, next, 10*time.Second); !errors.Is(err, ErrRefreshTokenNotFound) {
+		t.Fatalf("refresh of an ended session: %v", err)
+	}
+}
+
+// Everything written before Close is there after reopening, and membership (kept in memory for
+// realtime row security) is rebuilt.
+func TestReopenKeepsData(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "watchparty.db")
+	clk := &fakeClock{t: time.Now()}
+	s, err := Open(path, Options{Now: clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	room, _, _ := s.CreateRoom(ctx, "u-host", "Host", NewRoom{})
+	s.JoinRoom(ctx, room.RoomID, "u-a", "Ann")
+	for i := range 20 {
+		if _, err := s.AddComment(ctx, room.RoomID, "u-a", NewComment{Message: fmt.Sprint("m", i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.ControlRoom(ctx, room.RoomID, "u-host", Control{Action: "play", CurrentTime: 7})
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s2, _ := open(t, path, clk)
+	if !s2.IsMember(room.RoomID, "u-a") || !s2.IsMember(room.RoomID, "u-host") || s2.IsMember(room.RoomID, "u-x") {
+		t.Fatal("membership not rebuilt on open")
+	}
+	r, members, err := s2.RoomState(ctx, room.RoomID)
+	if err != nil || !r.IsPlaying || r.CurrentTime != 7 || r.StateVersion != 1 || len(members) != 2 {
+		t.Fatalf("room after reopen: %v %+v", err, r)
+	}
+	cs, err := s2.ListComments(ctx, CommentQuery{ReaderID: "u-a"})
+	if err != nil || len(cs) != 21 {
+		t.Fatalf("comments after reopen: %v %d", err, len(cs))
+	}
+}
+
+// The hook sees changes in commit order even under concurrent writers.
+func TestChangeOrder(t *testing.T) {
+	s, rec, _ := newStore(t)
+	ctx := context.Background()
+	room, _, _ := s.CreateRoom(ctx, "u-host", "Host", NewRoom{})
+	rec.take()
+	var wg sync.WaitGroup
+	for w := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 10 {
+				s.AddComment(ctx, room.RoomID, "u-host", NewComment{Message: fmt.Sprint(w, "-", i)})
+			}
+		}()
+	}
+	wg.Wait()
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	var prev int64
+	for _, b := range rec.batches {
+		id := b[0].Record["id"].(int64)
+		if id <= prev {
+			t.Fatalf("comment %d reported after %d", id, prev)
+		}
+		prev = id
+	}
+	same(t, "batches", len(rec.batches), 80)
+}
+
+func TestNewRoomID(t *testing.T) {
+	seen := map[string]bool{}
+	for range 1000 {
+		id := NewRoomID()
+		if !regexp.MustCompile(`^[a-z0-9]{10}$`).MatchString(id) || seen[id] {
+			t.Fatalf("bad or repeated id %q", id)
+		}
+		seen[id] = true
+	}
+}
+
+// BenchmarkTrackPresence is the hot write path: every member calls track_user_presence every
+// 3 s, so 5,000 clients make about 1,700 of these a second.
+func BenchmarkTrackPresence(b *testing.B) {
+	s, _, _ := newStore(b)
+	s.SetChangeHook(func([]Change) {})
+	ctx := context.Background()
+	room, _, _ := s.CreateRoom(ctx, "u-host", "Host", NewRoom{})
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		if err := s.TrackPresence(ctx, room.RoomID, "u-host", float64(i), true); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkAddComment(b *testing.B) {
+	s, _, _ := newStore(b)
+	s.SetChangeHook(func([]Change) {})
+	ctx := context.Background()
+	room, _, _ := s.CreateRoom(ctx, "u-host", "Host", NewRoom{})
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := s.AddComment(ctx, room.RoomID, "u-host", NewComment{Message: "hello"}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
