@@ -76,23 +76,21 @@ func (s *Server) rpcTrackPresence(w http.ResponseWriter, r *http.Request, c call
 		rpcError(w, http.StatusBadRequest, e.message)
 		return
 	}
-	pos, e := f.num("p_current_time", false)
+	pos, e := f.position("p_current_time")
 	if e != nil {
 		rpcError(w, http.StatusBadRequest, e.message)
 		return
 	}
-	if pos == nil {
-		zero := 0.0
-		pos = &zero
+	var playing bool
+	if !f.present("p_is_playing") {
+		rpcError(w, http.StatusBadRequest, "p_is_playing is required")
+		return
 	}
-	playing := false
-	if f.present("p_is_playing") {
-		if err := json.Unmarshal(f["p_is_playing"], &playing); err != nil {
-			rpcError(w, http.StatusBadRequest, "p_is_playing must be a boolean")
-			return
-		}
+	if err := json.Unmarshal(f["p_is_playing"], &playing); err != nil {
+		rpcError(w, http.StatusBadRequest, "p_is_playing must be a boolean")
+		return
 	}
-	err := s.store.TrackPresence(r.Context(), *roomID, c.userID, *pos, playing)
+	err := s.store.TrackPresence(r.Context(), *roomID, c.userID, pos, playing)
 	switch {
 	case errors.Is(err, store.ErrRoomNotFound):
 		rpcError(w, http.StatusNotFound, "room not found")

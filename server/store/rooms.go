@@ -103,7 +103,11 @@ func (s *Store) JoinRoom(ctx context.Context, roomID, userID, username string) (
 		member, err = scanMember(tx.QueryRowContext(ctx, memberSelect+` WHERE room_id = ? AND user_id = ?`, roomID, userID))
 		switch {
 		case errors.Is(err, ErrNotMember):
-			member = Member{RoomID: roomID, UserID: userID, Username: username, Role: "member", LastSeen: now, JoinedAt: now}
+			role := "member"
+			if room.HostUserID == userID {
+				role = "host" // the host of an emptied room coming back
+			}
+			member = Member{RoomID: roomID, UserID: userID, Username: username, Role: role, LastSeen: now, JoinedAt: now}
 			if err := insertMember(ctx, tx, member); err != nil {
 				return err
 			}
