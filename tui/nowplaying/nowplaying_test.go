@@ -1,0 +1,58 @@
+package nowplaying
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/watchparty/watchparty/party"
+	"github.com/watchparty/watchparty/room"
+)
+
+func lines(w int, s room.Snapshot) []string {
+	m := New(Styles{})
+	m.SetWidth(w)
+	m.SetSnapshot(s)
+	return strings.Split(ansi.Strip(m.View()), "\n")
+}
+
+func TestPlayLineAndBar(t *testing.T) {
+	s := room.Snapshot{Playing: true, Duration: 100, Rate: 1.5, Sync: room.SyncView{Position: 50}}
+	ls := lines(50, s)
+	if !strings.HasPrefix(ls[0], "▶ playing  0:50 / 1:40  ") || !strings.HasSuffix(ls[0], "  1.50×") {
+		t.Fatalf("play line %q", ls[0])
+	}
+	bar := strings.Count(ls[0], "█")
+	if empty := strings.Count(ls[0], "░"); bar == 0 || bar-empty < 0 || bar-empty > 1 {
+		t.Fatalf("half-way bar: %d full, %d empty", bar, empty)
+	}
+	// Too narrow for a bar: none, and nothing wraps.
+	if ls := lines(30, s); strings.Contains(ls[0], "█") || ansi.StringWidth(ls[0]) != 30 {
+		t.Fatalf("narrow: %q", ls[0])
+	}
+	// Unknown duration, paused.
+	if ls := lines(50, room.Snapshot{}); !strings.HasPrefix(ls[0], "⏸ paused   0:00 / --:--") || !strings.HasSuffix(ls[0], "1.00×") {
+		t.Fatalf("unknown: %q", ls[0])
+	}
+}
+
+func TestSyncLine(t *testing.T) {
+	cases := []struct {
+		sv   room.SyncView
+		want string
+	}{
+		{room.SyncView{Status: party.StatusInSync, DriftMS: 40, Mode: room.ModeFollowing, Speed: 1}, "● in sync +40ms"},
+		{room.SyncView{Status: party.StatusSyncing, DriftMS: -600, Mode: room.ModeFollowing, Speed: 1.05}, "◐ syncing -600ms · speed 1.05×"},
+		{room.SyncView{Status: party.StatusOutOfSync, DriftMS: 3000, Mode: room.ModeFollowing}, "✗ out of sync +3000ms"},
+		{room.SyncView{Status: party.StatusDetached, Mode: room.ModeDetached}, "⏸ detached · press s to sync to live"},
+		{room.SyncView{Status: party.StatusInSync, Mode: room.ModeHost, Speed: 1}, "● in sync +0ms · you lead the room"},
+		{room.SyncView{}, "… waiting for sync"},
+	}
+	for _, c := range cases {
+		ls := lines(60, room.Snapshot{Rate: 1, Sync: c.sv})
+		if got := strings.TrimRight(ls[1], " "); got != c.want {
+			t.Errorf("%+v: %q, want %q", c.sv, got, c.want)
+		}
+	}
+}
