@@ -164,9 +164,8 @@ func (m Model) helpOverlay(h int) string {
 	if m.snap.IsHost {
 		role = "host"
 	}
-	full := m.help
 	lines := []string{m.styles.Overlay.Render("Keys (" + role + ") — ? or esc closes"), ""}
-	lines = append(lines, strings.Split(full.FullHelpView(m.helpKeys().FullHelp()), "\n")...)
+	lines = append(lines, strings.Split(m.help.FullHelpView(m.helpKeys().FullHelp()), "\n")...)
 	lines = append(lines, "",
 		"★ host   ● online   ◌ stale (silent 10 s)   ○ gone   ▶ playing   ⏸ paused",
 		"✓ in sync (drift ≤ 2 s)   ✗ out of sync   drift: + ahead of the room, − behind",
