@@ -255,19 +255,22 @@ func (b *rtBackend) Subscribe(ctx context.Context, roomID string, feed func(any)
 	b.mu.Lock()
 	b.ch = ch
 	first := b.watchStop == nil
+	stop, done := b.watchStop, b.watchDone
 	if first {
-		b.watchStop, b.watchDone = make(chan struct{}), make(chan struct{})
+		stop, done = make(chan struct{}), make(chan struct{})
+		b.watchStop, b.watchDone = stop, done
 	}
 	b.mu.Unlock()
 	if first {
-		go b.watchConn(feed)
+		go b.watchConn(feed, stop, done)
 	}
 	return nil
 }
 
-// watchConn reports the socket's connection state to the session.
-func (b *rtBackend) watchConn(feed func(any)) {
-	defer close(b.watchDone)
+// watchConn reports the socket's connection state to the session until stop is closed.
+// stop and done are passed in because Close clears the fields while this runs.
+func (b *rtBackend) watchConn(feed func(any), stop, done chan struct{}) {
+	defer close(done)
 	for {
 		st, changed := b.sock.Watch()
 		c := Connection{RetryAt: st.RetryAt}
@@ -287,7 +290,7 @@ func (b *rtBackend) watchConn(feed func(any)) {
 		feed(feedConn{Conn: c})
 		select {
 		case <-changed:
-		case <-b.watchStop:
+		case <-stop:
 			return
 		}
 	}
