@@ -106,6 +106,9 @@ type Result struct {
 	ServerRSSJoined int64 // … with every client connected and joined, before the load
 	ServerRSSLoaded int64 // … at the end of the load phase
 	ClientRSS       int64 // this process's RSS at the end of the load
+
+	ServerCPU time.Duration // CPU time the server used during the load phase (child process only)
+	ClientCPU time.Duration // … this process (with an in-process server: both)
 }
 
 // RSSPerConn is the server's added resident memory per connection under load; 0 when unknown.
@@ -156,6 +159,8 @@ func (r Result) Print(w io.Writer) {
 		{"server RSS idle / joined / loaded", fmt.Sprintf("%s / %s / %s", mb(r.ServerRSSIdle), mb(r.ServerRSSJoined), mb(r.ServerRSSLoaded))},
 		{"server RSS per connection", perConn(r)},
 		{"client process RSS", mb(r.ClientRSS)},
+		{"CPU during the load: server / clients", fmt.Sprintf("%s / %s (cores: %.2f / %.2f)", r.ServerCPU.Round(10*time.Millisecond), r.ClientCPU.Round(10*time.Millisecond),
+			r.ServerCPU.Seconds()/r.Duration.Seconds(), r.ClientCPU.Seconds()/r.Duration.Seconds())},
 	}
 	width := 0
 	for _, row := range rows {
@@ -240,10 +245,16 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	}
 	logf("setup done in %v; load for %v", res.Setup.Round(time.Millisecond), cfg.Duration)
 
+	cpu0, _ := servertest.CPUTime(pid)
+	self0, _ := servertest.CPUTime(os.Getpid())
 	r.load(ctx, cfg.Duration)
 	res.Duration = cfg.Duration
+	self1, _ := servertest.CPUTime(os.Getpid())
+	res.ClientCPU = self1 - self0
 	if pid != 0 {
 		res.ServerRSSLoaded, _ = servertest.RSS(pid)
+		cpu1, _ := servertest.CPUTime(pid)
+		res.ServerCPU = cpu1 - cpu0
 	}
 	res.ClientRSS, _ = servertest.RSS(os.Getpid())
 	if cfg.HeapProfile != "" {
@@ -300,6 +311,10 @@ type run struct {
 	clients []*client
 	rooms   []*room
 
+	hbCtx  context.Context // heartbeats run until close
+	hbStop context.CancelFunc
+	hbWG   sync.WaitGroup
+
 	counting                                 atomic.Bool  // the load phase is on: count events
 	events                                   atomic.Int64 // postgres_changes frames during the load phase
 	writes, writeErrs, controls, controlErrs atomic.Int64
@@ -346,6 +361,7 @@ type write struct {
 
 func newRun(cfg Config, baseURL, anonKey string) *run {
 	r := &run{cfg: cfg, baseURL: baseURL, anonKey: anonKey}
+	r.hbCtx, r.hbStop = context.WithCancel(context.Background())
 	// Sign-ups are rate limited per client address (30 a minute), so on loopback the simulated
 	// clients spread over many source addresses of 127.0.0.0/8, as many machines would.
 	local := loopbackSources(baseURL, (cfg.Clients+19)/20)
@@ -382,6 +398,8 @@ func loopbackSources(baseURL string, n int) []net.IP {
 }
 
 func (r *run) close() {
+	r.hbStop()
+	r.hbWG.Wait()
 	var wg sync.WaitGroup
 	for _, c := range r.clients {
 		if c.rt != nil {
@@ -486,6 +504,8 @@ func (r *run) connect(ctx context.Context, c *client) error {
 		return fmt.Errorf("client %d: %w", c.idx, err)
 	}
 	c.rt = rt
+	r.hbWG.Add(1)
+	go func() { defer r.hbWG.Done(); heartbeat(r.hbCtx, rt) }()
 	topic := servertest.RoomTopic(c.room.id)
 	jr, _, err := rt.Join(ctx, topic, servertest.SeedConfig(c.room.id, c.sess.UserID), c.sess.AccessToken)
 	if err != nil {
@@ -512,6 +532,32 @@ func (r *run) connect(ctx context.Context, c *client) error {
 		return ctx.Err()
 	case <-time.After(30 * time.Second):
 		return fmt.Errorf("client %d: no track reply in 30 s", c.idx)
+	}
+}
+
+// heartbeat sends a heartbeat every 25 s (from a random start) like supabase-js: the server
+// closes a socket after 60 s without a frame.
+func heartbeat(ctx context.Context, rt *servertest.Client) {
+	first := time.NewTimer(rand.N(25 * time.Second))
+	defer first.Stop()
+	select {
+	case <-first.C:
+	case <-ctx.Done():
+		return
+	}
+	t := time.NewTicker(25 * time.Second)
+	defer t.Stop()
+	for {
+		if _, err := rt.Push(ctx, "", phx.TopicPhoenix, phx.EventHeartbeat, json.RawMessage(`{}`)); err != nil {
+			return
+		}
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			return
+		case <-rt.Done():
+			return
+		}
 	}
 }
 
@@ -637,12 +683,19 @@ func sleep(ctx context.Context, d time.Duration) bool {
 // member calls track_user_presence every TrackEvery, starting at a random point of the first
 // period so the clients don't write in lock-step.
 func (r *run) member(ctx context.Context, c *client) {
-	if !sleep(ctx, rand.N(r.cfg.TrackEvery)) {
-		return
-	}
-	tick := time.NewTicker(r.cfg.TrackEvery)
-	defer tick.Stop()
+	first := time.NewTimer(rand.N(r.cfg.TrackEvery))
+	defer first.Stop()
+	var tick <-chan time.Time
 	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-first.C:
+			t := time.NewTicker(r.cfg.TrackEvery)
+			defer t.Stop()
+			tick = t.C
+		case <-tick:
+		}
 		stamp := r.stamp()
 		w := c.register("room_members", stamp)
 		// The request outlives the load phase's end so an in-flight write is still acknowledged.
@@ -656,11 +709,6 @@ func (r *run) member(ctx context.Context, c *client) {
 			r.writes.Add(1)
 		} else {
 			r.writeErrs.Add(1)
-		}
-		select {
-		case <-tick.C:
-		case <-ctx.Done():
-			return
 		}
 	}
 }

@@ -116,6 +116,30 @@ func RSS(pid int) (int64, error) {
 	return 0, errors.New("no VmRSS in /proc status")
 }
 
+// CPUTime returns the user plus system CPU time process pid has used, from /proc (Linux only;
+// USER_HZ is taken to be 100, as on every Linux build in use).
+func CPUTime(pid int) (time.Duration, error) {
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, err
+	}
+	// The command name may hold spaces: the fields after it start at the last ')'.
+	i := bytes.LastIndexByte(data, ')')
+	if i < 0 {
+		return 0, errors.New("unexpected /proc stat format")
+	}
+	f := strings.Fields(string(data[i+1:]))
+	if len(f) < 13 {
+		return 0, errors.New("unexpected /proc stat format")
+	}
+	utime, err1 := strconv.ParseInt(f[11], 10, 64)
+	stime, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err := errors.Join(err1, err2); err != nil {
+		return 0, err
+	}
+	return time.Duration(utime+stime) * 10 * time.Millisecond, nil
+}
+
 // lockedBuffer is a bytes.Buffer safe for one writer and concurrent readers.
 type lockedBuffer struct {
 	mu  sync.Mutex
