@@ -36,8 +36,9 @@ test-go:
 test-interop:
 	./interop/run.sh
 
-test-supabase:
-	./supabase/tests/run.sh
+# The SQL and Edge Function suite, then the shared contract cases against both backends.
+test-supabase: build
+	WATCHPARTY_BIN=$(CURDIR)/bin/watchparty ./supabase/tests/run.sh
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./party/ ./player/ ./realtime/phx/
