@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/watchparty/watchparty/party"
@@ -27,6 +28,17 @@ const (
 	historySize      = 50
 	mediaMismatch    = 2.5 // s: durations further apart than this are not the same video
 	playerOpTimeout  = 2 * time.Second
+
+	// Host publish lag (see Session.pubLag): measured this long after a publish, when mpv's
+	// position has settled; a residual above lagTolerance is republished at once, at most
+	// maxLagFixes times in a row; the learnt lag is bounded to [-maxLag, maxLag].
+	lagCheckDelay = 300 * time.Millisecond
+	// landCheckDelay: a follower measures where its correction seek landed this long after
+	// playback restarted (a few time-pos reports later).
+	landCheckDelay = 150 * time.Millisecond
+	lagTolerance   = 0.025
+	maxLagFixes    = 2
+	maxLag         = 0.3
 )
 
 // Options configure a session.
@@ -74,7 +86,35 @@ type Session struct {
 	done   chan struct{}
 	closed sync.Once
 	ownsPl bool // we launched the player (so we relaunch it and stop it on Leave)
+
+	// pubLag is how far (wall seconds, float64 bits) the room's published state ends up
+	// behind the host's own mpv, per lagKind: the server stamps updated_at when the control
+	// arrives, not when we read the position, and mpv shows the next frame at once when it
+	// restarts after a seek or unpause (40 ms at 25 fps). Left alone, every follower would
+	// trail the host by that much. The loop learns it after each publish; publish adds it.
+	pubLag [2]atomic.Uint64
+	lags   [2]party.DriftFilter // the loop's recent lag measurements, per lagKind
 }
+
+// lagKind says which publish lag applies: a restart of playback (play, seek) or a state
+// published while mpv keeps playing (sync, rate).
+type lagKind int
+
+const (
+	lagRestart lagKind = iota
+	lagRunning
+)
+
+func kindOf(action string) lagKind {
+	if action == "play" || action == "seek" {
+		return lagRestart
+	}
+	return lagRunning
+}
+
+func (s *Session) lag(k lagKind) float64 { return math.Float64frombits(s.pubLag[k].Load()) }
+
+func (s *Session) setLag(k lagKind, v float64) { s.pubLag[k].Store(math.Float64bits(v)) }
 
 var _ Controls = (*Session)(nil)
 
@@ -94,8 +134,9 @@ type (
 	}
 	publishBegin struct{}
 	publishEnd   struct {
-		room map[string]any
-		err  error
+		action string
+		room   map[string]any
+		err    error
 	}
 	syncResult struct {
 		st       syncState
@@ -124,7 +165,16 @@ type engine struct {
 	subscribe    bool // subscribed at least once
 
 	seekInFlight bool
-	settle       float64 // estimated seek settle time, s (EWMA), to aim ahead of a playing room
+	settle       float64 // estimated seek settle time, s (median of recent seeks), to aim ahead of a playing room
+	settles      party.DriftFilter
+	// landBias is where our correction seeks end up relative to the room once playback has
+	// restarted (s, learnt): mpv shows the next frame at once after a seek (40 ms at 25 fps).
+	// Seeks aim that much short. It is the median of recent landings (what each would have
+	// been without the bias), so one slow seek on a busy machine does not move it.
+	landBias    float64
+	landings    party.DriftFilter
+	landCheckAt time.Time // when to measure the last correction seek's landing (zero: none due)
+	landVersion int64     // the room state that seek was aimed at
 
 	publishing     int
 	lastOwnVersion int64
@@ -132,6 +182,10 @@ type engine struct {
 
 	lastPublished   party.RoomState // host: what we last published
 	hostQuietUntil  time.Time       // host: no republish before this (a change is settling)
+	lagCheckAt      time.Time       // host: when to measure the last publish's lag (zero: none due)
+	lagCheckKind    lagKind
+	lagCheckVersion int64 // the state version the measurement is about
+	lagFixes        int   // host: republishes in a row made to correct a lag
 	livenessBusy    bool
 	lastIndicator   party.Indicator
 	lastSpeedSet    float64
@@ -267,7 +321,7 @@ func (e *engine) aheadFor() float64 {
 	if !e.room.IsPlaying {
 		return 0
 	}
-	return e.settle * e.room.Rate()
+	return e.settle*e.room.Rate() - e.landBias
 }
 
 func (e *engine) applyRoomRow(row map[string]any) error {
@@ -315,6 +369,7 @@ func (s *Session) loop(e *engine) {
 			return
 		case <-tick.C:
 			s.correct(e)
+			s.checkPublishLag(e)
 			s.maybeRepublish(e)
 			s.emitSnapshot(e, false)
 		case <-live.C:
@@ -352,7 +407,10 @@ func (s *Session) handle(e *engine, item any) {
 		if m.err == nil {
 			took := time.Since(m.started).Seconds()
 			if took > 0 && took < 2 {
-				e.settle = 0.7*e.settle + 0.3*took
+				e.settle = e.settles.Add(took)
+			}
+			if e.room.IsPlaying {
+				e.landCheckAt, e.landVersion = time.Now().Add(landCheckDelay), e.room.StateVersion
 			}
 		}
 		e.drift.Reset()
@@ -370,6 +428,10 @@ func (s *Session) handle(e *engine, item any) {
 					e.room = st
 					e.lastPublished = st
 					s.roomChanged(e)
+				}
+				if st.IsPlaying && m.action != "" {
+					e.lagCheckAt = time.Now().Add(lagCheckDelay)
+					e.lagCheckKind, e.lagCheckVersion = kindOf(m.action), st.StateVersion
 				}
 			}
 		}
@@ -638,6 +700,7 @@ func (s *Session) correct(e *engine) {
 	in := e.room.Input(e.clock.ServerNow(time.Now()))
 	in.Position, in.Paused, in.Speed, in.AtEOF = st.Position, st.Paused, st.Speed, st.EndOfFile
 	in.Detached, in.SeekInFlight = e.detached, e.seekInFlight
+	e.checkLanding(in, st)
 	c := party.Decide(e.drift.Apply(in))
 	ind := party.Indicate(in, c)
 	if ind.Status != e.lastIndicator.Status {
@@ -651,11 +714,29 @@ func (s *Session) correct(e *engine) {
 	s.apply(e, p, c)
 }
 
+// checkLanding learns landBias from where our last correction seek landed, once mpv's
+// position has settled after it (see landCheckDelay).
+func (e *engine) checkLanding(in party.CorrectionInput, st player.State) {
+	if e.landCheckAt.IsZero() || time.Now().Before(e.landCheckAt) {
+		return
+	}
+	e.landCheckAt = time.Time{}
+	if e.room.StateVersion != e.landVersion || !e.room.IsPlaying || st.Paused || st.Seeking || st.Buffering || st.EndOfFile || e.detached || e.seekInFlight {
+		return
+	}
+	if d := in.Drift(); math.Abs(d) < party.SeekThreshold {
+		// A speed nudge may have run since the landing; it only ever shrinks the error, so
+		// this underestimates the bias a little, and the next seek corrects the rest.
+		e.landBias = math.Max(-maxLag, math.Min(maxLag, e.landings.Add(d+e.landBias)))
+	}
+}
+
 // apply performs a correction in the order party asks: pause, seek, speed, play.
 func (s *Session) apply(e *engine, p *player.Player, c party.Correction) {
 	if c.Actions == 0 {
 		return
 	}
+	s.log.Debug("correct", "actions", c.Actions.String(), "reason", c.Reason)
 	ctx, cancel := context.WithTimeout(s.ctx, playerOpTimeout)
 	defer cancel()
 	if c.Has(party.ActionPause) {
@@ -719,13 +800,63 @@ func (s *Session) maybeRepublish(e *engine) {
 	}
 }
 
-// publish sends a host control with our position.
+// checkPublishLag measures, once mpv has settled after our last publish, how far the room's
+// state trails our mpv, learns it for the next publishes, and republishes at once if the
+// residual is more than lagTolerance.
+func (s *Session) checkPublishLag(e *engine) {
+	if e.lagCheckAt.IsZero() || time.Now().Before(e.lagCheckAt) {
+		return
+	}
+	e.lagCheckAt = time.Time{}
+	if !e.isHost() || !e.room.IsPlaying || e.room.StateVersion != e.lagCheckVersion || e.publishing > 0 || e.seekInFlight {
+		return
+	}
+	p := s.currentPlayer()
+	if p == nil || e.relaunching {
+		return
+	}
+	st := p.State()
+	if !st.Loaded || st.Paused || st.Seeking || st.Buffering || st.EndOfFile {
+		return
+	}
+	rate := e.room.Rate()
+	resid := (st.Position - e.room.ExpectedPosition(e.clock.ServerNow(time.Now()))) / rate
+	if math.Abs(resid) >= party.RepublishThreshold {
+		return // not a lag: the republish rule handles it
+	}
+	k := e.lagCheckKind
+	// What this publish's lag would have been uncompensated; the median of recent ones is used.
+	s.setLag(k, math.Max(-maxLag, math.Min(maxLag, s.lags[k].Add(resid+s.lag(k)))))
+	if math.Abs(resid) <= lagTolerance || e.lagFixes >= maxLagFixes {
+		e.lagFixes = 0
+		return
+	}
+	e.lagFixes++
+	s.log.Debug("host publish lag", "residual_ms", int(resid*1000), "restart_ms", int(s.lag(lagRestart)*1000), "running_ms", int(s.lag(lagRunning)*1000))
+	e.publishing++ // counted here so the next tick doesn't publish again
+	go func() {
+		s.publish("sync", p.Position(), nil)
+		s.post(publishEnd{})
+	}()
+}
+
+// publish sends a host control with our position. While the room will be playing, the
+// position is moved on by the learnt publish lag (see Session.pubLag).
 func (s *Session) publish(action string, pos float64, rate *float64) (map[string]any, error) {
 	s.post(publishBegin{})
+	if p := s.currentPlayer(); action == "play" || action != "pause" && p != nil && !p.Paused() {
+		r := 1.0
+		if rate != nil {
+			r = *rate
+		} else if p != nil && p.Speed() > 0 {
+			r = p.Speed()
+		}
+		pos += s.lag(kindOf(action)) * r
+	}
 	ctx, cancel := context.WithTimeout(s.ctx, 10*time.Second)
 	defer cancel()
 	row, err := s.be.Control(ctx, s.opts.RoomID, action, pos, rate)
-	s.post(publishEnd{room: row, err: err})
+	s.post(publishEnd{action: action, room: row, err: err})
 	if err != nil {
 		s.events.push(Notice{NoticeError, action + " failed: " + err.Error()})
 	}
