@@ -290,7 +290,15 @@ func (s *Store) AddComment(ctx context.Context, roomID, userID string, nc NewCom
 // TrackPresence records a member's liveness and player state (the JS guide's 3 s heartbeat).
 func (s *Store) TrackPresence(ctx context.Context, roomID, userID string, currentTime float64, playing bool) error {
 	return s.write(ctx, func(tx *sql.Tx, w *changeSet) error {
-		member, err := scanMember(tx.QueryRowContext(ctx, memberSelect+` WHERE room_id = ? AND user_id = ?`, roomID, userID))
+		sel, err := s.prepared(ctx, tx, memberSelect+` WHERE room_id = ? AND user_id = ?`)
+		if err != nil {
+			return err
+		}
+		upd, err := s.prepared(ctx, tx, `UPDATE room_members SET "current_time" = ?, is_playing = ?, last_seen = ? WHERE room_id = ? AND user_id = ?`)
+		if err != nil {
+			return err
+		}
+		member, err := scanMember(sel.QueryRowContext(ctx, roomID, userID))
 		if errors.Is(err, ErrNotMember) {
 			if _, rerr := scanRoom(tx.QueryRowContext(ctx, roomSelect+` WHERE room_id = ?`, roomID)); rerr != nil {
 				return rerr
@@ -301,8 +309,7 @@ func (s *Store) TrackPresence(ctx context.Context, roomID, userID string, curren
 		}
 		old := member
 		member.CurrentTime, member.IsPlaying, member.LastSeen = currentTime, playing, FormatTime(s.now())
-		if _, err := tx.ExecContext(ctx, `UPDATE room_members SET "current_time" = ?, is_playing = ?, last_seen = ? WHERE room_id = ? AND user_id = ?`,
-			currentTime, playing, member.LastSeen, roomID, userID); err != nil {
+		if _, err := upd.ExecContext(ctx, currentTime, playing, member.LastSeen, roomID, userID); err != nil {
 			return err
 		}
 		w.add(Change{Table: "room_members", Type: "UPDATE", Columns: MemberColumns, Record: member.Record(), OldRecord: old.Record()})
