@@ -54,14 +54,17 @@ type channel struct {
 	closed        bool
 }
 
-// outbox is a connection's queue of encoded frames, drained by its writer goroutine.
+// outbox is a connection's queue of encoded frames. A writer goroutine runs only while there
+// is something to write (see wake): an idle connection then costs one goroutine, not two, which
+// is a good part of a connection's memory.
 type outbox struct {
 	mu      sync.Mutex
 	frames  []outFrame
 	bytes   int
-	notify  chan struct{}
-	done    chan struct{} // closed when the reader ends
-	closing *closeFrame   // close after draining
+	writing bool           // a writer goroutine is running (or the socket is done with writing)
+	ended   bool           // the reader has ended: start no more writers
+	writers sync.WaitGroup // the running writer, waited for by the reader before it returns
+	closing *closeFrame    // close after draining
 }
 
 type outFrame struct {
@@ -77,7 +80,7 @@ type closeFrame struct {
 func newConn(h *hub, ws *websocket.Conn, ser phx.Serializer, apiKey string) *conn {
 	return &conn{
 		hub: h, ws: ws, ser: ser, apiKey: apiKey, channels: map[string]*channel{},
-		out: outbox{notify: make(chan struct{}, 1), done: make(chan struct{})},
+		out: outbox{},
 	}
 }
 
@@ -141,11 +144,18 @@ func (c *conn) enqueue(f outFrame) {
 	c.wake()
 }
 
+// wake starts a writer goroutine when there is something to write and none is running.
 func (c *conn) wake() {
-	select {
-	case c.out.notify <- struct{}{}:
-	default:
+	o := &c.out
+	o.mu.Lock()
+	if o.writing || o.ended || len(o.frames) == 0 && o.closing == nil {
+		o.mu.Unlock()
+		return
 	}
+	o.writing = true
+	o.writers.Add(1)
+	o.mu.Unlock()
+	go c.writeLoop()
 }
 
 // closeAfterFlush sends what is queued, then closes with code and reason.
@@ -169,18 +179,20 @@ func (c *conn) goingAway() {
 	c.closeAfterFlush(websocket.StatusGoingAway, "server shutting down")
 }
 
+// writeLoop writes the outbox until it is empty, then ends. After a write error or the close it
+// ends with writing still set, so no writer starts again.
 func (c *conn) writeLoop() {
+	defer c.out.writers.Done()
 	for {
-		select {
-		case <-c.out.notify:
-		case <-c.out.done:
-			c.ws.CloseNow()
-			return
-		}
 		c.out.mu.Lock()
 		frames := c.out.frames
 		c.out.frames, c.out.bytes = nil, 0
 		closing := c.out.closing
+		if len(frames) == 0 && closing == nil {
+			c.out.writing = false
+			c.out.mu.Unlock()
+			return
+		}
 		c.out.mu.Unlock()
 		for _, f := range frames {
 			ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
@@ -203,7 +215,6 @@ func (c *conn) writeLoop() {
 				c.ws.Close(closing.code, closing.reason)
 				return
 			}
-			c.wake()
 		}
 	}
 }
@@ -211,7 +222,13 @@ func (c *conn) writeLoop() {
 func (c *conn) readLoop(ctx context.Context) {
 	defer func() {
 		c.hub.removeConn(c)
-		close(c.out.done)
+		c.out.mu.Lock()
+		c.out.ended = true
+		c.out.mu.Unlock()
+		// The socket is closed or closing on every path here; a graceful close the writer is
+		// doing (shutdown) is not cut short by CloseNow.
+		c.ws.CloseNow()
+		c.out.writers.Wait()
 	}()
 	// The idle timer closes with a reason. (A deadline on Read's context would not: the
 	// WebSocket library drops the TCP connection at once when a read context ends.) Close is

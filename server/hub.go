@@ -92,10 +92,10 @@ func (h *hub) handleWebSocket(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.conns[c] = struct{}{}
-	h.wg.Add(2)
+	h.wg.Add(1)
 	h.mu.Unlock()
-	go func() { defer h.wg.Done(); c.writeLoop() }()
-	// The reader runs on the HTTP handler's goroutine: one fewer goroutine per connection.
+	// The reader runs on the HTTP handler's goroutine: one fewer goroutine per connection. It
+	// waits for the connection's writer (started on demand) before it returns.
 	defer h.wg.Done()
 	c.readLoop(r.Context())
 }

@@ -102,21 +102,33 @@ type Result struct {
 	Latency       Percentiles // write sent → change decoded by a member
 	CommitLatency Percentiles // commit_timestamp → change decoded (ms resolution)
 
-	ServerRSSIdle   int64 // server RSS before any client connected (child process only)
-	ServerRSSJoined int64 // … with every client connected and joined, before the load
-	ServerRSSLoaded int64 // … at the end of the load phase
-	ClientRSS       int64 // this process's RSS at the end of the load
+	ServerRSSIdle     int64 // server RSS before any client connected (child process only)
+	ServerRSSSignedUp int64 // … after the HTTP set-up (users, rooms), before any socket
+	ServerRSSJoined   int64 // … with every client's socket connected and joined, before the load
+	ServerRSSLoaded   int64 // … at the end of the load phase
+	ClientRSS         int64 // this process's RSS at the end of the load
 
 	ServerCPU time.Duration // CPU time the server used during the load phase (child process only)
 	ClientCPU time.Duration // … this process (with an in-process server: both)
 }
 
-// RSSPerConn is the server's added resident memory per connection under load; 0 when unknown.
+// RSSPerConn is the server's added resident memory per client under load (users, rooms, HTTP
+// and WebSocket connections, and the garbage the load makes): (loaded − idle) / connections.
+// 0 when unknown.
 func (r Result) RSSPerConn() float64 {
 	if r.ServerRSSLoaded == 0 || r.Connected == 0 {
 		return 0
 	}
 	return float64(r.ServerRSSLoaded-r.ServerRSSIdle) / float64(r.Connected)
+}
+
+// RSSPerSocket is the server's added resident memory per joined WebSocket before the load:
+// (joined − signed up) / clients. 0 when unknown.
+func (r Result) RSSPerSocket() float64 {
+	if r.ServerRSSJoined == 0 || r.ServerRSSSignedUp == 0 {
+		return 0
+	}
+	return float64(r.ServerRSSJoined-r.ServerRSSSignedUp) / float64(r.Clients)
 }
 
 // Percentiles summarise a latency sample.
@@ -156,8 +168,9 @@ func (r Result) Print(w io.Writer) {
 		{"lost events (duplicates)", fmt.Sprintf("%d (%d)", r.Lost, r.Duplicates)},
 		{"latency write→member p50 / p90 / p99 / max", fmt.Sprintf("%s / %s / %s / %s", ms(r.Latency.P50), ms(r.Latency.P90), ms(r.Latency.P99), ms(r.Latency.Max))},
 		{"latency commit→member p50 / p99", fmt.Sprintf("%s / %s", ms(r.CommitLatency.P50), ms(r.CommitLatency.P99))},
-		{"server RSS idle / joined / loaded", fmt.Sprintf("%s / %s / %s", mb(r.ServerRSSIdle), mb(r.ServerRSSJoined), mb(r.ServerRSSLoaded))},
-		{"server RSS per connection", perConn(r)},
+		{"server RSS idle / signed up / joined / loaded", fmt.Sprintf("%s / %s / %s / %s", mb(r.ServerRSSIdle), mb(r.ServerRSSSignedUp), mb(r.ServerRSSJoined), mb(r.ServerRSSLoaded))},
+		{"server RSS per client, loaded", perConn(r)},
+		{"server RSS per socket, joined", perSocket(r)},
 		{"client process RSS", mb(r.ClientRSS)},
 		{"CPU during the load: server / clients", fmt.Sprintf("%s / %s (cores: %.2f / %.2f)", r.ServerCPU.Round(10*time.Millisecond), r.ClientCPU.Round(10*time.Millisecond),
 			r.ServerCPU.Seconds()/r.Duration.Seconds(), r.ClientCPU.Seconds()/r.Duration.Seconds())},
@@ -169,6 +182,13 @@ func (r Result) Print(w io.Writer) {
 	for _, row := range rows {
 		fmt.Fprintf(w, "%-*s  %s\n", width, row[0], row[1])
 	}
+}
+
+func perSocket(r Result) string {
+	if r.RSSPerSocket() == 0 {
+		return "n/a (server not a child process)"
+	}
+	return fmt.Sprintf("%.1f KB (joined − signed up) / clients", r.RSSPerSocket()/1000)
 }
 
 func perConn(r Result) string {
@@ -235,6 +255,9 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 
 	r := newRun(cfg, baseURL, anonKey)
 	defer r.close()
+	if pid != 0 {
+		r.beforeSockets = func() { res.ServerRSSSignedUp, _ = servertest.RSS(pid) }
+	}
 	start := time.Now()
 	if err := r.setup(ctx, logf); err != nil {
 		return res, err
@@ -310,6 +333,8 @@ type run struct {
 
 	clients []*client
 	rooms   []*room
+
+	beforeSockets func() // called when the HTTP set-up is done, before the sockets connect
 
 	hbCtx  context.Context // heartbeats run until close
 	hbStop context.CancelFunc
@@ -485,6 +510,9 @@ func (r *run) setup(ctx context.Context, logf func(string, ...any)) error {
 		return err
 	}
 	logf("%d rooms created and joined", len(r.rooms))
+	if r.beforeSockets != nil {
+		r.beforeSockets()
+	}
 	err = parallel(ctx, n, 64, func(ctx context.Context, i int) error { return r.connect(ctx, r.clients[i]) })
 	if err != nil {
 		return err
