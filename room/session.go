@@ -188,7 +188,6 @@ type engine struct {
 	lagFixes        int   // host: republishes in a row made to correct a lag
 	livenessBusy    bool
 	lastIndicator   party.Indicator
-	lastSpeedSet    float64
 	relaunching     bool
 	durationWarned  bool
 	lastSnapshotAt  time.Time
@@ -252,11 +251,12 @@ func join(ctx context.Context, be backend, opts Options, preloaded *player.Playe
 	if media != "" {
 		s.opts.Media = media
 		start := e.room.ExpectedPosition(e.clock.ServerNow(time.Now()))
-		if e.isHost() && p.State().Loaded {
-			start = p.Position()
-		} else if err := p.Load(ctx, media, start+e.aheadFor(), !e.room.IsPlaying); err != nil {
-			s.closePlayer()
-			return nil, fmt.Errorf("play %s: %w", media, err)
+		// A host's mpv was loaded by Host already; everyone else opens the media at the room's position.
+		if !(e.isHost() && p.State().Loaded) {
+			if err := p.Load(ctx, media, start+e.aheadFor(), !e.room.IsPlaying); err != nil {
+				s.closePlayer()
+				return nil, fmt.Errorf("play %s: %w", media, err)
+			}
 		}
 	}
 
@@ -455,7 +455,14 @@ func (s *Session) handle(e *engine, item any) {
 			s.trackPresence(e)
 		}
 		if e.room != before {
+			if e.room.HostUserID != before.HostUserID && before.Known() {
+				s.hostChanged(e) // handed over while we were not listening
+			}
 			s.roomChanged(e)
+			if e.isHost() && e.publishing == 0 {
+				// Someone else (a script, or the server after a hand-over) changed our room.
+				s.applyRoomToHost(e)
+			}
 		}
 		s.correct(e)
 	case livenessDone:
@@ -491,7 +498,11 @@ func (s *Session) handle(e *engine, item any) {
 		// (Re)joined: the server forgot our presence, and we may have missed changes.
 		first := !e.subscribe
 		e.subscribe = true
-		if !first {
+		if first {
+			// The room may have changed between our first read and now (mpv was starting),
+			// and that change was broadcast before we listened: read the state once more.
+			go s.sampleClock(false)
+		} else {
 			go s.resync(false)
 			s.events.push(Notice{NoticeInfo, "reconnected"})
 		}
@@ -504,7 +515,7 @@ func (s *Session) handle(e *engine, item any) {
 		}()
 	case feedConn:
 		e.conn = m.Conn
-		s.events.push(ConnectionChanged{Conn: m.Conn})
+		s.events.push(ConnectionChanged(m))
 		e.snapshotChanged = true
 	}
 }
