@@ -103,8 +103,7 @@ func TestConnConcurrentCallersNoMismatch(t *testing.T) {
 
 func TestConnEOFMidCallFailsPendingWithErrClosed(t *testing.T) {
 	received := make(chan struct{}, 4)
-	var f *fakeMPV
-	f = newFakeMPV(t, func(fc *fakeConn, r fakeRequest) {
+	f := newFakeMPV(t, func(fc *fakeConn, r fakeRequest) {
 		received <- struct{}{}
 		// mpv dies before answering.
 		_ = fc.nc.Close()

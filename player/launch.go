@@ -75,7 +75,8 @@ func Launch(ctx context.Context, opts LaunchOptions) (*Player, error) {
 		return nil, fmt.Errorf("%s: %w", bin, ErrNotFound)
 	}
 
-	socket, cleanup := opts.Socket, func() {}
+	socket := opts.Socket
+	var cleanup func()
 	if socket == "" {
 		if socket, cleanup, err = privateSocket(); err != nil {
 			return nil, err

@@ -198,9 +198,6 @@ func (l *chanLoop) join() {
 	}
 	presenceOn := c.opts.PresenceEnabled || len(c.presenceLs) > 0
 	c.mu.Unlock()
-	if bindings == nil {
-		bindings = []phx.ChangeBinding{}
-	}
 	payload := phx.JoinPayload{
 		Config: phx.JoinConfig{
 			Broadcast:       phx.BroadcastConfig{Ack: c.opts.BroadcastAck, Self: c.opts.BroadcastSelf},

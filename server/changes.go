@@ -77,6 +77,7 @@ func (x *changeIndex) add(ch *channel, bindings []phx.ChangeBinding) error {
 		x.general[table] = append(x.general[table], ib)
 	}
 	if len(problems) > 0 {
+		//lint:ignore ST1005 the real server's exact text, shown to supabase-js's system listeners
 		return fmt.Errorf("Unable to subscribe to changes with given parameters. Please check Realtime is enabled for the given connect parameters: %v", problems)
 	}
 	return nil
