@@ -53,6 +53,9 @@ type Store struct {
 	members   map[string]map[string]bool // room_id → user_id set, for realtime RLS checks
 
 	stmts sync.Map // query → *sql.Stmt of the hot write paths (see prepared)
+
+	presMu    sync.Mutex       // guards presQueue
+	presQueue []*presenceWrite // track_user_presence writes waiting for a commit (see TrackPresence)
 }
 
 // Options configure Open.
@@ -223,6 +226,11 @@ func (s *Store) IsMember(room, user string) bool {
 func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx, w *changeSet) error) error {
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
+	return s.writeLocked(ctx, fn)
+}
+
+// writeLocked is write for a caller that holds writeMu.
+func (s *Store) writeLocked(ctx context.Context, fn func(tx *sql.Tx, w *changeSet) error) error {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err

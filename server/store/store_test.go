@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"regexp"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -383,6 +384,64 @@ func TestChangeOrder(t *testing.T) {
 	same(t, "batches", len(rec.batches), 80)
 }
 
+// Concurrent track_user_presence writes are committed together; each caller still gets its own
+// result, and every successful write is one change.
+func TestTrackPresenceGroupCommit(t *testing.T) {
+	s, rec, _ := newStore(t)
+	ctx := context.Background()
+	room, _, _ := s.CreateRoom(ctx, "u-0", "Host", NewRoom{})
+	const users, rounds = 20, 10
+	for u := 1; u < users; u++ {
+		if _, _, _, err := s.JoinRoom(ctx, room.RoomID, fmt.Sprint("u-", u), fmt.Sprint("U", u)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rec.take()
+	var wg sync.WaitGroup
+	errs := make(chan error, users*rounds*2)
+	for u := range users {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range rounds {
+				if err := s.TrackPresence(ctx, room.RoomID, fmt.Sprint("u-", u), float64(i), i%2 == 0); err != nil {
+					errs <- fmt.Errorf("u-%d round %d: %w", u, i, err)
+				}
+				// Failing writes in the same batches fail alone.
+				if err := s.TrackPresence(ctx, room.RoomID, "stranger", 1, true); !errors.Is(err, ErrNotMember) {
+					errs <- fmt.Errorf("stranger: %v", err)
+				}
+				if err := s.TrackPresence(ctx, "nope", "u-1", 1, true); !errors.Is(err, ErrRoomNotFound) {
+					errs <- fmt.Errorf("unknown room: %v", err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if got := len(rec.take()); got != users*rounds {
+		t.Fatalf("%d changes, want %d", got, users*rounds)
+	}
+	_, members, err := s.RoomState(ctx, room.RoomID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range members {
+		if m.CurrentTime != rounds-1 || m.IsPlaying {
+			t.Errorf("%s: current_time %v playing %v, want the last write (%d, false)", m.UserID, m.CurrentTime, m.IsPlaying, rounds-1)
+		}
+	}
+	// A cancelled caller's write is not lost for the others, nor for itself once queued.
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	if err := s.TrackPresence(cctx, room.RoomID, "u-1", 99, true); err != nil {
+		t.Fatalf("write with a cancelled context: %v", err)
+	}
+}
+
 func TestNewRoomID(t *testing.T) {
 	seen := map[string]bool{}
 	for range 1000 {
@@ -408,6 +467,27 @@ func BenchmarkTrackPresence(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkTrackPresenceParallel is the same write from many clients at once, as a server sees
+// it: group commit puts concurrent writes in one transaction.
+func BenchmarkTrackPresenceParallel(b *testing.B) {
+	s, _, _ := newStore(b)
+	s.SetChangeHook(func([]Change) {})
+	ctx := context.Background()
+	room, _, _ := s.CreateRoom(ctx, "u-host", "Host", NewRoom{})
+	var next atomic.Int64
+	b.SetParallelism(32)
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		user := fmt.Sprint("u-", next.Add(1))
+		s.JoinRoom(ctx, room.RoomID, user, user)
+		for i := 0; pb.Next(); i++ {
+			if err := s.TrackPresence(ctx, room.RoomID, user, float64(i), true); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }
 
 func BenchmarkAddComment(b *testing.B) {
