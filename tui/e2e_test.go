@@ -53,12 +53,14 @@ func TestEndToEndTmux(t *testing.T) {
 	// A comment typed in one screen appears in the other, both ways.
 	tx.keys("fol", "c")
 	tx.literal("fol", "hello from bob")
-	tx.keys("fol", "Enter", "Escape")
+	tx.keys("fol", "Enter")
 	tx.waitScreen("host", "bob: hello from bob")
+	tx.leaveInput("fol")
 	tx.keys("host", "Tab")
 	tx.literal("host", "hi bob, 小心 🐰")
-	tx.keys("host", "Enter", "Escape")
+	tx.keys("host", "Enter")
 	tx.waitScreen("fol", "alice: hi bob, 小心 🐰")
+	tx.leaveInput("host")
 
 	// The host's space plays the room, and the follower's mpv follows; again pauses it.
 	waitMPVPause(t, folSock, true) // rooms start paused
@@ -96,10 +98,10 @@ func TestEndToEndTmux(t *testing.T) {
 
 	// q leaves the room cleanly: the process exits 0 and the mpv it started is gone.
 	tx.keys("fol", "q")
-	tx.waitExit("fol")
+	tx.waitExit("fol", folHome)
 	tx.waitScreen("host", "Members (1)")
 	tx.keys("host", "q")
-	tx.waitExit("host")
+	tx.waitExit("host", hostHome)
 	for _, sock := range []string{folSock, hostSock} {
 		waitFor(t, "mpv at "+filepath.Base(sock)+" to stop", 10*time.Second, func() bool {
 			c, err := net.Dial("unix", sock)
@@ -261,10 +263,11 @@ func mpvPause(sock string) (bool, error) {
 type tmuxServer struct {
 	t    *testing.T
 	name string
+	dir  string // where exit statuses are written
 }
 
 func newTmux(t *testing.T, dir string) *tmuxServer {
-	tx := &tmuxServer{t: t, name: fmt.Sprintf("wp-e2e-%d-%s", os.Getpid(), filepath.Base(dir))}
+	tx := &tmuxServer{t: t, name: fmt.Sprintf("wp-e2e-%d-%s", os.Getpid(), filepath.Base(dir)), dir: dir}
 	t.Cleanup(func() { _ = exec.Command("tmux", "-L", tx.name, "kill-server").Run() })
 	return tx
 }
@@ -278,21 +281,36 @@ func (tx *tmuxServer) run(args ...string) string {
 	return string(out)
 }
 
-// start runs argv in a new 100×30 session that stays around after the program exits, so that its
-// exit status can be read.
+// start runs argv in a new 100×30 session through the shell, which writes the exit status to a
+// file that waitExit reads (tmux's own record of it turned out to be unreliable: it sometimes
+// left the exited program unreaped).
 func (tx *tmuxServer) start(session string, argv []string) {
 	tx.t.Helper()
 	quoted := make([]string, len(argv))
 	for i, a := range argv {
-		quoted[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+		quoted[i] = shellQuote(a)
 	}
-	tx.run("new-session", "-d", "-s", session, "-x", "100", "-y", "30", strings.Join(quoted, " "))
-	tx.run("set-option", "-t", session, "remain-on-exit", "on")
+	cmd := strings.Join(quoted, " ") + "; echo $? > " + shellQuote(tx.statusFile(session))
+	tx.run("new-session", "-d", "-s", session, "-x", "100", "-y", "30", cmd)
+}
+
+func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
+
+func (tx *tmuxServer) statusFile(session string) string {
+	return filepath.Join(tx.dir, session+".status")
 }
 
 func (tx *tmuxServer) keys(session string, keys ...string) {
 	tx.t.Helper()
 	tx.run(append([]string{"send-keys", "-t", session}, keys...)...)
+}
+
+// leaveInput presses esc in the comment input and waits until the input has let go. (Sent
+// right before another key, a lone ESC could be read as alt+that key, as in any terminal.)
+func (tx *tmuxServer) leaveInput(session string) {
+	tx.t.Helper()
+	tx.keys(session, "Escape")
+	tx.waitScreen(session, "press c to comment")
 }
 
 func (tx *tmuxServer) literal(session, text string) {
@@ -327,11 +345,33 @@ func (tx *tmuxServer) waitScreen(session, want string) string {
 	}
 }
 
-// waitExit waits until the pane's program exited, and checks that it exited with 0.
-func (tx *tmuxServer) waitExit(session string) {
+// waitExit waits until the pane's program exited, and checks that it exited with 0. On failure
+// it shows the screen and the session log found under home.
+func (tx *tmuxServer) waitExit(session, home string) {
 	tx.t.Helper()
-	waitFor(tx.t, session+" to exit", 15*time.Second, func() bool { return tx.display(session, "#{pane_dead}") == "1" })
-	if st := tx.display(session, "#{pane_dead_status}"); st != "0" {
-		tx.t.Fatalf("%s exited with status %s; screen:\n%s", session, st, tx.capture(session))
+	var status string
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if b, err := os.ReadFile(tx.statusFile(session)); err == nil && strings.HasSuffix(string(b), "\n") {
+			status = strings.TrimSpace(string(b))
+			break
+		}
+		if time.Now().After(deadline) {
+			status = "(still running after 20 s)"
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if status != "0" {
+		var logs strings.Builder
+		_ = filepath.WalkDir(home, func(p string, d os.DirEntry, err error) error {
+			if err == nil && !d.IsDir() && strings.HasSuffix(p, ".log") {
+				b, _ := os.ReadFile(p)
+				fmt.Fprintf(&logs, "--- %s\n%s\n", p, b)
+			}
+			return nil
+		})
+		screen, _ := exec.Command("tmux", "-L", tx.name, "capture-pane", "-p", "-t", session).CombinedOutput()
+		tx.t.Fatalf("%s exited with %s; screen:\n%s\n%s", session, status, screen, logs.String())
 	}
 }
