@@ -100,7 +100,8 @@ func (p *Party) Join(ctx context.Context, roomID, name string) (*Member, error) 
 	return p.add(m, s), nil
 }
 
-// Member is one session of a party with the notices it has received.
+// Member is one session of a party with the notices it has received. WaitNotice and
+// Notices are safe for concurrent use; Leave or Close ends it (once).
 type Member struct {
 	Name    string
 	Session *room.Session
