@@ -85,7 +85,10 @@ type Session struct {
 	wg     sync.WaitGroup
 	done   chan struct{}
 	closed sync.Once
-	ownsPl bool // we launched the player (so we relaunch it and stop it on Leave)
+
+	leaveOnce sync.Once
+	leaveErr  error
+	ownsPl    bool // we launched the player (so we relaunch it and stop it on Leave)
 
 	// pubLag is how far (wall seconds, float64 bits) the room's published state ends up
 	// behind the host's own mpv, per lagKind: the server stamps updated_at when the control
@@ -1163,19 +1166,22 @@ func (s *Session) Comment(ctx context.Context, text string) error {
 }
 
 // Leave implements Controls: untrack, leave the room, stop the mpv we started.
+// Safe to call more than once and concurrently: the first call leaves, later ones wait for it
+// and return its result.
 func (s *Session) Leave(ctx context.Context) error {
-	var err error
-	select {
-	case <-s.done:
-		return nil
-	default:
-	}
-	if uerr := s.be.Unsubscribe(ctx); uerr != nil {
-		s.log.Debug("unsubscribe", "err", uerr)
-	}
-	err = s.be.Leave(ctx, s.opts.RoomID)
-	s.shutdown(nil)
-	return err
+	s.leaveOnce.Do(func() {
+		select {
+		case <-s.done:
+			return // already closed without leaving
+		default:
+		}
+		if err := s.be.Unsubscribe(ctx); err != nil {
+			s.log.Debug("unsubscribe", "err", err)
+		}
+		s.leaveErr = s.be.Leave(ctx, s.opts.RoomID)
+		s.shutdown(nil)
+	})
+	return s.leaveErr
 }
 
 // Close ends the session without leaving the room (the member stays, as after a crash; a

@@ -55,10 +55,9 @@ func DefaultKeyMap() KeyMap {
 
 // roleHelp adapts a KeyMap to help.KeyMap for one role and input state.
 type roleHelp struct {
-	k       KeyMap
-	host    bool
-	typing  bool
-	showAll bool
+	k      KeyMap
+	host   bool
+	typing bool
 }
 
 // ShortHelp is the one-line help bar.
