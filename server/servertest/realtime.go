@@ -1,6 +1,7 @@
 package servertest
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -53,8 +54,11 @@ type DialOptions struct {
 	// Vsn is the protocol version; default "2.0.0".
 	Vsn string
 	// OnFrame, when set, receives every frame on the reader goroutine instead of the queue that
-	// Next reads (the benchmark's clients). It must not block for long.
+	// Next reads (the benchmark's clients). It must not block for long, and Frame.Raw is valid
+	// only during the call (the read buffer is reused).
 	OnFrame func(Frame)
+	// NoDecode leaves Frame.Msg empty: OnFrame parses Raw itself.
+	NoDecode bool
 	// NoRead leaves the socket unread (a client that stopped reading).
 	NoRead bool
 	// HTTPClient is used for the handshake; nil means the default client.
@@ -122,8 +126,15 @@ func DialT(t testing.TB, url string, opts DialOptions) *Client {
 
 func (c *Client) readLoop() {
 	defer close(c.done)
+	var buf bytes.Buffer
 	for {
-		typ, data, err := c.ws.Read(c.ctx)
+		// No context: Close ends the read by closing the socket, and a read context would cost
+		// a timer registration per frame (this loop runs for every benchmark client).
+		typ, rd, err := c.ws.Reader(context.Background())
+		if err == nil {
+			buf.Reset()
+			_, err = buf.ReadFrom(rd)
+		}
 		if err != nil {
 			c.mu.Lock()
 			c.readErr = err
@@ -131,8 +142,14 @@ func (c *Client) readLoop() {
 			c.wake()
 			return
 		}
+		data := buf.Bytes()
+		if c.opts.OnFrame == nil {
+			data = bytes.Clone(data)
+		}
 		f := Frame{Binary: typ == websocket.MessageBinary, Raw: data, At: time.Now()}
-		f.Msg, f.Err = c.ser.Decode(data, f.Binary)
+		if !c.opts.NoDecode {
+			f.Msg, f.Err = c.ser.Decode(data, f.Binary)
+		}
 		if c.opts.OnFrame != nil {
 			c.opts.OnFrame(f)
 			continue
