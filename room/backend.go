@@ -20,7 +20,7 @@ type backend interface {
 	// TrackPresence calls the track_user_presence RPC (liveness, every 3 s).
 	TrackPresence(ctx context.Context, roomID string, pos float64, playing bool) error
 	// SyncState calls get_room_sync_state; sent and received bracket the request for the clock.
-	SyncState(ctx context.Context, roomID string) (st syncState, err error)
+	SyncState(ctx context.Context, roomID string) (st State, err error)
 	// History reads the last n comments, newest first.
 	History(ctx context.Context, roomID string, n int) ([]map[string]any, error)
 	// Subscribe joins the realtime channel of roomID with the JS guide's bindings and presence
@@ -36,8 +36,9 @@ type backend interface {
 	Close() error
 }
 
-// syncState is a get_room_sync_state reply with the local send/receive instants.
-type syncState struct {
+// State is a get_room_sync_state reply with the local send/receive instants.
+type State struct {
+	RoomID     string
 	Room       map[string]any
 	Members    []map[string]any
 	ServerTime time.Time

@@ -121,7 +121,7 @@ func (r *Remote) Comment(ctx context.Context, roomID, message string, videoTime 
 }
 
 // Status reads the room state (get_room_sync_state). Sent and Received bracket the request.
-func (r *Remote) Status(ctx context.Context, roomID string) (syncState, error) {
+func (r *Remote) Status(ctx context.Context, roomID string) (State, error) {
 	var out struct {
 		Room       map[string]any   `json:"room"`
 		Members    []map[string]any `json:"members"`
@@ -131,9 +131,9 @@ func (r *Remote) Status(ctx context.Context, roomID string) (syncState, error) {
 	err := r.client.RPC(ctx, "get_room_sync_state", map[string]any{"p_room_id": roomID}, &out)
 	received := time.Now()
 	if err != nil {
-		return syncState{}, err
+		return State{}, err
 	}
-	return syncState{Room: out.Room, Members: out.Members, ServerTime: time.UnixMilli(int64(out.ServerTime)),
+	return State{RoomID: roomID, Room: out.Room, Members: out.Members, ServerTime: time.UnixMilli(int64(out.ServerTime)),
 		Sent: sent, Received: received}, nil
 }
 
@@ -184,7 +184,7 @@ func (b *rtBackend) TrackPresence(ctx context.Context, roomID string, pos float6
 		"p_room_id": roomID, "p_current_time": pos, "p_is_playing": playing}, nil)
 }
 
-func (b *rtBackend) SyncState(ctx context.Context, roomID string) (syncState, error) {
+func (b *rtBackend) SyncState(ctx context.Context, roomID string) (State, error) {
 	return b.Status(ctx, roomID)
 }
 

@@ -142,7 +142,7 @@ type (
 		err    error
 	}
 	syncResult struct {
-		st       syncState
+		st       State
 		err      error
 		reattach bool
 	}
@@ -342,7 +342,7 @@ func (e *engine) applyRoomRow(row map[string]any) error {
 	return nil
 }
 
-func (e *engine) applySync(st syncState) {
+func (e *engine) applySync(st State) {
 	if st.Room != nil {
 		if rs, err := party.ParseRoomRow(st.Room); err == nil && (rs.Newer(e.room) || !e.room.Known()) {
 			e.applyRoomRow(st.Room)

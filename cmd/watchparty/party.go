@@ -60,6 +60,35 @@ func (f *sessionFlags) register(cmd *cobra.Command) {
 	f.mpv.register(cmd)
 }
 
+// prepare is the start of join and host: check flags, resolve the server and files, open the
+// log, find (or install) mpv.
+func (f *sessionFlags) prepare(cmd *cobra.Command, g *globalFlags) (clientEnv, room.MPV, *slog.Logger, func(), error) {
+	if f.asJSON && !f.headless {
+		return clientEnv{}, room.MPV{}, nil, nil, usageErrorf("--json needs --headless")
+	}
+	env, err := g.resolve(nil)
+	if err != nil {
+		return env, room.MPV{}, nil, nil, err
+	}
+	logFile, logger := openLog(env)
+	closeLog := func() {
+		if logFile != nil {
+			logFile.Close()
+		}
+	}
+	env.server.Logger = logger
+	var out io.Writer
+	if logFile != nil {
+		out = logFile
+	}
+	mpv, err := f.mpv.options(cmd.Context(), env, cmd.ErrOrStderr(), out)
+	if err != nil {
+		closeLog()
+		return env, mpv, nil, nil, err
+	}
+	return env, mpv, logger, closeLog, nil
+}
+
 // openLog opens the session log (mpv output and diagnostics) under the state dir, so the
 // screen stays clean and problems can still be read afterwards.
 func openLog(env clientEnv) (*os.File, *slog.Logger) {
@@ -93,22 +122,11 @@ Exit codes: 0 ok, 1 failure, 2 usage, 3 room not found, 4 not allowed.`,
   watchparty join abc123def4 --headless --json --mpv-arg=--vo=null --mpv-arg=--ao=null`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if f.asJSON && !f.headless {
-				return usageErrorf("--json needs --headless")
-			}
-			env, err := g.resolve(nil)
+			env, mpv, logger, closeLog, err := f.prepare(cmd, g)
 			if err != nil {
 				return err
 			}
-			logFile, logger := openLog(env)
-			if logFile != nil {
-				defer logFile.Close()
-			}
-			env.server.Logger = logger
-			mpv, err := f.mpv.options(cmd.Context(), env, cmd.ErrOrStderr(), logFile)
-			if err != nil {
-				return err
-			}
+			defer closeLog()
 			ctx := cmd.Context()
 			sess, err := room.Join(ctx, env.server, room.Options{
 				RoomID: strings.TrimSpace(args[0]), Username: displayName(f.name, env.settings),
@@ -172,22 +190,12 @@ Server data lives in the user data dir ($WATCHPARTY_HOME/data when set).`,
   watchparty host --headless --json --mpv-arg=--vo=null --mpv-arg=--ao=null`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if f.asJSON && !f.headless {
-				return usageErrorf("--json needs --headless")
-			}
-			env, err := g.resolve(nil)
+			env, mpv, logger, closeLog, err := f.prepare(cmd, g)
 			if err != nil {
 				return err
 			}
-			logFile, logger := openLog(env)
-			if logFile != nil {
-				defer logFile.Close()
-			}
+			defer closeLog()
 			ctx := cmd.Context()
-			mpv, err := f.mpv.options(ctx, env, cmd.ErrOrStderr(), logFile)
-			if err != nil {
-				return err
-			}
 			media := f.media
 			if media == "" {
 				if media, err = demoClip(ctx, mpv.Binary, env.paths.Cache, cmd.ErrOrStderr()); err != nil {

@@ -2,12 +2,14 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"math"
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/watchparty/watchparty/room"
 )
 
 // jsonMarshal encodes without HTML escaping (comments may contain < and &).
@@ -19,6 +21,24 @@ func jsonMarshal(v any) ([]byte, error) {
 		return nil, err
 	}
 	return bytes.TrimRight(buf.Bytes(), "\n"), nil
+}
+
+// roomStatus signs in and reads the room's state: the start of every --room command.
+func (g *globalFlags) roomStatus(ctx context.Context, roomID string) (*room.Remote, room.State, error) {
+	id, err := roomFlag(roomID)
+	if err != nil {
+		return nil, room.State{}, err
+	}
+	r, _, err := g.connect(ctx)
+	if err != nil {
+		return nil, room.State{}, classify(err)
+	}
+	st, err := r.Status(ctx, id)
+	if err != nil {
+		r.Close()
+		return nil, room.State{}, classify(err)
+	}
+	return r, st, nil
 }
 
 func newCreateCmd(g *globalFlags) *cobra.Command {
@@ -71,21 +91,13 @@ func newControlCmd(g *globalFlags, action string) *cobra.Command {
 		Example: fmt.Sprintf("  watchparty %s --room abc123def4", action),
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			id, err := roomFlag(roomID)
+			r, st, err := g.roomStatus(cmd.Context(), roomID)
 			if err != nil {
 				return err
 			}
-			r, _, err := g.connect(cmd.Context())
-			if err != nil {
-				return classify(err)
-			}
 			defer r.Close()
-			st, err := r.Status(cmd.Context(), id)
-			if err != nil {
-				return classify(err)
-			}
 			pos := expectedNow(st.Room, st.ServerTime)
-			if _, err := r.Control(cmd.Context(), id, action, pos, nil); err != nil {
+			if _, err := r.Control(cmd.Context(), st.RoomID, action, pos, nil); err != nil {
 				return classify(err)
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%s at %s\n", map[string]string{"play": "playing", "pause": "paused"}[action], clockText(pos))
@@ -107,23 +119,15 @@ func newSeekCmd(g *globalFlags) *cobra.Command {
   watchparty seek --room abc123def4 -- -10`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := roomFlag(roomID)
-			if err != nil {
-				return err
-			}
 			pos, relative, err := parsePosition(args[0])
 			if err != nil {
 				return usageErrorf("%v", err)
 			}
-			r, _, err := g.connect(cmd.Context())
+			r, st, err := g.roomStatus(cmd.Context(), roomID)
 			if err != nil {
-				return classify(err)
+				return err
 			}
 			defer r.Close()
-			st, err := r.Status(cmd.Context(), id)
-			if err != nil {
-				return classify(err)
-			}
 			if relative {
 				pos += expectedNow(st.Room, st.ServerTime)
 			}
@@ -131,7 +135,7 @@ func newSeekCmd(g *globalFlags) *cobra.Command {
 			if d, ok := st.Room["media_duration"].(float64); ok && d > 0 {
 				pos = math.Min(pos, d)
 			}
-			if _, err := r.Control(cmd.Context(), id, "seek", pos, nil); err != nil {
+			if _, err := r.Control(cmd.Context(), st.RoomID, "seek", pos, nil); err != nil {
 				return classify(err)
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "seeked to %s\n", clockText(pos))
@@ -193,19 +197,11 @@ joined the room with the same saved session.`,
   watchparty status --room abc123def4 --json | jq .room.current_time`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			id, err := roomFlag(roomID)
+			r, st, err := g.roomStatus(cmd.Context(), roomID)
 			if err != nil {
 				return err
 			}
-			r, _, err := g.connect(cmd.Context())
-			if err != nil {
-				return classify(err)
-			}
 			defer r.Close()
-			st, err := r.Status(cmd.Context(), id)
-			if err != nil {
-				return classify(err)
-			}
 			pos := expectedNow(st.Room, st.ServerTime)
 			if asJSON {
 				return printJSONLine(cmd.OutOrStdout(), map[string]any{
