@@ -32,7 +32,7 @@ const (
 	// Host publish lag (see Session.pubLag): measured this long after a publish, when mpv's
 	// position has settled; a residual above lagTolerance is republished at once, at most
 	// maxLagFixes times in a row; the learnt lag is bounded to [-maxLag, maxLag].
-	lagCheckDelay = 300 * time.Millisecond
+	lagCheckDelay = 100 * time.Millisecond
 	// landCheckDelay: a follower measures where its correction seek landed this long after
 	// playback restarted (a few time-pos reports later).
 	landCheckDelay = 150 * time.Millisecond
