@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -36,12 +37,21 @@ type amrEntry struct {
 	Timestamp int64  `json:"timestamp"`
 }
 
-// keys signs and verifies HS256 tokens with the server's secret.
+// keys signs and verifies HS256 tokens with the server's secret. Safe for concurrent use.
 type keys struct {
 	secret  []byte
 	anonKey string
 	issuer  string
+
+	// verified remembers tokens that passed verification: every request carries the anon key
+	// and most a user token, and parsing and checking both was about a tenth of the server's
+	// CPU under the benchmark's load. Expiry is still checked on every use.
+	verifiedMu sync.Mutex
+	verified   map[string]*claims
 }
+
+// verifiedCacheSize bounds the verified-token cache; when full it starts over.
+const verifiedCacheSize = 20000
 
 // loadKeys reads the JWT secret and anon key from dir, creating them (mode 0600) on first run so
 // tokens and the anon key stay valid across restarts.
@@ -107,8 +117,32 @@ var (
 	errTokenClaims    = errors.New("fields `role` and `exp` are required in jwt")
 )
 
-// verify checks an HS256 token and returns its claims.
+// verify checks an HS256 token and returns its claims, which callers must not modify.
 func (k *keys) verify(token string) (*claims, error) {
+	k.verifiedMu.Lock()
+	c, ok := k.verified[token]
+	k.verifiedMu.Unlock()
+	if ok {
+		// jwt's rule: valid while now is before exp.
+		if c.ExpiresAt != nil && !time.Now().Before(c.ExpiresAt.Time) {
+			return c, errTokenExpired
+		}
+		return c, nil
+	}
+	c, err := k.parse(token)
+	if err == nil {
+		k.verifiedMu.Lock()
+		if k.verified == nil || len(k.verified) >= verifiedCacheSize {
+			k.verified = make(map[string]*claims)
+		}
+		k.verified[token] = c
+		k.verifiedMu.Unlock()
+	}
+	return c, err
+}
+
+// parse verifies an HS256 token with the secret.
+func (k *keys) parse(token string) (*claims, error) {
 	c := &claims{}
 	_, err := jwt.ParseWithClaims(token, c, func(*jwt.Token) (any, error) { return k.secret, nil },
 		jwt.WithValidMethods([]string{"HS256"}), jwt.WithExpirationRequired())
