@@ -32,6 +32,7 @@ import (
 	"runtime"
 	"runtime/pprof"
 	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -592,22 +593,61 @@ func heartbeat(ctx context.Context, rt *servertest.Client) {
 	}
 }
 
-// change is the part of a postgres_changes payload the benchmark reads.
-type change struct {
-	Data struct {
-		Table           string `json:"table"`
-		CommitTimestamp string `json:"commit_timestamp"`
-		Record          struct {
-			UserID      string  `json:"user_id"`
-			HostUserID  string  `json:"host_user_id"`
-			CurrentTime float64 `json:"current_time"`
-		} `json:"record"`
-	} `json:"data"`
+// changeFields picks what the benchmark needs out of a postgres_changes payload by scanning
+// the bytes the server wrote (data: schema, table, commit_timestamp, …, record, old_record; a
+// record's keys sorted): the clients read about 17,000 of these a second at 5,000 clients, and
+// a full JSON decode of each was a tenth of this process's CPU. ok is false when a field is
+// missing.
+func changeFields(payload []byte) (table, commitTS, user string, stamp float64, ok bool) {
+	str := func(b []byte, key string) (string, []byte, bool) {
+		i := bytes.Index(b, []byte(`"`+key+`":"`))
+		if i < 0 {
+			return "", nil, false
+		}
+		b = b[i+len(key)+4:]
+		j := bytes.IndexByte(b, '"')
+		if j < 0 {
+			return "", nil, false
+		}
+		return string(b[:j]), b[j:], true
+	}
+	table, rest, ok := str(payload, "table")
+	if !ok {
+		return
+	}
+	if commitTS, _, ok = str(rest, "commit_timestamp"); !ok {
+		return
+	}
+	i := bytes.Index(rest, []byte(`"record":{`))
+	if i < 0 {
+		return "", "", "", 0, false
+	}
+	rec := rest[i:]
+	if j := bytes.Index(rec, []byte(`"old_record":`)); j > 0 {
+		rec = rec[:j]
+	}
+	key := "user_id"
+	if table == "rooms" {
+		key = "host_user_id"
+	}
+	if user, _, ok = str(rec, key); !ok {
+		return
+	}
+	k := bytes.Index(rec, []byte(`"current_time":`))
+	if k < 0 {
+		return "", "", "", 0, false
+	}
+	num := rec[k+len(`"current_time":`):]
+	end := bytes.IndexAny(num, ",}")
+	if end < 0 {
+		return "", "", "", 0, false
+	}
+	v, err := strconv.ParseFloat(string(num[:end]), 64)
+	return table, commitTS, user, v, err == nil
 }
 
 // changesPrefix and changesEvent frame a postgres_changes fan-out as the server encodes it in
-// vsn 2: [null,null,"<topic>","postgres_changes",<payload>]. The clients parse these (nearly
-// all of their frames) with one JSON pass over the payload instead of two.
+// vsn 2: [null,null,"<topic>","postgres_changes",<payload>].
 var (
 	changesPrefix = []byte(`[null,null,"`)
 	changesEvent  = []byte(`","postgres_changes",`)
@@ -646,20 +686,12 @@ func (r *run) onChange(c *client, payload []byte, at time.Time) {
 	if r.counting.Load() {
 		r.events.Add(1)
 	}
-	var ch change
-	if json.Unmarshal(payload, &ch) != nil {
+	table, ts, user, stamp, ok := changeFields(payload)
+	if !ok || table != "room_members" && table != "rooms" {
 		return
 	}
-	k := writeKey{table: ch.Data.Table, stamp: ch.Data.Record.CurrentTime}
-	switch ch.Data.Table {
-	case "room_members":
-		k.user = ch.Data.Record.UserID
-	case "rooms":
-		k.user = ch.Data.Record.HostUserID
-	default:
-		return
-	}
-	commit, cerr := time.Parse(phx.CommitTimestampLayout, ch.Data.CommitTimestamp)
+	k := writeKey{table: table, user: user, stamp: stamp}
+	commit, cerr := time.Parse(phx.CommitTimestampLayout, ts)
 	rm := c.room
 	rm.mu.Lock()
 	if w := rm.writes[k]; w != nil {
