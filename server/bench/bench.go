@@ -782,9 +782,9 @@ func (r *run) member(ctx context.Context, c *client) {
 		w := c.register("room_members", stamp)
 		// The request outlives the load phase's end so an in-flight write is still acknowledged.
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-		resp, err := c.api.RPC(rctx, c.sess.AccessToken, "track_user_presence", map[string]any{
-			"p_room_id": c.room.id, "p_current_time": stamp, "p_is_playing": true,
-		})
+		// The body is written by hand: at 5,000 clients this runs 1,700 times a second.
+		body := strconv.AppendFloat([]byte(`{"p_room_id":"`+c.room.id+`","p_is_playing":true,"p_current_time":`), stamp, 'g', -1, 64)
+		resp, err := c.api.RPC(rctx, c.sess.AccessToken, "track_user_presence", append(body, '}'))
 		cancel()
 		if err == nil && resp.Status == http.StatusNoContent {
 			c.ack(w)
