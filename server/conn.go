@@ -33,6 +33,10 @@ type conn struct {
 
 	out     outbox
 	trackID atomic.Int64
+	// writeTimer drops a connection whose write blocks for writeTimeout. One reusable timer
+	// instead of a context with a deadline per frame: no allocation per frame on the fan-out
+	// path (used by the running writer only; writers never overlap).
+	writeTimer *time.Timer
 }
 
 // channel is one joined topic on one connection. Identity fields are guarded by hub.mu.
@@ -78,10 +82,13 @@ type closeFrame struct {
 }
 
 func newConn(h *hub, ws *websocket.Conn, ser phx.Serializer, apiKey string) *conn {
-	return &conn{
+	c := &conn{
 		hub: h, ws: ws, ser: ser, apiKey: apiKey, channels: map[string]*channel{},
 		out: outbox{},
 	}
+	c.writeTimer = time.AfterFunc(writeTimeout, func() { ws.CloseNow() })
+	c.writeTimer.Stop()
+	return c
 }
 
 // frameCache shares one encoding of a fan-out message among the connections of each version.
@@ -195,13 +202,13 @@ func (c *conn) writeLoop() {
 		}
 		c.out.mu.Unlock()
 		for _, f := range frames {
-			ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
 			typ := websocket.MessageText
 			if f.binary {
 				typ = websocket.MessageBinary
 			}
-			err := c.ws.Write(ctx, typ, f.data)
-			cancel()
+			c.writeTimer.Reset(writeTimeout)
+			err := c.ws.Write(context.Background(), typ, f.data)
+			c.writeTimer.Stop()
 			if err != nil {
 				c.ws.CloseNow()
 				return
