@@ -101,8 +101,9 @@ type Result struct {
 	Events                  int64   // postgres_changes frames received during the load phase
 	EventsPerSec            float64 // Events / Duration
 
-	Latency       Percentiles // write sent → change decoded by a member
-	CommitLatency Percentiles // commit_timestamp → change decoded (ms resolution)
+	Latency       Percentiles   // write sent → change decoded by a member
+	Windows       []Percentiles // Latency by when the write was sent, per windowSize of the load
+	CommitLatency Percentiles   // commit_timestamp → change decoded (ms resolution)
 
 	ServerRSSIdle     int64 // server RSS before any client connected (child process only)
 	ServerRSSSignedUp int64 // … after the HTTP set-up (users, rooms), before any socket
@@ -132,6 +133,9 @@ func (r Result) RSSPerSocket() float64 {
 	}
 	return float64(r.ServerRSSJoined-r.ServerRSSSignedUp) / float64(r.Clients)
 }
+
+// windowSize is the width of Result.Windows.
+const windowSize = 5 * time.Second
 
 // Percentiles summarise a latency sample.
 type Percentiles struct {
@@ -176,6 +180,10 @@ func (r Result) Print(w io.Writer) {
 		{"client process RSS", mb(r.ClientRSS)},
 		{"CPU during the load: server / clients", fmt.Sprintf("%s / %s (cores: %.2f / %.2f)", r.ServerCPU.Round(10*time.Millisecond), r.ClientCPU.Round(10*time.Millisecond),
 			r.ServerCPU.Seconds()/r.Duration.Seconds(), r.ClientCPU.Seconds()/r.Duration.Seconds())},
+	}
+	for i, p := range r.Windows {
+		rows = append(rows, [2]string{fmt.Sprintf("  writes sent %2d–%2d s: p50 / p99", i*int(windowSize.Seconds()), (i+1)*int(windowSize.Seconds())),
+			fmt.Sprintf("%s / %s (%d)", ms(p.P50), ms(p.P99), p.N)})
 	}
 	width := 0
 	for _, row := range rows {
@@ -369,6 +377,7 @@ type room struct {
 	mu         sync.Mutex
 	writes     map[writeKey]*write
 	latency    []time.Duration
+	sentAt     []time.Duration // when each latency sample's write was sent, since the load began
 	commitLat  []time.Duration
 	deliveries int64
 }
@@ -698,6 +707,7 @@ func (r *run) onChange(c *client, payload []byte, at time.Time) {
 		w.got++
 		rm.deliveries++
 		rm.latency = append(rm.latency, at.Sub(w.sent))
+		rm.sentAt = append(rm.sentAt, w.sent.Sub(r.t0))
 		if cerr == nil {
 			rm.commitLat = append(rm.commitLat, at.Sub(commit))
 		}
@@ -844,6 +854,7 @@ func (r *run) drain(ctx context.Context, max time.Duration) {
 
 func (r *run) collect(res *Result) {
 	var lat, commit []time.Duration
+	var windows [][]time.Duration
 	for _, rm := range r.rooms {
 		rm.mu.Lock()
 		for _, w := range rm.writes {
@@ -855,6 +866,13 @@ func (r *run) collect(res *Result) {
 			res.Duplicates += int64(max(0, w.got-len(rm.members)))
 		}
 		lat = append(lat, rm.latency...)
+		for i, d := range rm.latency {
+			w := int(rm.sentAt[i] / windowSize)
+			for len(windows) <= w {
+				windows = append(windows, nil)
+			}
+			windows[w] = append(windows[w], d)
+		}
 		commit = append(commit, rm.commitLat...)
 		rm.mu.Unlock()
 	}
@@ -874,5 +892,8 @@ func (r *run) collect(res *Result) {
 	res.Events = r.events.Load()
 	res.EventsPerSec = float64(res.Events) / res.Duration.Seconds()
 	res.Latency = percentiles(lat)
+	for _, w := range windows {
+		res.Windows = append(res.Windows, percentiles(w))
+	}
 	res.CommitLatency = percentiles(commit)
 }
