@@ -90,7 +90,7 @@ func (r *Remote) Create(ctx context.Context, nr NewRoom) (string, map[string]any
 		Room map[string]any `json:"room"`
 	}
 	if err := r.client.Functions.Invoke(ctx, "rooms/create", body, &out); err != nil {
-		return "", nil, err
+		return "", nil, friendly("", err)
 	}
 	id, _ := out.Room["room_id"].(string)
 	return id, out.Room, nil
@@ -106,7 +106,7 @@ func (r *Remote) Control(ctx context.Context, roomID, action string, pos float64
 		Room map[string]any `json:"room"`
 	}
 	if err := r.client.Functions.Invoke(ctx, "sync/control", body, &out); err != nil {
-		return nil, err
+		return nil, friendly(roomID, err)
 	}
 	return out.Room, nil
 }
@@ -117,7 +117,7 @@ func (r *Remote) Comment(ctx context.Context, roomID, message string, videoTime 
 	if videoTime != nil {
 		body["video_timestamp"] = *videoTime
 	}
-	return r.client.Functions.Invoke(ctx, "comments/create", body, nil)
+	return friendly(roomID, r.client.Functions.Invoke(ctx, "comments/create", body, nil))
 }
 
 // Status reads the room state (get_room_sync_state). Sent and Received bracket the request.
@@ -131,7 +131,7 @@ func (r *Remote) Status(ctx context.Context, roomID string) (State, error) {
 	err := r.client.RPC(ctx, "get_room_sync_state", map[string]any{"p_room_id": roomID}, &out)
 	received := time.Now()
 	if err != nil {
-		return State{}, err
+		return State{}, friendly(roomID, err)
 	}
 	return State{RoomID: roomID, Room: out.Room, Members: out.Members, ServerTime: time.UnixMilli(int64(out.ServerTime)),
 		Sent: sent, Received: received}, nil
@@ -172,7 +172,7 @@ func (b *rtBackend) Join(ctx context.Context, roomID, username string) (map[stri
 		Members []map[string]any `json:"members"`
 	}
 	err := b.client.Functions.Invoke(ctx, "rooms/join", map[string]any{"room_id": roomID, "username": username}, &out)
-	return out.Room, out.Members, err
+	return out.Room, out.Members, friendly(roomID, err)
 }
 
 func (b *rtBackend) Leave(ctx context.Context, roomID string) error {
@@ -415,3 +415,28 @@ var (
 	ErrInvalid      = realtime.ErrInvalid
 	ErrUnauthorized = realtime.ErrUnauthorized
 )
+
+// userError rewords a backend error for a person: the server's message, lower-case, without
+// the protocol details (which stay in the log); errors.Is still sees the kind.
+type userError struct {
+	msg string
+	err error
+}
+
+func (e *userError) Error() string { return e.msg }
+func (e *userError) Unwrap() error { return e.err }
+
+func friendly(roomID string, err error) error {
+	var api *realtime.APIError
+	if !errors.As(err, &api) {
+		return err
+	}
+	msg := strings.ToLower(strings.TrimSuffix(api.Message, "."))
+	switch {
+	case errors.Is(err, realtime.ErrNotFound) && roomID != "":
+		msg = "room " + roomID + " not found"
+	case msg == "":
+		return err
+	}
+	return &userError{msg: msg, err: err}
+}
