@@ -98,11 +98,9 @@ func commentMessages(t *testing.T, api servertest.T, token, roomID string) []str
 }
 
 func TestFunctionErrors(t *testing.T) {
-	s := servertest.Start(t, server.Config{})
-	api := s.API().For(t)
-	host, member, stranger := api.SignUp(), api.SignUp(), api.SignUp()
-	roomID := api.CreateRoom(host.AccessToken, "Host")
-	api.JoinRoom(member.AccessToken, roomID, "Member")
+	p := newParty(t, server.Config{})
+	s, api, host, member, roomID := p.s, p.api, p.host, p.member, p.roomID
+	stranger := api.SignUp()
 	other := servertest.Start(t, server.Config{}).API().For(t).SignUp() // signed by another server's secret
 
 	big := `{"room_id":"` + roomID + `","message":"` + strings.Repeat("x", server.MaxBodyBytes) + `"}`

@@ -25,11 +25,9 @@ func wantPGRST(t *testing.T, r servertest.Response, status int, code string) {
 }
 
 func TestRPC(t *testing.T) {
-	s := servertest.Start(t, server.Config{})
-	api := s.API().For(t)
-	host, member, stranger := api.SignUp(), api.SignUp(), api.SignUp()
-	roomID := api.CreateRoom(host.AccessToken, "Host")
-	api.JoinRoom(member.AccessToken, roomID, "Member")
+	p := newParty(t, server.Config{})
+	s, api, host, member, roomID := p.s, p.api, p.host, p.member, p.roomID
+	stranger := api.SignUp()
 
 	r := api.RPC(member.AccessToken, "track_user_presence", map[string]any{"p_room_id": roomID, "p_user_id": member.UserID, "p_current_time": 42.5, "p_is_playing": true})
 	if r.Status != http.StatusNoContent || len(r.Body) != 0 {
@@ -100,11 +98,9 @@ func TestRPC(t *testing.T) {
 }
 
 func TestCommentsRead(t *testing.T) {
-	s := servertest.Start(t, server.Config{})
-	api := s.API().For(t)
-	host, member, stranger := api.SignUp(), api.SignUp(), api.SignUp()
-	roomID := api.CreateRoom(host.AccessToken, "Host")
-	api.JoinRoom(member.AccessToken, roomID, "Member")
+	p := newParty(t, server.Config{})
+	s, api, host, member, roomID := p.s, p.api, p.host, p.member, p.roomID
+	stranger := api.SignUp()
 	for _, m := range []string{"one", "two", "three"} {
 		wantFn(t, api.Invoke(host.AccessToken, "comments/create", map[string]any{"room_id": roomID, "message": m, "video_timestamp": 5}), 200, "")
 	}

@@ -453,14 +453,23 @@ func TestNewRoomID(t *testing.T) {
 	}
 }
 
+// benchStore is a store with a room hosted by u-host and a no-op change hook.
+func benchStore(b *testing.B) (*Store, Room) {
+	s, _, _ := newStore(b)
+	s.SetChangeHook(func([]Change) {})
+	room, _, err := s.CreateRoom(context.Background(), "u-host", "Host", NewRoom{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	return s, room
+}
+
 // BenchmarkTrackPresence is the hot write path: every member calls track_user_presence every
 // 3 s, so 5,000 clients make about 1,700 of these a second.
 func BenchmarkTrackPresence(b *testing.B) {
-	s, _, _ := newStore(b)
-	s.SetChangeHook(func([]Change) {})
+	s, room := benchStore(b)
 	ctx := context.Background()
-	room, _, _ := s.CreateRoom(ctx, "u-host", "Host", NewRoom{})
-	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; b.Loop(); i++ {
 		if err := s.TrackPresence(ctx, room.RoomID, "u-host", float64(i), true); err != nil {
@@ -472,13 +481,10 @@ func BenchmarkTrackPresence(b *testing.B) {
 // BenchmarkTrackPresenceParallel is the same write from many clients at once, as a server sees
 // it: group commit puts concurrent writes in one transaction.
 func BenchmarkTrackPresenceParallel(b *testing.B) {
-	s, _, _ := newStore(b)
-	s.SetChangeHook(func([]Change) {})
+	s, room := benchStore(b)
 	ctx := context.Background()
-	room, _, _ := s.CreateRoom(ctx, "u-host", "Host", NewRoom{})
 	var next atomic.Int64
 	b.SetParallelism(32)
-	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
 		user := fmt.Sprint("u-", next.Add(1))
 		s.JoinRoom(ctx, room.RoomID, user, user)
@@ -491,11 +497,8 @@ func BenchmarkTrackPresenceParallel(b *testing.B) {
 }
 
 func BenchmarkAddComment(b *testing.B) {
-	s, _, _ := newStore(b)
-	s.SetChangeHook(func([]Change) {})
+	s, room := benchStore(b)
 	ctx := context.Background()
-	room, _, _ := s.CreateRoom(ctx, "u-host", "Host", NewRoom{})
-	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := s.AddComment(ctx, room.RoomID, "u-host", NewComment{Message: "hello"}); err != nil {
 			b.Fatal(err)
