@@ -55,6 +55,7 @@ func addBenchServerFlags(cmd *cobra.Command) {
 	f.Duration("track-every", 3*time.Second, "server: track_user_presence period per client")
 	f.Duration("control-every", 10*time.Second, "server: mean period of each host's controls")
 	f.Bool("in-process", false, "server: run the server in this process instead of a child process (no RSS figure)")
+	f.StringArray("server-env", nil, "server: KEY=VALUE added to the child server's environment (repeatable), e.g. GOGC=50")
 	f.String("cpuprofile", "", "server: write a CPU profile of this process to FILE (use with --in-process to profile the server)")
 	f.String("memprofile", "", "server: write a heap profile of this process to FILE at the end of the load (use with --in-process)")
 }
@@ -68,6 +69,7 @@ func benchServer(cmd *cobra.Command) error {
 	cfg.TrackEvery, _ = f.GetDuration("track-every")
 	cfg.ControlEvery, _ = f.GetDuration("control-every")
 	inProcess, _ := f.GetBool("in-process")
+	cfg.ServerEnv, _ = f.GetStringArray("server-env")
 	cpuProfile, _ := f.GetString("cpuprofile")
 	memProfile, _ := f.GetString("memprofile")
 	cfg.ServerURL, _ = f.GetString("server") // the global --server flag

@@ -55,6 +55,8 @@ type Config struct {
 	// server runs in this process.
 	ServerURL    string
 	ServerBinary string
+	// ServerEnv is added to the child server's environment (e.g. GOGC=50).
+	ServerEnv []string
 
 	// HeapProfile, when set, is where a heap profile of this process is written at the end of
 	// the load phase, while every client is still connected (with the server in process, it
@@ -231,12 +233,15 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 			return res, err
 		}
 		defer os.RemoveAll(dir)
-		p, err := servertest.Spawn(ctx, cfg.ServerBinary, dir)
+		p, err := servertest.Spawn(ctx, cfg.ServerBinary, dir, cfg.ServerEnv...)
 		if err != nil {
 			return res, err
 		}
 		defer p.Stop(10 * time.Second)
 		res.Mode = "child process (pid " + fmt.Sprint(p.PID()) + ")"
+		if len(cfg.ServerEnv) > 0 {
+			res.Mode += fmt.Sprint(" with ", cfg.ServerEnv)
+		}
 		baseURL, anonKey, pid = p.URL, p.AnonKey, p.PID()
 		res.ServerRSSIdle, _ = servertest.RSS(pid)
 	default:

@@ -25,10 +25,11 @@ type Process struct {
 	waitErr      error
 }
 
-// Spawn starts `<bin> serve --listen 127.0.0.1:0 --data dataDir` and waits (up to 30 s) until
-// it prints its URL and anon key.
-func Spawn(ctx context.Context, bin, dataDir string) (*Process, error) {
+// Spawn starts `<bin> serve --listen 127.0.0.1:0 --data dataDir`, with env added to this
+// process's environment, and waits (up to 30 s) until it prints its URL and anon key.
+func Spawn(ctx context.Context, bin, dataDir string, env ...string) (*Process, error) {
 	p := &Process{cmd: exec.Command(bin, "serve", "--listen", "127.0.0.1:0", "--data", dataDir), waited: make(chan struct{})}
+	p.cmd.Env = append(os.Environ(), env...)
 	p.cmd.Stderr = &p.stderr
 	stdout, err := p.cmd.StdoutPipe()
 	if err != nil {
