@@ -94,10 +94,15 @@ func (h *hub) handleWebSocket(w http.ResponseWriter, r *http.Request) {
 	h.conns[c] = struct{}{}
 	h.wg.Add(1)
 	h.mu.Unlock()
-	// The reader runs on the HTTP handler's goroutine: one fewer goroutine per connection. It
-	// waits for the connection's writer (started on demand) before it returns.
-	defer h.wg.Done()
-	c.readLoop(r.Context())
+	// The reader gets a goroutine of its own and the handler returns: net/http then lets go of
+	// the upgrade request, its context and its goroutine's grown stack, which kept several KB
+	// per connection alive. (A hijacked connection outlives its handler; its request context
+	// ends with the handler, so the reader doesn't use it.) The reader waits for the
+	// connection's writer (started on demand) before it ends.
+	go func() {
+		defer h.wg.Done()
+		c.readLoop(context.Background())
+	}()
 }
 
 // tokenErrorText words a token error like Supabase Realtime does.
