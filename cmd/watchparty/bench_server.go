@@ -52,6 +52,7 @@ func addBenchServerFlags(cmd *cobra.Command) {
 	f.Int("clients", 1000, "server: simulated clients")
 	f.Int("room-size", 10, "server: clients per room (the first is host)")
 	f.Duration("duration", 30*time.Second, "server: length of the measured load phase")
+	f.Duration("warmup", 5*time.Second, "server: load before the measurement starts (connection pools, heap growth)")
 	f.Duration("track-every", 3*time.Second, "server: track_user_presence period per client")
 	f.Duration("control-every", 10*time.Second, "server: mean period of each host's controls")
 	f.Bool("in-process", false, "server: run the server in this process instead of a child process (no RSS figure)")
@@ -66,6 +67,7 @@ func benchServer(cmd *cobra.Command) error {
 	cfg.Clients, _ = f.GetInt("clients")
 	cfg.RoomSize, _ = f.GetInt("room-size")
 	cfg.Duration, _ = f.GetDuration("duration")
+	cfg.Warmup, _ = f.GetDuration("warmup")
 	cfg.TrackEvery, _ = f.GetDuration("track-every")
 	cfg.ControlEvery, _ = f.GetDuration("control-every")
 	inProcess, _ := f.GetBool("in-process")
@@ -76,8 +78,8 @@ func benchServer(cmd *cobra.Command) error {
 	switch {
 	case cfg.Clients < 1 || cfg.RoomSize < 1:
 		return usageErrorf("--clients and --room-size must be at least 1")
-	case cfg.Duration < time.Second:
-		return usageErrorf("--duration must be at least 1s")
+	case cfg.Duration < time.Second || cfg.Warmup < 0:
+		return usageErrorf("--duration must be at least 1s and --warmup not negative")
 	case cfg.TrackEvery < 100*time.Millisecond || cfg.ControlEvery < time.Second:
 		return usageErrorf("--track-every must be at least 100ms and --control-every at least 1s")
 	}

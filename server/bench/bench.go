@@ -47,6 +47,7 @@ type Config struct {
 	Clients      int           // simulated clients (default 1000)
 	RoomSize     int           // clients per room, the first is host (default 10)
 	Duration     time.Duration // measured load phase (default 30 s)
+	Warmup       time.Duration // load before the measurement starts (default 5 s)
 	TrackEvery   time.Duration // track_user_presence period per client (default 3 s, the JS guide's)
 	ControlEvery time.Duration // mean period of a host's controls (default 10 s)
 
@@ -77,6 +78,9 @@ func (c *Config) defaults() {
 	if c.Duration <= 0 {
 		c.Duration = 30 * time.Second
 	}
+	if c.Warmup < 0 {
+		c.Warmup = 0
+	}
 	if c.TrackEvery <= 0 {
 		c.TrackEvery = 3 * time.Second
 	}
@@ -92,7 +96,7 @@ func (c *Config) defaults() {
 type Result struct {
 	Clients, Rooms, RoomSize int
 	Mode                     string // "child process", "in process" or the server URL
-	Setup, Duration          time.Duration
+	Setup, Warmup, Duration  time.Duration
 
 	Connected int // sockets still open at the end, with their channel joined
 
@@ -167,24 +171,24 @@ func (r Result) Print(w io.Writer) {
 		{"server", r.Mode},
 		{"clients / rooms", fmt.Sprintf("%d in %d rooms of %d", r.Clients, r.Rooms, r.RoomSize)},
 		{"setup (sign-up, rooms, sockets)", r.Setup.Round(time.Millisecond).String()},
-		{"load phase", r.Duration.Round(time.Millisecond).String()},
+		{"load phase (measured)", fmt.Sprintf("%v, after a %v warm-up", r.Duration.Round(time.Millisecond), r.Warmup)},
 		{"connections held at the end", fmt.Sprintf("%d / %d", r.Connected, r.Clients)},
-		{"track_user_presence acked (failed)", fmt.Sprintf("%d (%d)", r.Writes, r.WriteErrors)},
-		{"host controls acked (failed)", fmt.Sprintf("%d (%d)", r.Controls, r.ControlErrors)},
-		{"events delivered / s", fmt.Sprintf("%.0f", r.EventsPerSec)},
-		{"deliveries expected / received", fmt.Sprintf("%d / %d", r.Expected, r.Delivered)},
+		{"track_user_presence acked (failed), whole run", fmt.Sprintf("%d (%d)", r.Writes, r.WriteErrors)},
+		{"host controls acked (failed), whole run", fmt.Sprintf("%d (%d)", r.Controls, r.ControlErrors)},
+		{"events delivered / s (measured)", fmt.Sprintf("%.0f", r.EventsPerSec)},
+		{"deliveries expected / received, whole run", fmt.Sprintf("%d / %d", r.Expected, r.Delivered)},
 		{"lost events (duplicates)", fmt.Sprintf("%d (%d)", r.Lost, r.Duplicates)},
-		{"latency write→member p50 / p90 / p99 / max", fmt.Sprintf("%s / %s / %s / %s", ms(r.Latency.P50), ms(r.Latency.P90), ms(r.Latency.P99), ms(r.Latency.Max))},
-		{"latency commit→member p50 / p99", fmt.Sprintf("%s / %s", ms(r.CommitLatency.P50), ms(r.CommitLatency.P99))},
+		{"latency write→member p50 / p90 / p99 / max (measured)", fmt.Sprintf("%s / %s / %s / %s", ms(r.Latency.P50), ms(r.Latency.P90), ms(r.Latency.P99), ms(r.Latency.Max))},
+		{"latency commit→member p50 / p99 (measured)", fmt.Sprintf("%s / %s", ms(r.CommitLatency.P50), ms(r.CommitLatency.P99))},
 		{"server RSS idle / signed up / joined / loaded", fmt.Sprintf("%s / %s / %s / %s", mb(r.ServerRSSIdle), mb(r.ServerRSSSignedUp), mb(r.ServerRSSJoined), mb(r.ServerRSSLoaded))},
 		{"server RSS per client, loaded", perConn(r)},
 		{"server RSS per socket, joined", perSocket(r)},
 		{"client process RSS", mb(r.ClientRSS)},
-		{"CPU during the load: server / clients", fmt.Sprintf("%s / %s (cores: %.2f / %.2f)", r.ServerCPU.Round(10*time.Millisecond), r.ClientCPU.Round(10*time.Millisecond),
+		{"CPU while measured: server / clients", fmt.Sprintf("%s / %s (cores: %.2f / %.2f)", r.ServerCPU.Round(10*time.Millisecond), r.ClientCPU.Round(10*time.Millisecond),
 			r.ServerCPU.Seconds()/r.Duration.Seconds(), r.ClientCPU.Seconds()/r.Duration.Seconds())},
 	}
 	for i, p := range r.Windows {
-		rows = append(rows, [2]string{fmt.Sprintf("  writes sent %2d–%2d s: p50 / p99", i*int(windowSize.Seconds()), (i+1)*int(windowSize.Seconds())),
+		rows = append(rows, [2]string{fmt.Sprintf("  writes sent %2d–%2d s (warm-up included): p50 / p99", i*int(windowSize.Seconds()), (i+1)*int(windowSize.Seconds())),
 			fmt.Sprintf("%s / %s (%d)", ms(p.P50), ms(p.P99), p.N)})
 	}
 	width := 0
@@ -283,10 +287,13 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	}
 	logf("setup done in %v; load for %v", res.Setup.Round(time.Millisecond), cfg.Duration)
 
-	cpu0, _ := servertest.CPUTime(pid)
-	self0, _ := servertest.CPUTime(os.Getpid())
-	r.load(ctx, cfg.Duration)
-	res.Duration = cfg.Duration
+	var cpu0, self0 time.Duration
+	r.measuring = func() { // at the end of the warm-up
+		cpu0, _ = servertest.CPUTime(pid)
+		self0, _ = servertest.CPUTime(os.Getpid())
+	}
+	r.load(ctx, cfg.Warmup, cfg.Duration)
+	res.Warmup, res.Duration = cfg.Warmup, cfg.Duration
 	self1, _ := servertest.CPUTime(os.Getpid())
 	res.ClientCPU = self1 - self0
 	if pid != 0 {
@@ -350,6 +357,8 @@ type run struct {
 	rooms   []*room
 
 	beforeSockets func() // called when the HTTP set-up is done, before the sockets connect
+	measuring     func() // called when the warm-up ends and the measurement begins
+	warmup        time.Duration
 
 	hbCtx  context.Context // heartbeats run until close
 	hbStop context.CancelFunc
@@ -381,10 +390,16 @@ type room struct {
 
 	mu         sync.Mutex
 	writes     map[writeKey]*write
-	latency    []time.Duration
-	sentAt     []time.Duration // when each latency sample's write was sent, since the load began
-	commitLat  []time.Duration
+	samples    []sample
 	deliveries int64
+}
+
+// sample is one delivery's latencies.
+type sample struct {
+	sent      time.Duration // when the write was sent, since the load began
+	latency   time.Duration // write sent → change decoded
+	commit    time.Duration // commit_timestamp → change decoded
+	hasCommit bool
 }
 
 // writeKey identifies a write by its table, writer and the unique current_time it carried.
@@ -711,11 +726,7 @@ func (r *run) onChange(c *client, payload []byte, at time.Time) {
 	if w := rm.writes[k]; w != nil {
 		w.got++
 		rm.deliveries++
-		rm.latency = append(rm.latency, at.Sub(w.sent))
-		rm.sentAt = append(rm.sentAt, w.sent.Sub(r.t0))
-		if cerr == nil {
-			rm.commitLat = append(rm.commitLat, at.Sub(commit))
-		}
+		rm.samples = append(rm.samples, sample{sent: w.sent.Sub(r.t0), latency: at.Sub(w.sent), commit: at.Sub(commit), hasCommit: cerr == nil})
 	}
 	rm.mu.Unlock()
 }
@@ -745,11 +756,17 @@ func (c *client) ack(w *write) {
 	c.room.mu.Unlock()
 }
 
-// load runs the clients' periodic writes for d.
-func (r *run) load(ctx context.Context, d time.Duration) {
-	r.t0 = time.Now()
-	r.counting.Store(true)
-	lctx, cancel := context.WithTimeout(ctx, d)
+// load runs the clients' periodic writes for warmup + d; events are counted during d only.
+func (r *run) load(ctx context.Context, warmup, d time.Duration) {
+	r.t0, r.warmup = time.Now(), warmup
+	start := time.AfterFunc(warmup, func() {
+		if r.measuring != nil {
+			r.measuring()
+		}
+		r.counting.Store(true)
+	})
+	defer start.Stop()
+	lctx, cancel := context.WithTimeout(ctx, warmup+d)
 	defer cancel()
 	var wg sync.WaitGroup
 	for _, c := range r.clients {
@@ -870,15 +887,20 @@ func (r *run) collect(res *Result) {
 			res.Delivered += int64(min(w.got, len(rm.members)))
 			res.Duplicates += int64(max(0, w.got-len(rm.members)))
 		}
-		lat = append(lat, rm.latency...)
-		for i, d := range rm.latency {
-			w := int(rm.sentAt[i] / windowSize)
+		for _, smp := range rm.samples {
+			w := int(smp.sent / windowSize)
 			for len(windows) <= w {
 				windows = append(windows, nil)
 			}
-			windows[w] = append(windows[w], d)
+			windows[w] = append(windows[w], smp.latency)
+			if smp.sent < r.warmup {
+				continue
+			}
+			lat = append(lat, smp.latency)
+			if smp.hasCommit {
+				commit = append(commit, smp.commit)
+			}
 		}
-		commit = append(commit, rm.commitLat...)
 		rm.mu.Unlock()
 	}
 	res.Lost = res.Expected - res.Delivered
