@@ -204,6 +204,27 @@ func TestRoomLifecycleChanges(t *testing.T) {
 	}
 }
 
+// The last member to leave keeps the room's host; when that host comes back, it is host again.
+func TestEmptiedRoomKeepsItsHost(t *testing.T) {
+	s, _, _ := newStore(t)
+	ctx := context.Background()
+	room, _, _ := s.CreateRoom(ctx, "u-host", "Host", NewRoom{})
+	if _, err := s.LeaveRoom(ctx, room.RoomID, "u-host"); err != nil {
+		t.Fatal(err)
+	}
+	_, m, _, err := s.JoinRoom(ctx, room.RoomID, "u-a", "Ann")
+	if err != nil || m.Role != "member" {
+		t.Fatalf("another user joining the emptied room: %v %+v", err, m)
+	}
+	_, m, _, err = s.JoinRoom(ctx, room.RoomID, "u-host", "Host")
+	if err != nil || m.Role != "host" {
+		t.Fatalf("the host returning: %v %+v, want role host", err, m)
+	}
+	if _, err := s.ControlRoom(ctx, room.RoomID, "u-host", Control{Action: "play"}); err != nil {
+		t.Fatalf("the returned host's control: %v", err)
+	}
+}
+
 func TestCommentsAndPresence(t *testing.T) {
 	s, rec, _ := newStore(t)
 	ctx := context.Background()
