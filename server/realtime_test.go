@@ -578,16 +578,16 @@ func TestPresenceRateLimit(t *testing.T) {
 }
 
 func TestIdleClose(t *testing.T) {
-	s := servertest.Start(t, server.Config{IdleTimeout: 300 * time.Millisecond})
+	s := servertest.Start(t, server.Config{IdleTimeout: time.Second})
 	idle := servertest.DialT(t, s.WSURL(phx.Vsn2), servertest.DialOptions{})
 	busy := servertest.DialT(t, s.WSURL(phx.Vsn2), servertest.DialOptions{})
 	start := time.Now()
-	for time.Since(start) < time.Second { // the busy client heartbeats well inside the timeout
+	for time.Since(start) < 2500*time.Millisecond { // the busy client heartbeats well inside the timeout
 		barrier(t, busy)
-		time.Sleep(50 * time.Millisecond)
+		time.Sleep(100 * time.Millisecond)
 	}
 	code, reason, err := idle.CloseStatus(servertest.Ctx(t, wait))
-	if err != nil || code != websocket.StatusPolicyViolation || !strings.Contains(reason, "no message for 300ms") {
+	if err != nil || code != websocket.StatusPolicyViolation || !strings.Contains(reason, "no message for 1s") {
 		t.Fatalf("idle close: %v %v %q", err, code, reason)
 	}
 	barrier(t, busy)
