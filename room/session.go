@@ -36,9 +36,14 @@ const (
 	// landCheckDelay: a follower measures where its correction seek landed this long after
 	// playback restarted (a few time-pos reports later).
 	landCheckDelay = 150 * time.Millisecond
-	lagTolerance   = 0.025
-	maxLagFixes    = 2
-	maxLag         = 0.3
+	// Priors for the learnt offsets, until the first measurement replaces them: typical
+	// values with mpv 0.35 on the development machine (watchparty bench sync). Starting at 0
+	// instead put every follower 100+ ms ahead of the host after the party's first seek.
+	restartLagPrior = 0.045 // s: host, play/seek publish lag (see Session.pubLag)
+	landBiasPrior   = 0.06  // s: follower, correction seek landing (see engine.landBias)
+	lagTolerance    = 0.025
+	maxLagFixes     = 2
+	maxLag          = 0.3
 )
 
 // Options configure a session.
@@ -208,7 +213,8 @@ func join(ctx context.Context, be backend, opts Options, preloaded *player.Playe
 		inbox: make(chan any, 256), events: newEventQueue(),
 		done: make(chan struct{}),
 	}
-	e := &engine{selfID: be.UserID(), online: map[string]bool{}, settle: 0.05}
+	e := &engine{selfID: be.UserID(), online: map[string]bool{}, settle: 0.05, landBias: landBiasPrior}
+	s.setLag(lagRestart, restartLagPrior)
 
 	roomRow, memberRows, err := be.Join(ctx, opts.RoomID, opts.Username)
 	if err != nil {
@@ -714,7 +720,7 @@ func (s *Session) correct(e *engine) {
 	in := e.room.Input(e.clock.ServerNow(time.Now()))
 	in.Position, in.Paused, in.Speed, in.AtEOF = st.Position, st.Paused, st.Speed, st.EndOfFile
 	in.Detached, in.SeekInFlight = e.detached, e.seekInFlight
-	e.checkLanding(in, st)
+	s.checkLanding(e, in, st)
 	c := party.Decide(e.drift.Apply(in))
 	ind := party.Indicate(in, c)
 	if ind.Status != e.lastIndicator.Status {
@@ -730,7 +736,7 @@ func (s *Session) correct(e *engine) {
 
 // checkLanding learns landBias from where our last correction seek landed, once mpv's
 // position has settled after it (see landCheckDelay).
-func (e *engine) checkLanding(in party.CorrectionInput, st player.State) {
+func (s *Session) checkLanding(e *engine, in party.CorrectionInput, st player.State) {
 	if e.landCheckAt.IsZero() || time.Now().Before(e.landCheckAt) {
 		return
 	}
@@ -742,6 +748,7 @@ func (e *engine) checkLanding(in party.CorrectionInput, st player.State) {
 		// A speed nudge may have run since the landing; it only ever shrinks the error, so
 		// this underestimates the bias a little, and the next seek corrects the rest.
 		e.landBias = math.Max(-maxLag, math.Min(maxLag, e.landings.Add(d+e.landBias)))
+		s.log.Debug("seek landed", "drift_ms", int(d*1000), "land_bias_ms", int(e.landBias*1000), "settle_ms", int(e.settle*1000))
 	}
 }
 

@@ -88,6 +88,9 @@ type SyncResult struct {
 	// HostSeek is how long the host's own SeekTo took (seek settle + publish).
 	HostSeek   Dist
 	SeekFailed int // seeks that did not converge within 10 s
+	// SlowSeeks describes the seeks that took more than 200 ms to converge: where the
+	// farthest follower was 200 ms after the host's seek began.
+	SlowSeeks []string
 
 	// PauseLatency is the time from calling the host's TogglePlay (pause) until each
 	// follower's mpv reported pause=yes on the probe's connection; one value per follower
@@ -178,7 +181,7 @@ func RunSync(ctx context.Context, cfg SyncConfig) (*SyncResult, error) {
 	if err := host.Session.TogglePlay(ctx); err != nil {
 		return nil, fmt.Errorf("play: %w", err)
 	}
-	if _, err := b.converge(ctx, time.Now(), time.Second, 20*time.Second); err != nil {
+	if _, err := b.converge(ctx, time.Now(), time.Second, 20*time.Second, nil); err != nil {
 		return nil, fmt.Errorf("followers did not reach the host after play: %w", err)
 	}
 	say("steady play for %s…", cfg.Steady)
@@ -303,8 +306,10 @@ func (b *syncBench) followerCounts() (seeks, speeds int) {
 }
 
 // converge polls until every follower is within cfg.Within of the host and has stayed so
-// for stable, and returns the time from t0 to the start of that window.
-func (b *syncBench) converge(ctx context.Context, t0 time.Time, stable, timeout time.Duration) (time.Duration, error) {
+// for stable, and returns the time from t0 to the start of that window. If worst is not nil,
+// it receives the farthest follower's offset from the host (ms) at the first reading 200 ms
+// or more after t0, with whether that follower was still seeking.
+func (b *syncBench) converge(ctx context.Context, t0 time.Time, stable, timeout time.Duration, worst *string) (time.Duration, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	within := b.cfg.Within.Seconds()
@@ -317,9 +322,22 @@ func (b *syncBench) converge(ctx context.Context, t0 time.Time, stable, timeout 
 		t := ss[0].At
 		h := ss[0].at(t, ss[0].Interp)
 		ok := !ss[0].Seeking
+		var offsets []string
 		for _, f := range ss[1:] {
-			if f.Seeking || math.Abs(f.at(t, f.Interp)-h) > within || f.Paused != ss[0].Paused {
+			d := f.at(t, f.Interp) - h
+			if f.Seeking || math.Abs(d) > within || f.Paused != ss[0].Paused {
 				ok = false
+			}
+			o := fmt.Sprintf("%+.0f", d*1000)
+			if f.Seeking {
+				o += " (seeking)"
+			}
+			offsets = append(offsets, o)
+		}
+		if worst != nil && *worst == "" && t.Sub(t0) >= 200*time.Millisecond {
+			*worst = fmt.Sprintf("at +%d ms the followers were %s ms from the host", t.Sub(t0).Milliseconds(), strings.Join(offsets, ", "))
+			if rs, err := b.roomState(ctx); err == nil {
+				*worst += fmt.Sprintf(", the host %+.0f ms from the room", (h-rs.ExpectedPosition(t))*1000)
 			}
 		}
 		switch {
@@ -354,12 +372,16 @@ func (b *syncBench) seeks(ctx context.Context) error {
 			return fmt.Errorf("seek %d: %w", i+1, err)
 		}
 		hostSeek = append(hostSeek, ms(time.Since(t0)))
-		d, err := b.converge(ctx, t0, b.cfg.Stable, 10*time.Second)
+		var worst string
+		d, err := b.converge(ctx, t0, b.cfg.Stable, 10*time.Second, &worst)
 		if err != nil {
 			b.res.SeekFailed++
 			continue
 		}
 		conv = append(conv, ms(d))
+		if d > 200*time.Millisecond {
+			b.res.SlowSeeks = append(b.res.SlowSeeks, fmt.Sprintf("seek %d (%+.0f s): %.0f ms; %s", i+1, target-pos, ms(d), worst))
+		}
 	}
 	b.res.SeekConverge, b.res.HostSeek = Summarise(conv), Summarise(hostSeek)
 	return nil
@@ -385,7 +407,7 @@ func (b *syncBench) pauses(ctx context.Context) error {
 		return nil
 	}
 	for i := range b.cfg.Pauses {
-		if _, err := b.converge(ctx, time.Now(), b.cfg.Stable, 10*time.Second); err != nil {
+		if _, err := b.converge(ctx, time.Now(), b.cfg.Stable, 10*time.Second, nil); err != nil {
 			return fmt.Errorf("before pause %d: %w", i+1, err)
 		}
 		jitter(ctx, 500*time.Millisecond, 1500*time.Millisecond)
@@ -439,6 +461,9 @@ func (r *SyncResult) Print(w io.Writer) {
 	row("host play -> follower playing", r.ResumeLatency, "")
 	fmt.Fprintf(w, "\nhost mpv vs the room state it published: mean %+.1f ms, max |%.1f| ms\n", r.HostRoomMean, r.HostRoomMaxAbs)
 	fmt.Fprintf(w, "follower corrections during steady play: %d seeks, %d speed changes\n", r.SteadySeeks, r.SteadySpeedChanges)
+	for _, s := range r.SlowSeeks {
+		fmt.Fprintln(w, "slow "+s)
+	}
 	if r.SeekFailed > 0 || r.PauseFailed > 0 {
 		fmt.Fprintf(w, "FAILURES: %d seeks did not converge within 10 s, %d follower pauses/plays not seen within 5 s\n", r.SeekFailed, r.PauseFailed)
 	}
