@@ -33,6 +33,7 @@ import (
 	"runtime/pprof"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -117,6 +118,10 @@ type Result struct {
 	ServerRSSLoaded   int64 // … at the end of the load phase
 	ClientRSS         int64 // this process's RSS at the end of the load
 
+	// LoadAvg is the machine's 1-minute load average when the load began and ended (Linux): the
+	// clients share the machine with the server and with anything else running.
+	LoadAvg [2]string
+
 	ServerCPU time.Duration // CPU time the server used during the load phase (child process only)
 	ClientCPU time.Duration // … this process (with an in-process server: both)
 }
@@ -170,6 +175,7 @@ func (r Result) Print(w io.Writer) {
 	rows := [][2]string{
 		{"server", r.Mode},
 		{"clients / rooms", fmt.Sprintf("%d in %d rooms of %d", r.Clients, r.Rooms, r.RoomSize)},
+		{"machine load average at start / end of the load", r.LoadAvg[0] + " / " + r.LoadAvg[1]},
 		{"setup (sign-up, rooms, sockets)", r.Setup.Round(time.Millisecond).String()},
 		{"load phase (measured)", fmt.Sprintf("%v, after a %v warm-up", r.Duration.Round(time.Millisecond), r.Warmup)},
 		{"connections held at the end", fmt.Sprintf("%d / %d", r.Connected, r.Clients)},
@@ -292,7 +298,9 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		cpu0, _ = servertest.CPUTime(pid)
 		self0, _ = servertest.CPUTime(os.Getpid())
 	}
+	res.LoadAvg[0] = loadAvg()
 	r.load(ctx, cfg.Warmup, cfg.Duration)
+	res.LoadAvg[1] = loadAvg()
 	res.Warmup, res.Duration = cfg.Warmup, cfg.Duration
 	self1, _ := servertest.CPUTime(os.Getpid())
 	res.ClientCPU = self1 - self0
@@ -311,6 +319,15 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	r.drain(ctx, 10*time.Second)
 	r.collect(&res)
 	return res, nil
+}
+
+// loadAvg is the 1-minute load average from /proc/loadavg, or "n/a".
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if f := strings.Fields(string(b)); err == nil && len(f) > 0 {
+		return f[0]
+	}
+	return "n/a"
 }
 
 func writeHeapProfile(path string) error {
