@@ -100,22 +100,28 @@ type Session struct {
 	// arrives, not when we read the position, and mpv shows the next frame at once when it
 	// restarts after a seek or unpause (40 ms at 25 fps). Left alone, every follower would
 	// trail the host by that much. The loop learns it after each publish; publish adds it.
-	pubLag [2]atomic.Uint64
-	lags   [2]party.DriftFilter // the loop's recent lag measurements, per lagKind
+	pubLag [lagKinds]atomic.Uint64
+	lags   [lagKinds]party.DriftFilter // the loop's recent lag measurements, per lagKind
 }
 
-// lagKind says which publish lag applies: a restart of playback (play, seek) or a state
-// published while mpv keeps playing (sync, rate).
+// lagKind says which publish lag applies: a resume (play), a seek, or a state published
+// while mpv keeps playing (sync, rate). They differ: mpv restarts differently after an
+// unpause and after a seek, and a running player has no restart at all.
 type lagKind int
 
 const (
-	lagRestart lagKind = iota
+	lagPlay lagKind = iota
+	lagSeek
 	lagRunning
+	lagKinds
 )
 
 func kindOf(action string) lagKind {
-	if action == "play" || action == "seek" {
-		return lagRestart
+	switch action {
+	case "play":
+		return lagPlay
+	case "seek":
+		return lagSeek
 	}
 	return lagRunning
 }
@@ -214,7 +220,8 @@ func join(ctx context.Context, be backend, opts Options, preloaded *player.Playe
 		done: make(chan struct{}),
 	}
 	e := &engine{selfID: be.UserID(), online: map[string]bool{}, settle: 0.05, landBias: landBiasPrior}
-	s.setLag(lagRestart, restartLagPrior)
+	s.setLag(lagPlay, restartLagPrior)
+	s.setLag(lagSeek, restartLagPrior)
 
 	roomRow, memberRows, err := be.Join(ctx, opts.RoomID, opts.Username)
 	if err != nil {
@@ -853,7 +860,7 @@ func (s *Session) checkPublishLag(e *engine) {
 		return
 	}
 	e.lagFixes++
-	s.log.Debug("host publish lag", "residual_ms", int(resid*1000), "restart_ms", int(s.lag(lagRestart)*1000), "running_ms", int(s.lag(lagRunning)*1000))
+	s.log.Debug("host publish lag", "residual_ms", int(resid*1000), "kind", int(k), "lag_ms", int(s.lag(k)*1000))
 	e.publishing++ // counted here so the next tick doesn't publish again
 	go func() {
 		s.publish("sync", p.Position(), nil)
@@ -1108,8 +1115,16 @@ func (s *Session) SeekTo(ctx context.Context, pos float64) error {
 	if err := p.Seek(ctx, pos); err != nil {
 		return err
 	}
-	// Publish where playback really restarted.
-	return s.hostAction(ctx, "seek", p.Position(), nil)
+	restarted := time.Now()
+	// Publish the target: an exact seek restarts mpv's clock there, whereas its position
+	// right after the restart comes from the frame shown and is up to a frame off, which
+	// varied the published state by ±40 ms from one seek to the next. Where mpv did not
+	// land on the target (not an exact seek), publish where playback really restarted.
+	at := p.Position()
+	if math.Abs(at-pos) < party.SeekThreshold {
+		at = pos + time.Since(restarted).Seconds()*p.Speed()
+	}
+	return s.hostAction(ctx, "seek", at, nil)
 }
 
 // SeekBy implements Controls.
