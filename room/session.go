@@ -552,9 +552,12 @@ func (s *Session) onRoomState(e *engine, st party.RoomState) {
 		}
 	}
 	hostChanged := st.HostUserID != e.room.HostUserID
+	acted := hostActed(e.room, st)
 	e.room = st
-	// A new host action re-attaches everyone (the JS guide's behaviour).
-	if e.detached {
+	// A new host action re-attaches everyone (the JS guide's behaviour). The host's own
+	// corrective "sync" republishes are not actions: they must not pull back a follower who
+	// chose to detach.
+	if e.detached && acted {
 		e.detached = false
 		s.events.push(Notice{NoticeInfo, "the host acted: following the room again"})
 	}
@@ -1269,4 +1272,14 @@ func commentsOldestFirst(rows []map[string]any) []Comment {
 		return out[i].At.Before(out[j].At)
 	})
 	return out
+}
+
+// hostActed tells a host action (play, pause, rate, a seek) from a corrective republish that
+// only restates where the room already is: the play state or rate changed, or the position
+// jumped by more than a second against where the old state put it.
+func hostActed(old, cur party.RoomState) bool {
+	if !old.Known() || old.IsPlaying != cur.IsPlaying || old.Rate() != cur.Rate() {
+		return true
+	}
+	return math.Abs(cur.CurrentTime-old.ExpectedPosition(cur.UpdatedAt)) > 1
 }
