@@ -1125,7 +1125,10 @@ func (s *Session) SeekTo(ctx context.Context, pos float64) error {
 	// land on the target (not an exact seek), publish where playback really restarted.
 	at := p.Position()
 	if math.Abs(at-pos) < party.SeekThreshold {
-		at = pos + time.Since(restarted).Seconds()*p.Speed()
+		at = pos
+		if !p.Paused() {
+			at += time.Since(restarted).Seconds() * p.Speed()
+		}
 	}
 	return s.hostAction(ctx, "seek", at, nil)
 }
