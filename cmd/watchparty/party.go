@@ -128,9 +128,16 @@ Exit codes: 0 ok, 1 failure, 2 usage, 3 room not found, 4 not allowed.`,
 			}
 			defer closeLog()
 			ctx := cmd.Context()
+			media := f.media
+			if media == "demo" {
+				// The host's demo clip: rendered the same way here, so it is the same video.
+				if media, err = demoClip(ctx, mpv.Binary, env.paths.Cache, cmd.ErrOrStderr()); err != nil {
+					return err
+				}
+			}
 			sess, err := room.Join(ctx, env.server, room.Options{
 				RoomID: strings.TrimSpace(args[0]), Username: displayName(f.name, env.settings),
-				Media: f.media, MPV: mpv, Logger: logger,
+				Media: media, MPV: mpv, Logger: logger,
 			})
 			if err != nil {
 				return classify(err)
@@ -139,7 +146,7 @@ Exit codes: 0 ok, 1 failure, 2 usage, 3 room not found, 4 not allowed.`,
 		},
 	}
 	f.register(cmd)
-	cmd.Flags().StringVar(&f.media, "media", "", "your own copy of the room's video (file or URL; default: the room's URL)")
+	cmd.Flags().StringVar(&f.media, "media", "", "your own copy of the room's video (file or URL; default: the room's URL; \"demo\": the host's demo clip)")
 	return cmd
 }
 
@@ -240,7 +247,11 @@ Server data lives in the user data dir ($WATCHPARTY_HOME/data when set).`,
 				return classify(err)
 			}
 			friendURL := urls[len(urls)-1] // a LAN address when there is one
-			join := fmt.Sprintf("watchparty join %s --server %s --media <your copy of %s>", sess.Snapshot().RoomID, friendURL, filepath.Base(media))
+			mediaArg := "<your copy of " + filepath.Base(media) + ">"
+			if f.media == "" {
+				mediaArg = "demo" // the joiner renders the same demo clip
+			}
+			join := fmt.Sprintf("watchparty join %s --server %s --media %s", sess.Snapshot().RoomID, friendURL, mediaArg)
 			if !f.headless {
 				fmt.Fprintf(cmd.ErrOrStderr(), "friends join with: %s\n", join)
 			}
