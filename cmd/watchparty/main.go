@@ -25,13 +25,17 @@ func main() {
 func run(args []string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	cmd := newRootCmd()
-	cmd.SetArgs(args)
-	err := cmd.ExecuteContext(ctx)
+	root := newRootCmd()
+	root.SetArgs(args)
+	cmd, err := root.ExecuteContextC(ctx)
 	if err == nil {
 		return exitOK
 	}
-	fmt.Fprintln(os.Stderr, "watchparty: "+lowerFirst(err.Error()))
+	msg := lowerFirst(err.Error())
+	if isUsageError(err) && !strings.Contains(msg, "--help") && cmd != nil {
+		msg += " (see " + cmd.CommandPath() + " --help)"
+	}
+	fmt.Fprintln(os.Stderr, "watchparty: "+msg)
 	var ee *exitError
 	if errors.As(err, &ee) {
 		return ee.code

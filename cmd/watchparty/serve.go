@@ -31,6 +31,9 @@ closed. Data lives in --data (default: the user data dir, or $WATCHPARTY_HOME/da
   watchparty serve --listen 0.0.0.0:54321 --data ./party-data`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if _, _, err := net.SplitHostPort(listen); err != nil {
+				return usageErrorf("--listen %q: want host:port, e.g. 127.0.0.1:54321 or 0.0.0.0:54321", listen)
+			}
 			if dataDir == "" {
 				p, err := config.ResolvePaths()
 				if err != nil {
