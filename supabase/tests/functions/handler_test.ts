@@ -142,6 +142,33 @@ Deno.test("edge function handlers", async (t) => {
       assertEquals([r.status, errorCode(r)], [401, "UNAUTHORIZED"]);
     });
 
+    await t.step("a token whose session has ended (signed out) is refused by the SQL functions", async () => {
+      const token = await harness.mintUserToken(alice.id);
+      const before = await call(rooms, "/rooms/create", { token, body: { username: "alice" } });
+      assertEquals(before.status, 200, "the session's token works while it lasts");
+      const out = await fetch(`${harness.url}/auth/v1/logout`, {
+        method: "POST",
+        headers: { apikey: harness.anonKey, Authorization: `Bearer ${token}` },
+      });
+      await out.body?.cancel();
+      assertEquals(out.status, 204);
+      const after = await call(rooms, "/rooms/create", { token, body: { username: "alice" } });
+      assertEquals([after.status, errorCode(after)], [401, "UNAUTHORIZED"], "a function call after sign-out");
+      const rpc = await supabaseDb(harness.url, harness.anonKey).rpc(
+        "get_room_sync_state",
+        { p_room_id: roomId },
+        token,
+      );
+      assert(!rpc.ok);
+      assertEquals(
+        [rpc.status, rpc.error.code, rpc.error.details],
+        [401, "PT401", "UNAUTHORIZED"],
+        "an RPC after sign-out",
+      );
+      const other = await call(rooms, "/rooms/create", { token: alice.token, body: { username: "alice" } });
+      assertEquals(other.status, 200, "the user's other sessions go on (scope local)");
+    });
+
     await t.step("bodies: size, JSON, types, user_id", async () => {
       const db = scriptedDb(() => ({ ok: true, data: {} }));
       const h = createHandler("comments", db, { logError });

@@ -4,7 +4,9 @@
  * /functions/v1/<name>. The functions reach the database the production way — supabase-js to this
  * server's /rest/v1 with the caller's token.
  *
- *   POST /auth/v1/signup          anonymous user: a row in the stub auth.users + HS256 tokens
+ *   POST /auth/v1/signup          anonymous user: a row in the stub auth.users, a session in
+ *                                 auth.sessions, HS256 tokens that name it (session_id)
+ *   POST /auth/v1/logout          ends the token's session (scope local, global or others), 204
  *   POST /rest/v1/rpc/<fn>        MiniPostgrest
  *   GET  /rest/v1/<table>         MiniPostgrest
  *   *    /functions/v1/<name>/…   createHandler(name, supabaseDb(this server))
@@ -12,7 +14,7 @@
 import type postgres from "npm:postgres@3.4.9";
 import { createHandler, type FunctionName } from "../../functions/_shared/handler.ts";
 import { supabaseDb } from "../../functions/_shared/supabase_db.ts";
-import { signJwt } from "./jwt.ts";
+import { signJwt, verifyJwt } from "./jwt.ts";
 import { type Answer, MiniPostgrest } from "./postgrest.ts";
 
 /** A running harness. */
@@ -20,7 +22,8 @@ export interface Harness {
   url: string;
   anonKey: string;
   jwtSecret: string;
-  /** Mints an access token for an existing auth.users id (tests that need unusual tokens). */
+  /** Mints an access token of a new session (a row in auth.sessions) for an existing auth.users
+   * id (tests that need unusual tokens). */
   mintUserToken(userId: string, ttlSeconds?: number): Promise<string>;
   close(): Promise<void>;
 }
@@ -63,8 +66,10 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
   );
   const rest = new MiniPostgrest(sql, jwtSecret);
 
-  const mintUserToken = (userId: string, ttlSeconds = 3600) =>
-    signJwt({
+  const mintUserToken = async (userId: string, ttlSeconds = 3600) => {
+    const sessionId = crypto.randomUUID();
+    await sql`insert into auth.sessions (id, user_id) values (${sessionId}, ${userId})`;
+    return await signJwt({
       iss: "http://127.0.0.1/auth/v1",
       sub: userId,
       aud: "authenticated",
@@ -77,9 +82,31 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
       role: "authenticated",
       aal: "aal1",
       amr: [{ method: "anonymous", timestamp: nowSeconds() }],
-      session_id: crypto.randomUUID(),
+      session_id: sessionId,
       is_anonymous: true,
     }, jwtSecret);
+  };
+
+  // GoTrue's logout: the bearer's session (scope=local, the default), all of the user's
+  // (global) or all but it (others) end; their access tokens still verify but name no session.
+  async function logout(req: Request, url: URL): Promise<Response> {
+    const m = /^bearer\s+(\S+)\s*$/i.exec(req.headers.get("authorization") ?? "");
+    const verified = m ? await verifyJwt(m[1], jwtSecret) : { refused: "invalid" as const };
+    if ("refused" in verified || typeof verified.claims.sub !== "string") {
+      return jsonResponse(401, {
+        code: 401,
+        error_code: "no_authorization",
+        msg: "This endpoint requires a valid Bearer token",
+      });
+    }
+    const { sub, session_id: sessionId } = verified.claims as { sub: string; session_id?: string };
+    const scope = url.searchParams.get("scope") ?? "local";
+    if (scope === "global") await sql`delete from auth.sessions where user_id = ${sub}`;
+    else if (scope === "others") {
+      await sql`delete from auth.sessions where user_id = ${sub} and id::text <> ${sessionId ?? ""}`;
+    } else await sql`delete from auth.sessions where user_id = ${sub} and id::text = ${sessionId ?? ""}`;
+    return new Response(null, { status: 204 });
+  }
 
   async function signup(req: Request): Promise<Response> {
     let data: unknown = {};
@@ -152,6 +179,7 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
     if (apikey !== anonKey) return jsonResponse(401, { message: "Invalid API key" });
 
     if (path === "/auth/v1/signup" && req.method === "POST") return await signup(req);
+    if (path === "/auth/v1/logout" && req.method === "POST") return await logout(req, url);
     const rpc = /^\/rest\/v1\/rpc\/([^/]+)$/.exec(path);
     if (rpc && req.method === "POST") {
       let body: unknown;

@@ -11,20 +11,38 @@ set client_min_messages = notice;
 create schema tests;
 grant usage on schema tests to anon, authenticated;
 
-create table tests.users (name text primary key, id uuid not null unique);
+create table tests.users (name text primary key, id uuid not null unique, session_id uuid not null);
 create table tests.vars (name text primary key, value text);
 grant select on tests.users, tests.vars to anon, authenticated;
 grant insert, update on tests.vars to anon, authenticated;
 
--- A user in the stub auth.users; returns its id.
+-- A user in the stub auth.users, signed in (one row in auth.sessions); returns its id.
 create function tests.new_user(p_name text) returns uuid
 language plpgsql security definer set search_path = '' as $$
 declare
   v_id uuid := gen_random_uuid();
+  v_session uuid := gen_random_uuid();
 begin
   insert into auth.users (id) values (v_id);
-  insert into tests.users (name, id) values (p_name, v_id);
+  insert into auth.sessions (id, user_id) values (v_session, v_id);
+  insert into tests.users (name, id, session_id) values (p_name, v_id, v_session);
   return v_id;
+end $$;
+
+-- Signs the user out: its session row goes, as GoTrue's logout does (its tokens still verify).
+create function tests.end_session(p_name text) returns void
+language sql security definer set search_path = '' as $$
+  delete from auth.sessions where id = (select session_id from tests.users where name = p_name)
+$$;
+
+-- Signs the user in again: a new session, which act_as uses from now on.
+create function tests.new_session(p_name text) returns void
+language plpgsql security definer set search_path = '' as $$
+declare
+  v_session uuid := gen_random_uuid();
+begin
+  insert into auth.sessions (id, user_id) values (v_session, tests.uid(p_name));
+  update tests.users set session_id = v_session where name = p_name;
 end $$;
 
 create function tests.uid(p_name text) returns uuid
@@ -39,14 +57,41 @@ $$;
 create function tests.get(p_name text) returns text
 language sql stable as $$ select value from tests.vars where name = p_name $$;
 
--- Act as a signed-in user for the rest of the transaction.
+-- Act as a signed-in user for the rest of the transaction (claims as GoTrue mints them: sub,
+-- role and session_id).
 create function tests.act_as(p_name text) returns void
 language plpgsql as $$
 begin
   perform set_config('role', 'postgres', true);
   perform set_config('request.jwt.claims',
-    jsonb_build_object('sub', tests.uid(p_name), 'role', 'authenticated')::text, true);
+    (select jsonb_build_object('sub', u.id, 'role', 'authenticated', 'session_id', u.session_id, 'is_anonymous', true)
+     from tests.users u where u.name = p_name)::text, true);
+  perform set_config('realtime.topic', '', true);
   perform set_config('role', 'authenticated', true);
+end $$;
+
+-- Act as a user with arbitrary claims (forged or odd tokens that PostgREST would still accept).
+create function tests.act_with_claims(p_claims jsonb) returns void
+language plpgsql as $$
+begin
+  perform set_config('role', 'postgres', true);
+  perform set_config('request.jwt.claims', p_claims::text, true);
+  perform set_config('role', coalesce(p_claims ->> 'role', 'anon'), true);
+end $$;
+
+-- Act as Realtime does when it authorises a channel join: the user's role and claims, and the
+-- channel's topic in realtime.topic.
+create function tests.act_on_topic(p_name text, p_topic text) returns void
+language plpgsql as $$
+begin
+  if p_name is null then
+    perform tests.act_as_anon();
+  else
+    perform tests.act_as(p_name);
+  end if;
+  perform set_config('role', 'postgres', true);
+  perform set_config('realtime.topic', p_topic, true);
+  perform set_config('role', case when p_name is null then 'anon' else 'authenticated' end, true);
 end $$;
 
 -- Act as a request that carries only the anon key.

@@ -38,7 +38,8 @@ begin
   perform tests.act_as_admin();
   perform tests.is((select role from public.room_members where user_id = tests.uid('carol')), 'host', 'the heir''s role is host');
   perform tests.is((select role from public.room_members where user_id = tests.uid('bob')), 'member', 'the others stay members');
-  perform tests.is((select count(*) from public.room_members where user_id = tests.uid('alice')), 0::bigint, 'the leaver''s row is gone');
+  perform tests.ok((select left_at is not null and role = 'member' from public.room_members where user_id = tests.uid('alice')),
+    'the leaver''s row stays, with left_at set and role member (a soft leave: no DELETE for Realtime to leak)');
   perform tests.is((select array_agg(message order by id) from public.comments where room_id = v_room and id > 2),
     array['alice left the room', 'carol is now the host'], 'a leave adds a notice, a hand-over another');
   perform tests.is((select state_version from public.rooms where room_id = v_room), 1::bigint, 'a hand-over publishes a new state');
