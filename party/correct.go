@@ -122,12 +122,7 @@ type CorrectionInput struct {
 // the player is ahead).
 func (in CorrectionInput) Drift() float64 { return in.Position - in.Expected }
 
-func (in CorrectionInput) rate() float64 {
-	if !(in.RoomRate > 0) || math.IsInf(in.RoomRate, 0) {
-		return 1
-	}
-	return in.RoomRate
-}
+func (in CorrectionInput) rate() float64 { return ClampRate(in.RoomRate) }
 
 // speed is the player speed, with unknown read as the room rate.
 func (in CorrectionInput) speed() float64 {

@@ -28,6 +28,8 @@ const (
 
 // Member is one room_members row.
 type Member struct {
+	// RoomID is the row's room_id ("" when the row does not carry it).
+	RoomID   string
 	UserID   string
 	Username string
 	Role     Role
@@ -38,18 +40,28 @@ type Member struct {
 	// LastSeen is the member's last liveness report (server clock).
 	LastSeen time.Time
 	JoinedAt time.Time
+	// LeftAt is when the member left (a soft leave: the row stays with
+	// left_at set); zero for a current member.
+	LeftAt time.Time
 }
+
+// Left reports whether the row is of a member who has left the room.
+func (m Member) Left() bool { return !m.LeftAt.IsZero() }
 
 // Stale reports whether m is stale at now (server clock).
 func (m Member) Stale(now time.Time) bool { return IsStale(m.LastSeen, now) }
 
 // ParseMemberRow reads a room_members row (keys as in DESIGN §5, types as for
 // ParseRoomRow). user_id is required; the rest defaults to zero values, and
-// an unknown role reads as member.
+// an unknown role reads as member. current_time is clamped to
+// [0, MaxPosition]. A non-null left_at marks a member who has left.
 func ParseMemberRow(m map[string]any) (Member, error) {
 	r := row{what: "member row", m: m}
 	var mem Member
 	var err error
+	if mem.RoomID, err = r.optString("room_id"); err != nil {
+		return Member{}, err
+	}
 	if mem.UserID, err = r.optString("user_id"); err != nil {
 		return Member{}, err
 	}
@@ -70,7 +82,7 @@ func ParseMemberRow(m map[string]any) (Member, error) {
 	if v, ok, err := r.optNumber("current_time"); err != nil {
 		return Member{}, err
 	} else if ok {
-		mem.CurrentTime = v
+		mem.CurrentTime = ClampPosition(v, 0)
 	}
 	if _, present := m["is_playing"]; present && m["is_playing"] != nil {
 		if mem.IsPlaying, err = r.reqBool("is_playing"); err != nil {
@@ -81,6 +93,9 @@ func ParseMemberRow(m map[string]any) (Member, error) {
 		return Member{}, err
 	}
 	if mem.JoinedAt, _, err = r.optTime("joined_at"); err != nil {
+		return Member{}, err
+	}
+	if mem.LeftAt, _, err = r.optTime("left_at"); err != nil {
 		return Member{}, err
 	}
 	return mem, nil

@@ -41,7 +41,7 @@ func TestParseMemberRow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Member{UserID: "u2", Username: "bob", Role: RoleHost, CurrentTime: 61.5, IsPlaying: true,
+	want := Member{RoomID: "abc123def4", UserID: "u2", Username: "bob", Role: RoleHost, CurrentTime: 61.5, IsPlaying: true,
 		LastSeen: t0, JoinedAt: time.Date(2024, 5, 1, 11, 0, 0, 0, time.UTC)}
 	if !got.LastSeen.Equal(want.LastSeen) || !got.JoinedAt.Equal(want.JoinedAt) {
 		t.Fatalf("times: %+v", got)

@@ -9,6 +9,40 @@ import (
 	"time"
 )
 
+// Bounds of a room's playback state (docs/security.md). The servers refuse values outside them;
+// the client clamps whatever arrives anyway, so a hostile or old server can neither hand mpv an
+// absurd position or speed nor overflow the drift maths (positions in ms fit an int64 with a
+// wide margin).
+const (
+	// MaxPosition is the largest media position or duration, in seconds (one week). It also
+	// bounds positions when the duration is unknown.
+	MaxPosition = 604800
+	// MinRate and MaxRate bound a room's playback rate.
+	MinRate = 0.25
+	MaxRate = 4
+)
+
+// ClampRate returns r within [MinRate, MaxRate]; a rate that is not a positive number reads as 1.
+func ClampRate(r float64) float64 {
+	if !(r > 0) || math.IsInf(r, 0) {
+		return 1
+	}
+	return math.Max(MinRate, math.Min(MaxRate, r))
+}
+
+// ClampPosition returns pos within [0, duration], or [0, MaxPosition] when the duration is
+// unknown (0); NaN reads as 0.
+func ClampPosition(pos, duration float64) float64 {
+	limit := float64(MaxPosition)
+	if duration > 0 && duration < limit {
+		limit = duration
+	}
+	if !(pos > 0) {
+		return 0
+	}
+	return math.Min(pos, limit)
+}
+
 // RoomState is the playback state a room publishes (the rooms row of
 // DESIGN §5): CurrentTime is the media position at UpdatedAt, a server-clock
 // instant, and the position moves on from there at PlaybackRate while
@@ -22,7 +56,8 @@ type RoomState struct {
 	CurrentTime float64
 	// UpdatedAt is when CurrentTime was true, on the server's clock.
 	UpdatedAt time.Time
-	// PlaybackRate is the room's speed; 0 or less reads as 1.
+	// PlaybackRate is the room's speed; 0 or less reads as 1, and Rate keeps it within
+	// [MinRate, MaxRate].
 	PlaybackRate float64
 	// StateVersion grows with every host action; a newer version replaces
 	// an older state, an older one is stale.
@@ -37,22 +72,18 @@ type RoomState struct {
 func (s RoomState) Known() bool { return !s.UpdatedAt.IsZero() }
 
 // Rate is the room's playback rate, with the default of 1 for a missing or
-// invalid rate.
-func (s RoomState) Rate() float64 {
-	if !(s.PlaybackRate > 0) || math.IsInf(s.PlaybackRate, 0) {
-		return 1
-	}
-	return s.PlaybackRate
-}
+// invalid rate, within [MinRate, MaxRate].
+func (s RoomState) Rate() float64 { return ClampRate(s.PlaybackRate) }
 
 // ExpectedPosition is where the room's media is at serverNow (an instant on
 // the server's clock, see ClockOffset.ServerNow):
 //
 //	current_time + (is_playing ? (serverNow − updated_at) × rate : 0)
 //
-// clamped to [0, MediaDuration] when the duration is known. A state stamped
-// after serverNow (a clock-offset error of a few milliseconds) counts as
-// stamped at serverNow rather than moving the position backwards.
+// clamped to [0, MediaDuration] when the duration is known and to
+// [0, MaxPosition] when it is not. A state stamped after serverNow (a
+// clock-offset error of a few milliseconds) counts as stamped at serverNow
+// rather than moving the position backwards.
 func (s RoomState) ExpectedPosition(serverNow time.Time) float64 {
 	pos := s.CurrentTime
 	if s.IsPlaying {
@@ -60,13 +91,7 @@ func (s RoomState) ExpectedPosition(serverNow time.Time) float64 {
 			pos += elapsed * s.Rate()
 		}
 	}
-	if pos < 0 || math.IsNaN(pos) {
-		pos = 0
-	}
-	if s.MediaDuration > 0 && pos > s.MediaDuration {
-		pos = s.MediaDuration
-	}
-	return pos
+	return ClampPosition(pos, s.MediaDuration)
 }
 
 // Input returns a CorrectionInput with the room's side filled in for
@@ -97,7 +122,10 @@ func (s RoomState) Newer(old RoomState) bool {
 // timestamp string (see ParseTimestamp). is_playing, current_time and
 // updated_at are required; a missing or null playback_rate reads as 1 and a
 // missing or null media_duration as unknown (0). A row that cannot be read
-// is an error, never a zero position.
+// is an error, never a zero position. Values a sane server never sends are
+// clamped, not trusted: media_duration to at most MaxPosition, current_time
+// to at most the duration (MaxPosition when unknown), playback_rate to
+// [MinRate, MaxRate].
 func ParseRoomRow(m map[string]any) (RoomState, error) {
 	r := row{what: "room row", m: m}
 	var s RoomState
@@ -130,13 +158,14 @@ func ParseRoomRow(m map[string]any) (RoomState, error) {
 		if !(v > 0) {
 			return RoomState{}, r.errorf("playback_rate %v is not positive", v)
 		}
-		s.PlaybackRate = v
+		s.PlaybackRate = ClampRate(v)
 	}
 	if v, ok, err := r.optNumber("media_duration"); err != nil {
 		return RoomState{}, err
 	} else if ok && v > 0 {
-		s.MediaDuration = v
+		s.MediaDuration = math.Min(v, MaxPosition)
 	}
+	s.CurrentTime = ClampPosition(s.CurrentTime, s.MediaDuration)
 	if v, ok, err := r.optNumber("state_version"); err != nil {
 		return RoomState{}, err
 	} else if ok {
