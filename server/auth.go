@@ -3,6 +3,7 @@ package server
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -88,6 +89,11 @@ func (s *Server) handleSignup(w http.ResponseWriter, r *http.Request) {
 	}
 	var meta map[string]any
 	if raw, ok := body["data"]; ok && string(raw) != "null" {
+		if len(raw) > MaxUserMetadata {
+			// It rides in every access token, and tokens are cached: keep them small.
+			authError(w, http.StatusBadRequest, "validation_failed", fmt.Sprintf("data must be at most %d bytes of JSON", MaxUserMetadata))
+			return
+		}
 		if err := json.Unmarshal(raw, &meta); err != nil {
 			authError(w, http.StatusBadRequest, "validation_failed", "data must be an object")
 			return
@@ -122,6 +128,10 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 		authError(w, http.StatusBadRequest, "validation_failed", "refresh_token is required")
 		return
 	}
+	if !s.limits.allow("refresh:"+clientIP(r), 60, time.Minute) {
+		authError(w, http.StatusTooManyRequests, "over_request_rate_limit", "Request rate limit reached")
+		return
+	}
 	u, sessionID, next, err := s.store.RotateRefreshToken(r.Context(), token, refreshReuseWindow)
 	switch {
 	case errors.Is(err, store.ErrRefreshTokenNotFound), errors.Is(err, store.ErrNotFound):
@@ -139,6 +149,10 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 // bearerUser checks the user token of /user and /logout, with GoTrue's error codes.
 func (s *Server) bearerUser(w http.ResponseWriter, r *http.Request) (caller, bool) {
 	c, err := s.callerOf(r)
+	if err == errSessionEnded {
+		authError(w, http.StatusForbidden, "session_not_found", "Session from session_id claim in JWT does not exist")
+		return c, false
+	}
 	if err != nil {
 		if strings.Contains(err.Error(), "missing") {
 			authError(w, http.StatusUnauthorized, "no_authorization", "This endpoint requires a Bearer token")

@@ -59,19 +59,29 @@ func TestAuth(t *testing.T) {
 		t.Fatalf("refresh: %d %s", resp.Status, resp.Body)
 	}
 	clk.Set(5 * time.Second)
-	if again, resp := refresh(sess.RefreshToken); resp.Status != 200 || again.UserID != sess.UserID {
-		t.Fatalf("reuse within the window: %d %s", resp.Status, resp.Body)
+	again, resp := refresh(sess.RefreshToken)
+	if resp.Status != 200 || again.UserID != sess.UserID || again.RefreshToken != next.RefreshToken {
+		t.Fatalf("reuse within the window must return the same child: %d %s (child %s)", resp.Status, resp.Body, next.RefreshToken)
 	}
 	clk.Set(11 * time.Second)
 	if _, resp := refresh(sess.RefreshToken); resp.Status != 400 || resp.Object()["code"] != "refresh_token_already_used" {
 		t.Fatalf("reuse after the window: %d %s", resp.Status, resp.Body)
 	}
+	// A parent reused after the window means the family leaked: the whole session ends, its
+	// newest refresh token and its unexpired access token with it.
+	if _, resp := refresh(next.RefreshToken); resp.Status != 400 || resp.Object()["code"] != "refresh_token_not_found" {
+		t.Fatalf("the child after the family was revoked: %d %s", resp.Status, resp.Body)
+	}
+	if r := api.Do(http.MethodPost, "/functions/v1/rooms/create", next.AccessToken, map[string]any{"username": "x"}); r.Status != 401 {
+		t.Fatalf("an access token of a revoked session still works: %d %s", r.Status, r.Body)
+	}
 	if _, resp := refresh("no-such-token"); resp.Status != 400 || resp.Object()["code"] != "refresh_token_not_found" {
 		t.Fatalf("unknown refresh token: %d %s", resp.Status, resp.Body)
 	}
-	third, resp := refresh(next.RefreshToken)
+	sess = api.SignUp()
+	third, resp := refresh(sess.RefreshToken)
 	if resp.Status != 200 {
-		t.Fatalf("refresh of the rotated token: %d %s", resp.Status, resp.Body)
+		t.Fatalf("refresh of a new session: %d %s", resp.Status, resp.Body)
 	}
 
 	// Logout ends the session: its tokens stop working for /user and refresh.
@@ -83,6 +93,9 @@ func TestAuth(t *testing.T) {
 	}
 	if _, resp := refresh(third.RefreshToken); resp.Status != 400 || resp.Object()["code"] != "refresh_token_not_found" {
 		t.Fatalf("refresh after logout: %d %s", resp.Status, resp.Body)
+	}
+	if r := api.Do(http.MethodPost, "/functions/v1/rooms/create", third.AccessToken, map[string]any{"username": "x"}); r.Status != 401 {
+		t.Fatalf("an access token of a signed-out session still works: %d %s", r.Status, r.Body)
 	}
 	if r := api.Do(http.MethodGet, "/auth/v1/nothing", "", nil); r.Status != 404 {
 		t.Fatalf("unknown auth path: %d %s", r.Status, r.Body)

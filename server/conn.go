@@ -22,14 +22,35 @@ const (
 	maxChannels     = 100 // per connection, as hosted Supabase
 )
 
+// Realtime limits of docs/security.md.
+const (
+	maxConnsPerIP        = 64
+	maxTopicBytes        = 256 // of the name after "realtime:"
+	maxPresenceMeta      = 1024
+	maxPresenceKeys      = 100 // per topic
+	maxMetasPerKey       = 10  // per key and topic: one person's windows
+	userPresenceLimit    = 10  // track/untrack per window per user and topic, over all connections
+	maxBroadcastBytes    = 64 << 10
+	broadcastWindow      = 10 * time.Second // for Config.BroadcastLimit
+	roomTopicPrefix      = "room:"
+	errNotRoomMemberText = "Unauthorized: join the room first (rooms/join): its channel is for its members"
+)
+
 // conn is one WebSocket connection.
 type conn struct {
 	hub    *hub
 	ws     *websocket.Conn
 	ser    phx.Serializer
 	apiKey string
+	ip     string // client address, for the per-address connection cap
 
 	channels map[string]*channel // by topic; guarded by hub.mu
+	bindings int                 // postgres_changes bindings over all channels; guarded by hub.mu
+
+	// Budgets, reader goroutine only. Presence calls are counted per topic on the connection,
+	// not per channel, so leaving and rejoining a topic doesn't reset them.
+	presenceCalls  map[string][]time.Time
+	broadcastCalls []time.Time
 
 	out     outbox
 	trackID atomic.Int64
@@ -50,12 +71,14 @@ type channel struct {
 	self     bool // broadcast.self
 	ack      bool // broadcast.ack
 
-	userID   string // "" for the anon key
-	token    string
-	tokenExp time.Time
+	userID    string // "" for the anon key
+	sessionID string
+	token     string
+	tokenExp  time.Time
+	roomID    string // for room topics (room:<id>, room:<id>:…): the room whose members may join
 
-	presenceCalls []time.Time // reader goroutine only
-	closed        bool
+	indexed []indexKey // where its bindings sit in the change index
+	closed  bool
 }
 
 // outbox is a connection's queue of encoded frames. A writer goroutine runs only while there
@@ -81,10 +104,10 @@ type closeFrame struct {
 	reason string
 }
 
-func newConn(h *hub, ws *websocket.Conn, ser phx.Serializer, apiKey string) *conn {
+func newConn(h *hub, ws *websocket.Conn, ser phx.Serializer, apiKey, ip string) *conn {
 	c := &conn{
-		hub: h, ws: ws, ser: ser, apiKey: apiKey, channels: map[string]*channel{},
-		out: outbox{},
+		hub: h, ws: ws, ser: ser, apiKey: apiKey, ip: ip, channels: map[string]*channel{},
+		presenceCalls: map[string][]time.Time{}, out: outbox{},
 	}
 	c.writeTimer = time.AfterFunc(writeTimeout, func() { ws.CloseNow() })
 	c.writeTimer.Stop()
@@ -317,8 +340,15 @@ func (c *conn) handle(m phx.Message) {
 	}
 }
 
+// identity is who a channel token says the client is.
+type identity struct {
+	userID    string // "" for the anon key
+	sessionID string
+	exp       time.Time
+}
+
 // identity checks a channel token and returns its user (empty for the anon key) and expiry.
-func (c *conn) identity(token string) (userID string, exp time.Time, reason string) {
+func (c *conn) identity(token string) (identity, string) {
 	if token == "" || strings.HasPrefix(token, "sb_") {
 		token = c.apiKey
 	}
@@ -331,21 +361,43 @@ func (c *conn) identity(token string) (userID string, exp time.Time, reason stri
 		case errTokenSignature:
 			code = "JwtSignatureError"
 		}
-		return "", time.Time{}, code + ": " + tokenErrorText(err, claims, c.hub.srv.cfg.Now())
+		return identity{}, code + ": " + tokenErrorText(err, claims, c.hub.srv.cfg.Now())
 	}
+	var id identity
 	if claims.ExpiresAt != nil {
-		exp = claims.ExpiresAt.Time
+		id.exp = claims.ExpiresAt.Time
 	}
 	if claims.Role == "authenticated" {
-		userID = claims.Subject
+		id.userID, id.sessionID = claims.Subject, claims.SessionID
 	}
-	return userID, exp, ""
+	if id.sessionID != "" && c.hub.srv.store.SessionEnded(id.sessionID) {
+		return identity{}, "InvalidJWTToken: Token has been revoked: its session has ended"
+	}
+	return id, ""
+}
+
+// roomOfTopic returns the room id of a room topic ("room:<id>" or "room:<id>:…"); ok is false
+// for other topics. A room topic with a malformed id returns ok with an empty id.
+func roomOfTopic(name string) (roomID string, ok bool) {
+	rest, ok := strings.CutPrefix(name, roomTopicPrefix)
+	if !ok {
+		return "", false
+	}
+	id, _, _ := strings.Cut(rest, ":")
+	if !validRoomID(id) {
+		return "", true
+	}
+	return id, true
 }
 
 func (c *conn) join(m phx.Message) {
 	name, ok := strings.CutPrefix(m.Topic, "realtime:")
 	if !ok || name == "" {
 		c.reply(m, phx.ReplyError("TopicNameRequired: You must provide a topic name"))
+		return
+	}
+	if len(name) > maxTopicBytes {
+		c.reply(m, phx.ReplyError(fmt.Sprintf("InvalidTopic: topic names are at most %d bytes", maxTopicBytes)))
 		return
 	}
 	var p phx.JoinPayload
@@ -357,9 +409,18 @@ func (c *conn) join(m phx.Message) {
 	if token == "" {
 		token = p.UserToken
 	}
-	userID, exp, reason := c.identity(token)
+	id, reason := c.identity(token)
 	if reason != "" {
 		c.reply(m, phx.ReplyError(reason))
+		return
+	}
+	roomID, isRoom := roomOfTopic(name)
+	if isRoom && (roomID == "" || id.userID == "" || !c.hub.srv.store.IsMember(roomID, id.userID)) {
+		c.reply(m, phx.ReplyError(errNotRoomMemberText))
+		return
+	}
+	if len(p.Config.PostgresChanges) > maxBindingsPerJoin {
+		c.reply(m, phx.ReplyError(fmt.Sprintf("TooManyBindings: at most %d postgres_changes per channel", maxBindingsPerJoin)))
 		return
 	}
 	h := c.hub
@@ -376,13 +437,21 @@ func (c *conn) join(m phx.Message) {
 		c.reply(m, phx.ReplyError("ChannelRateLimitReached: Too many channels"))
 		return
 	}
+	if c.bindings+len(p.Config.PostgresChanges) > maxBindingsPerConn {
+		h.mu.Unlock()
+		c.reply(m, phx.ReplyError(fmt.Sprintf("TooManyBindings: at most %d postgres_changes per connection", maxBindingsPerConn)))
+		return
+	}
 	ch := &channel{
 		conn: c, topic: m.Topic, joinRef: m.JoinRef, key: p.Config.Presence.Key,
 		tracker: strconv.FormatInt(c.trackID.Add(1), 10) + "@" + fmt.Sprintf("%p", c),
 		self:    p.Config.Broadcast.Self, ack: p.Config.Broadcast.Ack,
-		userID: userID, token: token, tokenExp: exp,
+		userID: id.userID, sessionID: id.sessionID, token: token, tokenExp: id.exp, roomID: roomID,
 	}
-	if ch.key == "" {
+	switch {
+	case isRoom:
+		ch.key = id.userID // in a room, presence says who is there: nobody speaks for another
+	case ch.key == "":
 		ch.key = ch.tracker // the real server uses a random UUID; any unique key will do
 	}
 	if ch.joinRef == "" {
@@ -401,6 +470,7 @@ func (c *conn) join(m phx.Message) {
 	}
 	t.subs[ch] = struct{}{}
 	c.channels[m.Topic] = ch
+	c.bindings += len(echo)
 	bindErr := h.changes.add(ch, echo)
 	var state phx.State
 	if p.Config.Presence.Enabled {
@@ -458,15 +528,20 @@ func (c *conn) accessToken(ch *channel, m phx.Message) {
 	if same || strings.HasPrefix(*p.AccessToken, "sb_") {
 		return
 	}
-	userID, exp, reason := c.identity(*p.AccessToken)
+	id, reason := c.identity(*p.AccessToken)
 	if reason != "" {
 		_, msg, _ := strings.Cut(reason, ": ")
 		c.shutdownChannel(ch, msg)
 		return
 	}
+	if ch.roomID != "" && id.userID != ch.key {
+		// A room channel belongs to the member who joined it; another identity joins its own.
+		c.shutdownChannel(ch, "Unauthorized: a room channel's token must stay the same member's")
+		return
+	}
 	// Every token change is an identity change, in every direction (anon→user, user→anon).
 	c.hub.mu.Lock()
-	ch.userID, ch.token, ch.tokenExp = userID, *p.AccessToken, exp
+	ch.userID, ch.sessionID, ch.token, ch.tokenExp = id.userID, id.sessionID, *p.AccessToken, id.exp
 	c.hub.mu.Unlock()
 }
 
@@ -482,33 +557,55 @@ func (c *conn) presence(ch *channel, m phx.Message) {
 	}
 	cfg := c.hub.srv.cfg
 	now := cfg.Now()
-	kept := ch.presenceCalls[:0]
-	for _, t := range ch.presenceCalls {
+	calls := c.presenceCalls[ch.topic]
+	kept := calls[:0]
+	for _, t := range calls {
 		if now.Sub(t) < cfg.PresenceWindow {
 			kept = append(kept, t)
 		}
 	}
-	ch.presenceCalls = append(kept, now)
-	if len(ch.presenceCalls) > cfg.PresenceLimit {
+	c.presenceCalls[ch.topic] = append(kept, now)
+	overUser := ch.userID != "" && !c.hub.srv.limits.allow("presence:"+ch.userID+":"+ch.topic, userPresenceLimit, cfg.PresenceWindow)
+	if len(c.presenceCalls[ch.topic]) > cfg.PresenceLimit || overUser {
 		// Hosted Supabase's per-client cap: the call is refused by closing the channel.
 		c.reply(m, phx.ReplyOK(nil))
 		c.shutdownChannel(ch, "Client presence rate limit exceeded")
 		return
 	}
+	if ch.roomID != "" && !c.hub.srv.store.IsMember(ch.roomID, ch.userID) {
+		c.reply(m, phx.ReplyError(errNotRoomMemberText))
+		return
+	}
 	h := c.hub
 	switch p.Event {
 	case "track":
+		if len(p.Payload) > maxPresenceMeta {
+			c.reply(m, phx.ReplyError(fmt.Sprintf("PresencePayloadTooLarge: a presence meta is at most %d bytes of JSON", maxPresenceMeta)))
+			return
+		}
 		var meta map[string]any
 		if err := json.Unmarshal(p.Payload, &meta); err != nil || meta == nil {
 			c.reply(m, phx.ReplyError("Presence track payload must be a map"))
 			return
 		}
-		c.reply(m, phx.ReplyOK(nil))
 		h.mu.Lock()
-		if t := h.topics[ch.topic]; t != nil && !ch.closed {
-			if d, changed := t.presence.Track(ch.tracker, ch.key, meta); changed {
-				h.fanoutPresenceLocked(t, d)
+		t := h.topics[ch.topic]
+		if t == nil || ch.closed {
+			h.mu.Unlock()
+			c.reply(m, phx.ReplyOK(nil))
+			return
+		}
+		if _, tracked := t.presence.Tracked(ch.tracker); !tracked {
+			keys, metas := t.presence.Occupancy(ch.key)
+			if metas >= maxMetasPerKey || metas == 0 && keys >= maxPresenceKeys {
+				h.mu.Unlock()
+				c.reply(m, phx.ReplyError(fmt.Sprintf("PresenceLimit: at most %d presences per topic and %d per key", maxPresenceKeys, maxMetasPerKey)))
+				return
 			}
+		}
+		c.reply(m, phx.ReplyOK(nil))
+		if d, changed := t.presence.Track(ch.tracker, ch.key, meta); changed {
+			h.fanoutPresenceLocked(t, d)
 		}
 		h.mu.Unlock()
 	case "untrack":
@@ -534,7 +631,32 @@ func (c *conn) broadcast(ch *channel, m phx.Message) {
 		c.reply(m, phx.ReplyError("broadcast needs an event"))
 		return
 	}
-	out := phx.Message{Topic: ch.topic, Event: phx.EventBroadcast, Payload: m.Payload, BinaryPayload: m.BinaryPayload}
+	if len(m.Payload)+len(m.BinaryPayload) > maxBroadcastBytes {
+		c.reply(m, phx.ReplyError(fmt.Sprintf("BroadcastTooLarge: a broadcast is at most %d bytes", maxBroadcastBytes)))
+		return
+	}
+	now := c.hub.srv.cfg.Now()
+	kept := c.broadcastCalls[:0]
+	for _, t := range c.broadcastCalls {
+		if now.Sub(t) < broadcastWindow {
+			kept = append(kept, t)
+		}
+	}
+	c.broadcastCalls = kept
+	if limit := c.hub.srv.cfg.BroadcastLimit; len(kept) >= limit {
+		c.reply(m, phx.ReplyError(fmt.Sprintf("TooManyBroadcasts: at most %d per %s", limit, broadcastWindow)))
+		return
+	}
+	c.broadcastCalls = append(kept, now)
+	payload := m.Payload
+	if ch.roomID != "" {
+		if !c.hub.srv.store.IsMember(ch.roomID, ch.userID) {
+			c.reply(m, phx.ReplyError(errNotRoomMemberText))
+			return
+		}
+		payload = stampSender(payload, ch.userID)
+	}
+	out := phx.Message{Topic: ch.topic, Event: phx.EventBroadcast, Payload: payload, BinaryPayload: m.BinaryPayload}
 	h := c.hub
 	h.mu.RLock()
 	if t := h.topics[ch.topic]; t != nil {
@@ -550,4 +672,20 @@ func (c *conn) broadcast(ch *channel, m phx.Message) {
 	if ch.ack {
 		c.reply(m, phx.ReplyOK(nil))
 	}
+}
+
+// stampSender sets sender_id in a JSON broadcast to the member who sent it, so members can tell
+// who said what and nobody can speak as another. (Binary broadcasts have no room for it: they
+// are still only from members.)
+func stampSender(payload json.RawMessage, userID string) json.RawMessage {
+	var obj map[string]json.RawMessage
+	if len(payload) == 0 || json.Unmarshal(payload, &obj) != nil || obj == nil {
+		return payload
+	}
+	obj["sender_id"] = mustJSON(userID)
+	b, err := json.Marshal(obj)
+	if err != nil {
+		return payload
+	}
+	return b
 }

@@ -128,16 +128,17 @@ func (f fields) username() (string, *apiError) {
 	if n := runeLen(name); n == 0 || n > MaxUsername {
 		return "", &apiError{http.StatusBadRequest, "INVALID_USERNAME", fmt.Sprintf("username must be 1–%d characters", MaxUsername)}
 	}
+	if e := checkUsername(name); e != nil {
+		return "", e
+	}
 	return name, nil
 }
 
+// position reads a required playback position in [0, MaxPosition].
 func (f fields) position(name string) (float64, *apiError) {
-	v, err := f.num(name, true)
+	v, err := f.boundedNum(name, true)
 	if err != nil {
 		return 0, err
-	}
-	if *v < 0 {
-		return 0, invalid("%s must be ≥ 0", name)
 	}
 	return *v, nil
 }
@@ -181,6 +182,7 @@ func (s *Server) handleFunction(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	data, e := h(r, c, f)
+	s.hub.flushed()
 	if e != nil {
 		if e.status == http.StatusInternalServerError {
 			s.log.Error("function failed", "fn", name, "err", e.message)
@@ -201,20 +203,18 @@ func (s *Server) fnCreateRoom(r *http.Request, c caller, f fields) (any, *apiErr
 	if nr.MediaURL, e = f.str("media_url", false); e != nil {
 		return nil, e
 	}
-	if nr.MediaTitle, e = f.str("media_title", false); e != nil {
+	if nr.MediaURL != nil {
+		if e := checkMediaURL(*nr.MediaURL); e != nil {
+			return nil, e
+		}
+	}
+	if nr.MediaTitle, e = f.cleanField("media_title", MaxMediaTitle); e != nil {
 		return nil, e
 	}
-	if nr.MediaTitle != nil {
-		t := cleanText(*nr.MediaTitle, false)
-		nr.MediaTitle = &t
-	}
-	if nr.MediaDuration, e = f.num("media_duration", false); e != nil {
+	if nr.MediaDuration, e = f.boundedNum("media_duration", false); e != nil {
 		return nil, e
 	}
-	if nr.MediaDuration != nil && *nr.MediaDuration < 0 {
-		return nil, invalid("media_duration must be ≥ 0")
-	}
-	if nr.AnimeID, e = f.strOrNumber("anime_id"); e != nil {
+	if nr.AnimeID, e = f.animeID(); e != nil {
 		return nil, e
 	}
 	if nr.EpisodeNumber, e = f.integer("episode_number"); e != nil {
@@ -230,8 +230,22 @@ func (s *Server) fnCreateRoom(r *http.Request, c caller, f fields) (any, *apiErr
 	return map[string]any{"room": room, "member": member}, nil
 }
 
+// allowMembershipChange is the join/leave budget of a user: a loop of joins and leaves costs
+// everyone a write, a notice and a fan-out each.
+func (s *Server) allowMembershipChange(c caller) *apiError {
+	if !s.limits.allow("membership:"+c.userID, 20, time.Minute) {
+		return &apiError{http.StatusTooManyRequests, "RATE_LIMITED", "too many joins and leaves: at most 20 a minute"}
+	}
+	return nil
+}
+
+// allowNotice is the store's budget for join/leave notices (docs/security.md).
+func (s *Server) allowNotice(roomID, userID string) bool {
+	return s.limits.allow("notice:"+roomID+":"+userID, 4, time.Minute) && s.limits.allow("notice:"+roomID, 30, time.Minute)
+}
+
 func (s *Server) fnJoinRoom(r *http.Request, c caller, f fields) (any, *apiError) {
-	roomID, e := f.str("room_id", true)
+	roomID, e := f.roomID("room_id")
 	if e != nil {
 		return nil, e
 	}
@@ -239,7 +253,10 @@ func (s *Server) fnJoinRoom(r *http.Request, c caller, f fields) (any, *apiError
 	if e != nil {
 		return nil, e
 	}
-	room, member, members, err := s.store.JoinRoom(r.Context(), *roomID, c.userID, username)
+	if e := s.allowMembershipChange(c); e != nil {
+		return nil, e
+	}
+	room, member, members, err := s.store.JoinRoom(r.Context(), roomID, c.userID, username)
 	if err != nil {
 		return nil, storeError(err)
 	}
@@ -247,11 +264,14 @@ func (s *Server) fnJoinRoom(r *http.Request, c caller, f fields) (any, *apiError
 }
 
 func (s *Server) fnLeaveRoom(r *http.Request, c caller, f fields) (any, *apiError) {
-	roomID, e := f.str("room_id", true)
+	roomID, e := f.roomID("room_id")
 	if e != nil {
 		return nil, e
 	}
-	room, err := s.store.LeaveRoom(r.Context(), *roomID, c.userID)
+	if e := s.allowMembershipChange(c); e != nil {
+		return nil, e
+	}
+	room, err := s.store.LeaveRoom(r.Context(), roomID, c.userID)
 	if err != nil {
 		return nil, storeError(err)
 	}
@@ -259,7 +279,7 @@ func (s *Server) fnLeaveRoom(r *http.Request, c caller, f fields) (any, *apiErro
 }
 
 func (s *Server) fnControl(r *http.Request, c caller, f fields) (any, *apiError) {
-	roomID, e := f.str("room_id", true)
+	roomID, e := f.roomID("room_id")
 	if e != nil {
 		return nil, e
 	}
@@ -283,10 +303,10 @@ func (s *Server) fnControl(r *http.Request, c caller, f fields) (any, *apiError)
 	if rate != nil && (*rate < 0.25 || *rate > 4) {
 		return nil, invalid("playback_rate must be between 0.25 and 4")
 	}
-	if !s.limits.allow("control:"+c.userID+":"+*roomID, 20, 10*time.Second) {
+	if !s.limits.allow("control:"+c.userID+":"+roomID, 20, 10*time.Second) {
 		return nil, &apiError{http.StatusTooManyRequests, "RATE_LIMITED", "too many controls: at most 20 in 10 s"}
 	}
-	room, err := s.store.ControlRoom(r.Context(), *roomID, c.userID, store.Control{Action: *action, CurrentTime: pos, PlaybackRate: rate})
+	room, err := s.store.ControlRoom(r.Context(), roomID, c.userID, store.Control{Action: *action, CurrentTime: pos, PlaybackRate: rate})
 	if err != nil {
 		return nil, storeError(err)
 	}
@@ -294,7 +314,7 @@ func (s *Server) fnControl(r *http.Request, c caller, f fields) (any, *apiError)
 }
 
 func (s *Server) fnComment(r *http.Request, c caller, f fields) (any, *apiError) {
-	roomID, e := f.str("room_id", true)
+	roomID, e := f.roomID("room_id")
 	if e != nil {
 		return nil, e
 	}
@@ -307,26 +327,26 @@ func (s *Server) fnComment(r *http.Request, c caller, f fields) (any, *apiError)
 		return nil, &apiError{http.StatusBadRequest, "INVALID_MESSAGE", fmt.Sprintf("message must be 1–%d characters", MaxMessage)}
 	}
 	nc := store.NewComment{Message: msg}
-	if nc.VideoTimestamp, e = f.num("video_timestamp", false); e != nil {
+	if nc.VideoTimestamp, e = f.boundedNum("video_timestamp", false); e != nil {
 		return nil, e
 	}
-	if nc.AnimeID, e = f.strOrNumber("anime_id"); e != nil {
+	if nc.AnimeID, e = f.animeID(); e != nil {
 		return nil, e
 	}
 	if nc.EpisodeNumber, e = f.integer("episode_number"); e != nil {
 		return nil, e
 	}
-	if !s.store.IsMember(*roomID, c.userID) {
+	if !s.store.IsMember(roomID, c.userID) {
 		// Tell unknown rooms apart from rooms the caller hasn't joined.
-		if _, _, err := s.store.RoomState(r.Context(), *roomID); err != nil {
+		if _, _, err := s.store.RoomState(r.Context(), roomID); err != nil {
 			return nil, storeError(err)
 		}
 		return nil, storeError(store.ErrNotMember)
 	}
-	if !s.limits.allow("comment:"+c.userID+":"+*roomID, 5, 10*time.Second) {
+	if !s.limits.allow("comment:"+c.userID+":"+roomID, 5, 10*time.Second) {
 		return nil, &apiError{http.StatusTooManyRequests, "RATE_LIMITED", "too many comments: at most 5 in 10 s"}
 	}
-	comment, err := s.store.AddComment(r.Context(), *roomID, c.userID, nc)
+	comment, err := s.store.AddComment(r.Context(), roomID, c.userID, nc)
 	if err != nil {
 		return nil, storeError(err)
 	}

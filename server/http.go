@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"time"
 )
 
 // MaxBodyBytes is the largest HTTP request body accepted (DESIGN §7).
@@ -14,21 +15,42 @@ const MaxBodyBytes = 64 << 10
 
 func (s *Server) routes() {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /watchparty/v1/info", s.handleInfo)
+	mux.HandleFunc("GET /watchparty/v1/info", deadlines(s.handleInfo))
+	// WebSocket upgrades live as long as the socket: their silence is bounded by the hub's idle
+	// timeout instead.
 	mux.HandleFunc("GET /realtime/v1/websocket", s.hub.handleWebSocket)
 	mux.HandleFunc("GET /socket/websocket", s.hub.handleWebSocket)
-	mux.HandleFunc("/auth/v1/", s.withAPIKey(s.handleAuth))
-	mux.HandleFunc("/functions/v1/", s.withAPIKey(s.handleFunction))
-	mux.HandleFunc("/rest/v1/rpc/{fn}", s.withAPIKey(s.handleRPC))
-	mux.HandleFunc("/rest/v1/{table}", s.withAPIKey(s.handleTable))
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("/auth/v1/", deadlines(s.withAPIKey(s.handleAuth)))
+	mux.HandleFunc("/functions/v1/", deadlines(s.withAPIKey(s.handleFunction)))
+	mux.HandleFunc("/rest/v1/rpc/{fn}", deadlines(s.withAPIKey(s.handleRPC)))
+	mux.HandleFunc("/rest/v1/{table}", deadlines(s.withAPIKey(s.handleTable)))
+	mux.HandleFunc("/", deadlines(func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, map[string]any{"message": "no route for " + r.Method + " " + r.URL.Path})
-	})
+	}))
 	s.mux = mux
 }
 
 func (s *Server) handleInfo(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"anon_key": s.keys.anonKey, "version": s.cfg.Version})
+}
+
+// HTTP deadlines of the non-upgrade routes (docs/security.md): a body trickled one byte at a
+// time, or a reader that never reads the reply, holds a connection and a goroutine for at most
+// this long.
+const (
+	bodyReadTimeout  = 10 * time.Second
+	replyWriteTimout = 30 * time.Second
+)
+
+func deadlines(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		rc := http.NewResponseController(w)
+		now := time.Now()
+		// Errors only mean the connection doesn't support deadlines (tests' recorders).
+		_ = rc.SetReadDeadline(now.Add(bodyReadTimeout))
+		_ = rc.SetWriteDeadline(now.Add(replyWriteTimout))
+		next(w, r)
+	}
 }
 
 // withAPIKey requires a valid apikey (header or query), as the Supabase API gateway does.
@@ -61,6 +83,9 @@ type errNoUser struct{ detail string }
 
 func (e errNoUser) Error() string { return e.detail }
 
+// errSessionEnded is a valid, unexpired token of a session that was signed out or revoked.
+var errSessionEnded = errNoUser{"session ended: sign in again"}
+
 // callerOf returns the user of the request's bearer token. The anon key is a valid token but no
 // user. The user is always the token's sub: bodies never name the caller.
 func (s *Server) callerOf(r *http.Request) (caller, error) {
@@ -81,6 +106,9 @@ func (s *Server) callerOf(r *http.Request) (caller, error) {
 	}
 	if c.Role != "authenticated" || c.Subject == "" {
 		return caller{}, errNoUser{"sign in first: the anon key is not a user"}
+	}
+	if c.SessionID != "" && s.store.SessionEnded(c.SessionID) {
+		return caller{}, errSessionEnded
 	}
 	return caller{userID: c.Subject, sessionID: c.SessionID}, nil
 }

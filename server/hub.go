@@ -26,13 +26,24 @@ type hub struct {
 
 	mu      sync.RWMutex
 	conns   map[*conn]struct{}
+	perIP   map[string]int // open connections per client address
 	topics  map[string]*topic
 	changes changeIndex
 	closing bool
 
+	// Committed changes wait here for the dispatcher, so the store's write lock is never held
+	// while changes are matched and fanned out (see publishChanges).
+	pendingMu    sync.Mutex
+	pending      []store.Change
+	queued       uint64        // batches handed to publishChanges
+	dispatched   uint64        // batches fanned out
+	fanned       *sync.Cond    // on pendingMu: dispatched moved
+	wake         chan struct{} // capacity 1: a change is pending
+	dispatchDone chan struct{}
+
 	wg       sync.WaitGroup // connection goroutines
 	stopOnce sync.Once
-	stop     chan struct{} // closes the janitor
+	stop     chan struct{} // ends the janitor and the dispatcher
 }
 
 // topic is one channel topic ("realtime:room:abc") and its subscribers.
@@ -43,8 +54,11 @@ type topic struct {
 }
 
 func newHub(s *Server) *hub {
-	h := &hub{srv: s, conns: map[*conn]struct{}{}, topics: map[string]*topic{}, changes: newChangeIndex(), stop: make(chan struct{})}
+	h := &hub{srv: s, conns: map[*conn]struct{}{}, perIP: map[string]int{}, topics: map[string]*topic{}, changes: newChangeIndex(),
+		stop: make(chan struct{}), wake: make(chan struct{}, 1), dispatchDone: make(chan struct{})}
+	h.fanned = sync.NewCond(&h.pendingMu)
 	go h.janitor()
+	go h.dispatch()
 	return h
 }
 
@@ -68,11 +82,16 @@ func (h *hub) handleWebSocket(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusUnauthorized, map[string]any{"error": tokenErrorText(err, claims, h.srv.cfg.Now())})
 		return
 	}
+	ip := clientIP(r)
 	h.mu.RLock()
-	closing := h.closing
+	closing, open := h.closing, h.perIP[ip]
 	h.mu.RUnlock()
 	if closing {
 		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"error": "server is shutting down"})
+		return
+	}
+	if open >= maxConnsPerIP {
+		writeJSON(w, http.StatusTooManyRequests, map[string]any{"error": fmt.Sprintf("too many connections from your address (at most %d)", maxConnsPerIP)})
 		return
 	}
 	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{
@@ -84,13 +103,19 @@ func (h *hub) handleWebSocket(w http.ResponseWriter, r *http.Request) {
 		return // Accept has written the HTTP error
 	}
 	ws.SetReadLimit(h.srv.cfg.MaxFrame)
-	c := newConn(h, ws, ser, key)
+	c := newConn(h, ws, ser, key, ip)
 	h.mu.Lock()
 	if h.closing {
 		h.mu.Unlock()
 		ws.Close(websocket.StatusGoingAway, "server is shutting down")
 		return
 	}
+	if h.perIP[ip] >= maxConnsPerIP {
+		h.mu.Unlock()
+		ws.Close(websocket.StatusTryAgainLater, "too many connections from your address")
+		return
+	}
+	h.perIP[ip]++
 	h.conns[c] = struct{}{}
 	h.wg.Add(1)
 	h.mu.Unlock()
@@ -127,7 +152,12 @@ func tokenErrorText(err error, c *claims, now time.Time) string {
 func (h *hub) removeConn(c *conn) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	delete(h.conns, c)
+	if _, ok := h.conns[c]; ok {
+		delete(h.conns, c)
+		if h.perIP[c.ip]--; h.perIP[c.ip] <= 0 {
+			delete(h.perIP, c.ip)
+		}
+	}
 	for _, ch := range c.channels {
 		h.leaveLocked(ch)
 	}
@@ -137,12 +167,13 @@ func (h *hub) removeConn(c *conn) {
 // leaveLocked removes a channel from its topic and the change index, and fans out the presence
 // leave of its meta. Caller holds h.mu.
 func (h *hub) leaveLocked(ch *channel) {
+	ch.conn.bindings -= len(ch.bindings)
+	h.changes.remove(ch)
 	t := h.topics[ch.topic]
 	if t == nil {
 		return
 	}
 	delete(t.subs, ch)
-	h.changes.remove(ch)
 	if d, changed := t.presence.Untrack(ch.tracker); changed {
 		h.fanoutPresenceLocked(t, d)
 	}
@@ -164,12 +195,64 @@ func (h *hub) fanoutPresenceLocked(t *topic, d phx.Diff) {
 }
 
 // publishChanges receives committed changes from the store (in commit order, under the store's
-// write lock) and enqueues postgres_changes frames for every matching channel.
+// write lock) and queues them for the dispatcher: matching and fan-out happen after the lock is
+// released, so no number of subscribers can slow down a write.
 func (h *hub) publishChanges(changes []store.Change) {
-	h.mu.RLock()
-	defer h.mu.RUnlock()
-	for _, c := range changes {
-		h.publishChangeLocked(c)
+	h.pendingMu.Lock()
+	h.pending = append(h.pending, changes...)
+	h.queued++
+	h.pendingMu.Unlock()
+	select {
+	case h.wake <- struct{}{}:
+	default:
+	}
+}
+
+// dispatch fans out queued changes in commit order until the hub stops, then fans out what is
+// still queued.
+func (h *hub) dispatch() {
+	defer close(h.dispatchDone)
+	for {
+		stopping := false
+		select {
+		case <-h.wake:
+		case <-h.stop:
+			stopping = true
+		}
+		h.pendingMu.Lock()
+		batch, upTo := h.pending, h.queued
+		h.pending = nil
+		h.pendingMu.Unlock()
+		if len(batch) > 0 {
+			h.mu.RLock()
+			for _, c := range batch {
+				h.publishChangeLocked(c)
+			}
+			h.mu.RUnlock()
+		}
+		h.pendingMu.Lock()
+		h.dispatched = upTo
+		if stopping {
+			h.dispatched = ^uint64(0) // nothing more will be fanned out: release every waiter
+		}
+		h.fanned.Broadcast()
+		h.pendingMu.Unlock()
+		if stopping {
+			return
+		}
+	}
+}
+
+// flushed waits until every change committed before the call has been fanned out (enqueued on
+// its subscribers' outboxes). A function replies after its changes are on their way, as it did
+// when fan-out ran inside the write: a client that got the reply knows the others' frames are
+// queued ahead of anything it does next.
+func (h *hub) flushed() {
+	h.pendingMu.Lock()
+	defer h.pendingMu.Unlock()
+	target := h.queued
+	for h.dispatched < target {
+		h.fanned.Wait()
 	}
 }
 
@@ -191,9 +274,10 @@ func (h *hub) publishChangeLocked(c store.Change) {
 	// so every client subscribed the seed's way gets the same bytes).
 	cache := map[string]*frameCache{}
 	for ch, ids := range matches {
-		// Row security, as the supabase/ RLS policies: members read their room's rows. DELETEs
-		// are not checked, as on Supabase.
-		if c.Type != "DELETE" && roomID != "" && !h.srv.store.IsMember(roomID, ch.userID) {
+		// Row security, as the supabase/ RLS policies: only the room's current members receive
+		// its rows, for every kind of change (a leave is an UPDATE that the leaver no longer
+		// receives; nobody receives another room's rows).
+		if !h.srv.store.IsMember(roomID, ch.userID) {
 			continue
 		}
 		key := ch.topic + "|" + idsKey(ids)
@@ -241,12 +325,15 @@ func (h *hub) janitor() {
 		case <-t.C:
 		}
 		now := h.srv.cfg.Now()
-		var expired []*channel
+		var expired, ended []*channel
 		h.mu.RLock()
 		for _, t := range h.topics {
 			for ch := range t.subs {
-				if !ch.tokenExp.IsZero() && now.After(ch.tokenExp) {
+				switch {
+				case !ch.tokenExp.IsZero() && now.After(ch.tokenExp):
 					expired = append(expired, ch)
+				case ch.sessionID != "" && h.srv.store.SessionEnded(ch.sessionID):
+					ended = append(ended, ch)
 				}
 			}
 		}
@@ -254,12 +341,16 @@ func (h *hub) janitor() {
 		for _, ch := range expired {
 			ch.conn.shutdownChannel(ch, fmt.Sprintf("Token has expired %d seconds ago", int(now.Sub(ch.tokenExp).Seconds())))
 		}
+		for _, ch := range ended {
+			ch.conn.shutdownChannel(ch, "Token has been revoked: its session has ended")
+		}
 	}
 }
 
 // shutdown tells every client the server is going away, flushes their outboxes and closes them.
 func (h *hub) shutdown(ctx context.Context) {
 	h.stopOnce.Do(func() { close(h.stop) })
+	<-h.dispatchDone // committed changes are fanned out before the goodbyes
 	h.mu.Lock()
 	h.closing = true
 	conns := make([]*conn, 0, len(h.conns))

@@ -3,6 +3,7 @@ package server_test
 import (
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"regexp"
 	"strconv"
@@ -407,8 +408,9 @@ func TestPostgresChanges(t *testing.T) {
 	if rec := d["record"].(map[string]any); !reflect.DeepEqual(ids, []int64{idComments}) || rec["message"] != "hello" || rec["username"] != "Host" || rec["video_timestamp"] != 43.0 {
 		t.Fatalf("comment insert: %v %v", ids, d)
 	}
-	// A third user joins and leaves: room_members INSERT and DELETE (old_record only), each
-	// with a system comment.
+	// A third user joins and leaves: room_members INSERT, then an UPDATE that sets left_at (a
+	// soft leave: never a DELETE, which Supabase publishes without row security), each with a
+	// system comment.
 	third := p.api.SignUp()
 	p.api.JoinRoom(third.AccessToken, p.roomID, "Third")
 	ids, d = changeOf(t, await(t, c, "member insert", isChange), "room_members", "INSERT")
@@ -420,46 +422,67 @@ func TestPostgresChanges(t *testing.T) {
 		t.Fatalf("join notice: %v", d)
 	}
 	wantFn(t, p.api.Invoke(third.AccessToken, "rooms/leave", map[string]any{"room_id": p.roomID}), 200, "")
-	ids, d = changeOf(t, await(t, c, "member delete", isChange), "room_members", "DELETE")
-	if !reflect.DeepEqual(ids, []int64{idMembers}) || d["old_record"].(map[string]any)["user_id"] != third.UserID {
-		t.Fatalf("member delete: %v %v", ids, d)
+	ids, d = changeOf(t, await(t, c, "member leave", isChange), "room_members", "UPDATE")
+	if rec := d["record"].(map[string]any); !reflect.DeepEqual(ids, []int64{idMembers}) || rec["user_id"] != third.UserID || rec["left_at"] == nil {
+		t.Fatalf("member leave: %v %v", ids, d)
 	}
 	changeOf(t, await(t, c, "leave notice", isChange), "comments", "INSERT")
 	noFrames(t, c, "after the leave notice")
 }
 
+// Rows of a room reach only its current members, whatever topic or filter a socket uses, and a
+// room's channel is for its members only.
 func TestChangesNeedMembership(t *testing.T) {
 	p := newParty(t, server.Config{})
 	api := p.api
 	stranger := api.SignUp()
 	member, outsider, anon := p.dial(t), p.dial(t), p.dial(t)
 	joinRoom(t, member, p.roomID, p.member)
-	joinRoom(t, outsider, p.roomID, stranger)
 	topic := servertest.RoomTopic(p.roomID)
-	// A member's socket that joined with the anon key is no user yet.
-	_, reply, _ := anon.Join(servertest.Ctx(t, wait), topic, servertest.SeedConfig(p.roomID, p.member.UserID), "")
-	if reply.Status != "ok" {
+	// The room's channel refuses a signed-in non-member and the anon key.
+	for who, tok := range map[string]string{"a non-member": stranger.AccessToken, "the anon key": ""} {
+		c := outsider
+		if tok == "" {
+			c = anon
+		}
+		_, reply, _ := c.Join(servertest.Ctx(t, wait), topic, servertest.SeedConfig(p.roomID, p.member.UserID), tok)
+		if reply.Status != "error" || !strings.Contains(string(reply.Response), "Unauthorized") {
+			t.Fatalf("%s joined the room's channel: %+v", who, reply)
+		}
+	}
+	// Any other topic with the room's filter is allowed, but carries no rows of a room the
+	// socket's user is not in.
+	const lobby = "realtime:lobby"
+	if _, reply, _ := outsider.Join(servertest.Ctx(t, wait), lobby, servertest.SeedConfig(p.roomID, stranger.UserID), stranger.AccessToken); reply.Status != "ok" {
 		t.Fatal(reply)
 	}
+	if _, reply, _ := anon.Join(servertest.Ctx(t, wait), lobby, servertest.SeedConfig(p.roomID, p.member.UserID), ""); reply.Status != "ok" {
+		t.Fatal(reply)
+	}
+	barrier(t, outsider)
 	barrier(t, anon)
 
 	wantFn(t, api.Invoke(p.host.AccessToken, "comments/create", map[string]any{"room_id": p.roomID, "message": "members only"}), 200, "")
-	await(t, member, "the member's change", servertest.IsEvent(topic, phx.EventPostgresChanges))
-	noFrames(t, outsider, "a non-member's socket")
+	third := api.SignUp()
+	api.JoinRoom(third.AccessToken, p.roomID, "Third")
+	wantFn(t, api.Invoke(third.AccessToken, "rooms/leave", map[string]any{"room_id": p.roomID}), 200, "")
+	isChange := servertest.IsEvent(topic, phx.EventPostgresChanges)
+	await(t, member, "the member's change", isChange)
+	noFrames(t, outsider, "a non-member's socket (comments, joins and leaves)")
 	noFrames(t, anon, "an anonymous socket")
 
 	// access_token: the anon socket becomes the member and now receives the room's changes.
-	if _, err := anon.Push(servertest.Ctx(t, wait), "", topic, phx.EventAccessToken, map[string]any{"access_token": p.member.AccessToken}); err != nil {
+	if _, err := anon.Push(servertest.Ctx(t, wait), "", lobby, phx.EventAccessToken, map[string]any{"access_token": p.member.AccessToken}); err != nil {
 		t.Fatal(err)
 	}
 	barrier(t, anon) // access_token has no reply; the barrier makes sure it was handled
 	wantFn(t, api.Invoke(p.host.AccessToken, "comments/create", map[string]any{"room_id": p.roomID, "message": "now you see it"}), 200, "")
-	f := await(t, anon, "change after access_token", servertest.IsEvent(topic, phx.EventPostgresChanges))
+	f := await(t, anon, "change after access_token", servertest.IsEvent(lobby, phx.EventPostgresChanges))
 	if !strings.Contains(string(f.Msg.Payload), "now you see it") {
 		t.Fatalf("change = %s", f)
 	}
 	// An invalid token shuts the channel: system error, then phx_close.
-	anon.Push(servertest.Ctx(t, wait), "", topic, phx.EventAccessToken, map[string]any{"access_token": "garbage"})
+	anon.Push(servertest.Ctx(t, wait), "", lobby, phx.EventAccessToken, map[string]any{"access_token": "garbage"})
 	f = next(t, anon)
 	if f.Msg.Event != phx.EventSystem || f.Payload()["status"] != "error" {
 		t.Fatalf("bad access_token: %s", f)
@@ -467,26 +490,30 @@ func TestChangesNeedMembership(t *testing.T) {
 	if f = next(t, anon); f.Msg.Event != phx.EventClose {
 		t.Fatalf("then %s, want phx_close", f)
 	}
+	// A room channel can't change hands: another member's token closes it.
+	memberTopic := topic
+	member.Push(servertest.Ctx(t, wait), "", memberTopic, phx.EventAccessToken, map[string]any{"access_token": p.host.AccessToken})
+	if f = await(t, member, "room channel handed over", servertest.IsEvent(memberTopic, phx.EventSystem)); f.Payload()["status"] != "error" {
+		t.Fatalf("token of another member on a room channel: %s", f)
+	}
 }
 
-func TestFilterOperators(t *testing.T) {
+// On our tables only the filter the product uses is served: other filters, no filter and the
+// "*" table are refused with a system error, and no row reaches them.
+func TestOnlyRoomFilters(t *testing.T) {
 	p := newParty(t, server.Config{})
-	// The next comment ids are n+1, n+2, n+3.
-	r := p.api.Invoke(p.host.AccessToken, "comments/create", map[string]any{"room_id": p.roomID, "message": "probe"})
-	n := int(data(r, "comment", "id").(float64))
-	mid := n + 2
-	filters := []string{
-		"id=eq." + itoa(mid), "id=neq." + itoa(mid), "id=lt." + itoa(mid), "id=lte." + itoa(mid),
-		"id=gt." + itoa(mid), "id=gte." + itoa(mid), "id=in.(" + itoa(n+1) + "," + itoa(n+3) + ")",
-		"id=gt." + itoa(n) + ",id=lt." + itoa(mid), // ANDed conditions
+	refused := []phx.ChangeBinding{
+		{Event: "*", Schema: "public", Table: "comments"},
+		{Event: "*", Schema: "public", Table: "comments", Filter: "id=gt.0"},
+		{Event: "*", Schema: "public", Table: "room_members", Filter: "user_id=eq." + p.member.UserID},
+		{Event: "*", Schema: "public", Table: "rooms", Filter: "room_id=neq." + p.roomID},
+		{Event: "*", Schema: "public", Table: "*"},
+		{Event: "*", Schema: "*"},
 	}
-	var bindings []phx.ChangeBinding
-	for _, f := range filters {
-		bindings = append(bindings, phx.ChangeBinding{Event: "INSERT", Schema: "public", Table: "comments", Filter: f})
-	}
+	served := phx.ChangeBinding{Event: "INSERT", Schema: "public", Table: "comments", Filter: "room_id=eq." + p.roomID}
 	c := p.dial(t)
 	topic := servertest.RoomTopic(p.roomID)
-	_, reply, err := c.Join(servertest.Ctx(t, wait), topic, phx.JoinConfig{PostgresChanges: bindings}, p.member.AccessToken)
+	_, reply, err := c.Join(servertest.Ctx(t, wait), topic, phx.JoinConfig{PostgresChanges: append(refused, served)}, p.member.AccessToken)
 	if err != nil || reply.Status != "ok" {
 		t.Fatal(err, reply)
 	}
@@ -494,30 +521,14 @@ func TestFilterOperators(t *testing.T) {
 		PostgresChanges []phx.ChangeBinding `json:"postgres_changes"`
 	}
 	json.Unmarshal(reply.Response, &echo)
-	idOf := map[int64]string{}
-	for i, b := range echo.PostgresChanges {
-		idOf[b.ID] = filters[i]
+	f := await(t, c, "system", servertest.IsEvent(topic, phx.EventSystem))
+	if f.Payload()["status"] != "error" || !strings.Contains(fmt.Sprint(f.Payload()["message"]), "only room_id=eq.") {
+		t.Fatalf("refused bindings: %s", f)
 	}
-	barrier(t, c)
-	want := map[int][]string{
-		n + 1: {filters[1], filters[2], filters[3], filters[6], filters[7]},
-		n + 2: {filters[0], filters[3], filters[5]},
-		n + 3: {filters[1], filters[4], filters[5], filters[6]},
-	}
-	for id := n + 1; id <= n+3; id++ {
-		r := p.api.Invoke(p.host.AccessToken, "comments/create", map[string]any{"room_id": p.roomID, "message": "c" + itoa(id)})
-		wantFn(t, r, 200, "")
-		if got := int(data(r, "comment", "id").(float64)); got != id {
-			t.Fatalf("comment id %d, want %d", got, id)
-		}
-		ids, _ := changeOf(t, next(t, c), "comments", "INSERT")
-		var got []string
-		for _, x := range ids {
-			got = append(got, idOf[x])
-		}
-		if !reflect.DeepEqual(got, want[id]) {
-			t.Errorf("comment %d matched %q, want %q (in join order)", id, got, want[id])
-		}
+	wantFn(t, p.api.Invoke(p.host.AccessToken, "comments/create", map[string]any{"room_id": p.roomID, "message": "x"}), 200, "")
+	ids, _ := changeOf(t, await(t, c, "change", servertest.IsEvent(topic, phx.EventPostgresChanges)), "comments", "INSERT")
+	if want := []int64{echo.PostgresChanges[len(refused)].ID}; !reflect.DeepEqual(ids, want) {
+		t.Fatalf("ids %v, want only the room filter's %v", ids, want)
 	}
 }
 
@@ -624,7 +635,7 @@ func TestBinaryBroadcast(t *testing.T) {
 	s := servertest.Start(t, server.Config{})
 	a := servertest.DialT(t, s.WSURL(phx.Vsn2), servertest.DialOptions{})
 	b := servertest.DialT(t, s.WSURL(phx.Vsn2), servertest.DialOptions{})
-	const topic = "realtime:room:r1"
+	const topic = "realtime:lobby:1" // not a room topic: open to the anon key
 	if _, reply, _ := a.Join(servertest.Ctx(t, wait), topic, phx.JoinConfig{Broadcast: phx.BroadcastConfig{Ack: true}}, ""); reply.Status != "ok" {
 		t.Fatal(reply)
 	}
@@ -634,12 +645,12 @@ func TestBinaryBroadcast(t *testing.T) {
 	barrier(t, a)
 	barrier(t, b)
 	// supabase-js's send({type:'broadcast', event:'ping', payload:{x:1}}), captured (protocol.md §2.1).
-	kind3 := unhex(t, "0301011004000136377265616c74696d653a726f6f6d3a723170696e677b2278223a317d")
+	kind3 := unhex(t, "030101100400013637"+hexOf([]byte("realtime:lobby:1"))+"70696e677b2278223a317d")
 	if err := a.WriteRaw(servertest.Ctx(t, wait), websocket.MessageBinary, kind3); err != nil {
 		t.Fatal(err)
 	}
 	f := next(t, b)
-	if want := "04100400017265616c74696d653a726f6f6d3a723170696e677b2278223a317d"; !f.Binary || hexOf(f.Raw) != want {
+	if want := "0410040001" + hexOf([]byte("realtime:lobby:1")) + "70696e677b2278223a317d"; !f.Binary || hexOf(f.Raw) != want {
 		t.Fatalf("b got %x (binary %v), want kind 4 %s", f.Raw, f.Binary, want)
 	}
 	// ack: the sender gets an ok reply to ref "7"; self is off, so no echo.

@@ -91,6 +91,7 @@ func (s *Server) rpcTrackPresence(w http.ResponseWriter, r *http.Request, c call
 		return
 	}
 	err := s.store.TrackPresence(r.Context(), *roomID, c.userID, pos, playing)
+	s.hub.flushed()
 	switch {
 	case errors.Is(err, store.ErrRoomNotFound):
 		rpcError(w, http.StatusNotFound, "room not found")

@@ -35,6 +35,7 @@ type Config struct {
 	// Limits; zero values take the defaults (hosted Supabase's where it has one).
 	PresenceLimit  int           // presence track/untrack per window per channel (5)
 	PresenceWindow time.Duration // (30 s)
+	BroadcastLimit int           // broadcasts per 10 s per connection (100)
 	IdleTimeout    time.Duration // close a socket with no inbound frame for this long (60 s)
 	MaxFrame       int64         // largest inbound WebSocket frame (1 MiB); larger → close 1009
 	// Now is the clock (tests); default time.Now.
@@ -50,6 +51,9 @@ func (c *Config) defaults() {
 	}
 	if c.PresenceWindow == 0 {
 		c.PresenceWindow = 30 * time.Second
+	}
+	if c.BroadcastLimit == 0 {
+		c.BroadcastLimit = 100
 	}
 	if c.IdleTimeout == 0 {
 		c.IdleTimeout = 60 * time.Second
@@ -92,11 +96,12 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	st, err := store.Open(filepath.Join(cfg.DataDir, "watchparty.db"), store.Options{Now: cfg.Now})
+	s := &Server{cfg: cfg, log: cfg.Logger, keys: k, limits: newRateLimits(cfg.Now)}
+	st, err := store.Open(filepath.Join(cfg.DataDir, "watchparty.db"), store.Options{Now: cfg.Now, AllowNotice: s.allowNotice})
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, store: st, keys: k, limits: newRateLimits(cfg.Now)}
+	s.store = st
 	s.hub = newHub(s)
 	st.SetChangeHook(s.hub.publishChanges)
 	s.routes()
@@ -115,6 +120,8 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	srv := &http.Server{
 		Handler:           s.mux,
 		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second, // keep-alive connections between requests
+		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}

@@ -8,10 +8,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+	lru "github.com/hashicorp/golang-lru/v2"
 )
 
 // AccessTokenTTL is how long a user access token lives, as GoTrue's default.
@@ -45,13 +45,23 @@ type keys struct {
 
 	// verified remembers tokens that passed verification: every request carries the anon key
 	// and most a user token, and parsing and checking both was about a tenth of the server's
-	// CPU under the benchmark's load. Expiry is still checked on every use.
-	verifiedMu sync.Mutex
-	verified   map[string]*claims
+	// CPU under the benchmark's load. Expiry is still checked on every use. Least recently used
+	// tokens go first, and every entry goes after verifiedCacheTTL, so a flood of fresh tokens
+	// neither grows it nor pushes the hot anon key out for long.
+	verified *lru.Cache[string, verifiedToken]
 }
 
-// verifiedCacheSize bounds the verified-token cache; when full it starts over.
-const verifiedCacheSize = 20000
+type verifiedToken struct {
+	claims *claims
+	at     time.Time // when it was verified
+}
+
+// The verified-token cache's bounds: 20,000 tokens of at most a few KB (user metadata is capped
+// at MaxUserMetadata), each kept at most as long as an access token lives.
+const (
+	verifiedCacheSize = 20000
+	verifiedCacheTTL  = AccessTokenTTL
+)
 
 // loadKeys reads the JWT secret and anon key from dir, creating them (mode 0600) on first run so
 // tokens and the anon key stay valid across restarts.
@@ -74,7 +84,7 @@ func loadKeys(dir string) (*keys, error) {
 	if err != nil || len(secret) < 32 {
 		return nil, fmt.Errorf("jwt secret in %s is corrupt: delete it to make a new one (this signs everyone out)", secretPath)
 	}
-	k := &keys{secret: secret, issuer: "watchparty"}
+	k := &keys{secret: secret, issuer: "watchparty", verified: newVerifiedCache()}
 	anonPath := filepath.Join(dir, "anon_key")
 	anon, err := os.ReadFile(anonPath)
 	if err == nil {
@@ -117,12 +127,23 @@ var (
 	errTokenClaims    = errors.New("fields `role` and `exp` are required in jwt")
 )
 
+func newVerifiedCache() *lru.Cache[string, verifiedToken] {
+	c, err := lru.New[string, verifiedToken](verifiedCacheSize)
+	if err != nil {
+		panic(err) // only for a size ≤ 0
+	}
+	return c
+}
+
 // verify checks an HS256 token and returns its claims, which callers must not modify.
 func (k *keys) verify(token string) (*claims, error) {
-	k.verifiedMu.Lock()
-	c, ok := k.verified[token]
-	k.verifiedMu.Unlock()
+	v, ok := k.verified.Get(token)
+	if ok && time.Since(v.at) > verifiedCacheTTL {
+		k.verified.Remove(token)
+		ok = false
+	}
 	if ok {
+		c := v.claims
 		// jwt's rule: valid while now is before exp.
 		if c.ExpiresAt != nil && !time.Now().Before(c.ExpiresAt.Time) {
 			return c, errTokenExpired
@@ -131,12 +152,7 @@ func (k *keys) verify(token string) (*claims, error) {
 	}
 	c, err := k.parse(token)
 	if err == nil {
-		k.verifiedMu.Lock()
-		if k.verified == nil || len(k.verified) >= verifiedCacheSize {
-			k.verified = make(map[string]*claims)
-		}
-		k.verified[token] = c
-		k.verifiedMu.Unlock()
+		k.verified.Add(token, verifiedToken{c, time.Now()})
 	}
 	return c, err
 }

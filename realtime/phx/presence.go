@@ -174,6 +174,21 @@ func (r *Registry) Len() int {
 	return len(r.entries)
 }
 
+// Occupancy returns how many keys are tracked and how many metas key has: what a server
+// bounds before admitting a new meta.
+func (r *Registry) Occupancy(key string) (keys, metasOfKey int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	seen := make(map[string]struct{}, len(r.entries))
+	for _, e := range r.entries {
+		seen[e.key] = struct{}{}
+		if e.key == key {
+			metasOfKey++
+		}
+	}
+	return len(seen), metasOfKey
+}
+
 // Tracked reports the key tracker is tracked under, if any.
 func (r *Registry) Tracked(tracker string) (key string, ok bool) {
 	r.mu.Lock()

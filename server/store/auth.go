@@ -59,12 +59,15 @@ func (s *Store) CreateAnonymousUser(ctx context.Context, userID, sessionID strin
 	return User{ID: userID, UserMetadata: metadata, CreatedAt: now, UpdatedAt: now}, token, err
 }
 
-// RotateRefreshToken exchanges a refresh token for a new one of the same session. A token
-// revoked less than reuse ago is still accepted (two processes sharing a saved session may
-// refresh at once); older revoked tokens are refused.
+// RotateRefreshToken exchanges a refresh token for a new one of the same session, GoTrue's way.
+// A token revoked less than reuse ago returns the session's current token again (two processes
+// sharing a saved session may refresh at once, and both must end up with the same token). A
+// revoked token used later means the family leaked: the whole session ends (every token of it,
+// and its access tokens, see SessionEnded) and ErrRefreshTokenAlreadyUsed is returned.
 func (s *Store) RotateRefreshToken(ctx context.Context, token string, reuse time.Duration) (User, string, string, error) {
 	var user User
 	var sessionID, next string
+	var reused bool
 	err := s.write(ctx, func(tx *sql.Tx, _ *changeSet) error {
 		var revoked sql.NullString
 		var ended sql.NullString
@@ -80,23 +83,96 @@ func (s *Store) RotateRefreshToken(ctx context.Context, token string, reuse time
 		if revoked.Valid {
 			at, perr := time.Parse(TimeFormat, revoked.String)
 			if perr != nil || now.Sub(at) > reuse {
-				return ErrRefreshTokenAlreadyUsed
+				reused = true
+				return s.endSessionLocked(ctx, tx, sessionID, now)
+			}
+			// Inside the window: the session's newest live token, which the first refresh returned.
+			err := tx.QueryRowContext(ctx, `SELECT token FROM refresh_tokens WHERE session_id = ? AND revoked_at IS NULL
+				ORDER BY created_at DESC, rowid DESC LIMIT 1`, sessionID).Scan(&next)
+			if err == nil {
+				return nil
+			}
+			if !errors.Is(err, sql.ErrNoRows) {
+				return err
 			}
 		} else if _, err := tx.ExecContext(ctx, `UPDATE refresh_tokens SET revoked_at = ? WHERE token = ?`, FormatTime(now), token); err != nil {
 			return err
 		}
 		next = newRefreshToken()
-		if _, err := tx.ExecContext(ctx, `INSERT INTO refresh_tokens (token, session_id, user_id, created_at) VALUES (?, ?, ?, ?)`,
-			next, sessionID, user.ID, FormatTime(now)); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO refresh_tokens (token, session_id, user_id, created_at, parent) VALUES (?, ?, ?, ?, ?)`,
+			next, sessionID, user.ID, FormatTime(now), token); err != nil {
 			return err
 		}
 		return nil
 	})
+	if err == nil && reused {
+		err = ErrRefreshTokenAlreadyUsed
+	}
 	if err != nil {
 		return User{}, "", "", err
 	}
 	user, err = s.GetUser(ctx, user.ID)
 	return user, sessionID, next, err
+}
+
+// endSessionLocked ends a session and revokes its tokens, in tx.
+func (s *Store) endSessionLocked(ctx context.Context, tx *sql.Tx, sessionID string, now time.Time) error {
+	at := FormatTime(now)
+	if _, err := tx.ExecContext(ctx, `UPDATE sessions SET ended_at = ? WHERE id = ? AND ended_at IS NULL`, at, sessionID); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE refresh_tokens SET revoked_at = ? WHERE session_id = ? AND revoked_at IS NULL`, at, sessionID); err != nil {
+		return err
+	}
+	s.markEnded(sessionID, now)
+	return nil
+}
+
+// endedSessionMemory is how long an ended session is remembered for SessionEnded: longer than
+// any access token lives, after which its tokens fail on their own expiry.
+const endedSessionMemory = 24 * time.Hour
+
+func (s *Store) markEnded(sessionID string, at time.Time) {
+	s.endedMu.Lock()
+	defer s.endedMu.Unlock()
+	if s.ended == nil {
+		s.ended = map[string]time.Time{}
+	}
+	s.ended[sessionID] = at
+	if len(s.ended)%1024 == 0 {
+		for id, t := range s.ended {
+			if at.Sub(t) > endedSessionMemory {
+				delete(s.ended, id)
+			}
+		}
+	}
+}
+
+// SessionEnded reports, from memory, whether a session was signed out or revoked: its access
+// tokens, though unexpired, are refused.
+func (s *Store) SessionEnded(sessionID string) bool {
+	s.endedMu.RLock()
+	defer s.endedMu.RUnlock()
+	_, ok := s.ended[sessionID]
+	return ok
+}
+
+func (s *Store) loadEnded(ctx context.Context) error {
+	since := s.now().Add(-endedSessionMemory)
+	rows, err := s.db.QueryContext(ctx, `SELECT id, ended_at FROM sessions WHERE ended_at IS NOT NULL AND ended_at > ?`, FormatTime(since))
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id, at string
+		if err := rows.Scan(&id, &at); err != nil {
+			return err
+		}
+		t, _ := time.Parse(TimeFormat, at)
+		s.markEnded(id, t)
+	}
+	return rows.Err()
 }
 
 // GetUser returns a user by id (ErrNotFound when unknown).
@@ -127,19 +203,43 @@ func (s *Store) SessionActive(ctx context.Context, id string) (bool, error) {
 }
 
 // EndSessions signs out: the given session (scope "local"), all the user's sessions ("global"), or
-// all but the given one ("others").
+// all but the given one ("others"). Their refresh tokens stop working, and so do their access
+// tokens (SessionEnded).
 func (s *Store) EndSessions(ctx context.Context, userID, sessionID, scope string) error {
-	now := FormatTime(s.now())
+	now := s.now()
 	return s.write(ctx, func(tx *sql.Tx, _ *changeSet) error {
-		var err error
+		var q string
+		var args []any
 		switch scope {
 		case "local":
-			_, err = tx.ExecContext(ctx, `UPDATE sessions SET ended_at = ? WHERE id = ? AND ended_at IS NULL`, now, sessionID)
+			q, args = `SELECT id FROM sessions WHERE id = ? AND ended_at IS NULL`, []any{sessionID}
 		case "others":
-			_, err = tx.ExecContext(ctx, `UPDATE sessions SET ended_at = ? WHERE user_id = ? AND id <> ? AND ended_at IS NULL`, now, userID, sessionID)
+			q, args = `SELECT id FROM sessions WHERE user_id = ? AND id <> ? AND ended_at IS NULL`, []any{userID, sessionID}
 		default:
-			_, err = tx.ExecContext(ctx, `UPDATE sessions SET ended_at = ? WHERE user_id = ? AND ended_at IS NULL`, now, userID)
+			q, args = `SELECT id FROM sessions WHERE user_id = ? AND ended_at IS NULL`, []any{userID}
 		}
-		return err
+		rows, err := tx.QueryContext(ctx, q, args...)
+		if err != nil {
+			return err
+		}
+		var ids []string
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return err
+			}
+			ids = append(ids, id)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for _, id := range ids {
+			if err := s.endSessionLocked(ctx, tx, id, now); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 )
 
 // NewRoom holds the fields of a room being created.
@@ -89,7 +90,8 @@ func insertComment(ctx context.Context, tx *sql.Tx, w *changeSet, c *Comment) er
 }
 
 // JoinRoom makes userID a member of roomID. Joining again is idempotent: the role stays, no second
-// notice is written, and only a changed username is updated.
+// notice is written, and only a changed username is updated. A member who left comes back with
+// the same row (left_at cleared, joined_at now), announced like a first join.
 func (s *Store) JoinRoom(ctx context.Context, roomID, userID, username string) (Room, Member, []Member, error) {
 	var room Room
 	var member Member
@@ -100,24 +102,34 @@ func (s *Store) JoinRoom(ctx context.Context, roomID, userID, username string) (
 			return err
 		}
 		now := FormatTime(s.now())
+		role := "member"
+		if room.HostUserID == userID {
+			role = "host" // the host of an emptied room coming back
+		}
 		member, err = scanMember(tx.QueryRowContext(ctx, memberSelect+` WHERE room_id = ? AND user_id = ?`, roomID, userID))
 		switch {
 		case errors.Is(err, ErrNotMember):
-			role := "member"
-			if room.HostUserID == userID {
-				role = "host" // the host of an emptied room coming back
-			}
 			member = Member{RoomID: roomID, UserID: userID, Username: username, Role: role, LastSeen: now, JoinedAt: now}
 			if err := insertMember(ctx, tx, member); err != nil {
 				return err
 			}
 			w.add(Change{Table: "room_members", Type: "INSERT", Columns: MemberColumns, Record: member.Record()})
 			w.memberships = append(w.memberships, membership{roomID, userID, true})
-			if err := insertSystemComment(ctx, tx, w, room, username+" joined the room", now); err != nil {
-				return err
-			}
+			return s.notice(ctx, tx, w, room, userID, username+" joined the room", now)
 		case err != nil:
 			return err
+		case !member.Current():
+			old := member
+			member.Username, member.Role, member.LastSeen, member.JoinedAt, member.LeftAt = username, role, now, now, nil
+			member.CurrentTime, member.IsPlaying = 0, false
+			if _, err := tx.ExecContext(ctx, `UPDATE room_members SET username = ?, role = ?, "current_time" = 0, is_playing = 0,
+				last_seen = ?, joined_at = ?, left_at = NULL WHERE room_id = ? AND user_id = ?`,
+				username, role, now, now, roomID, userID); err != nil {
+				return err
+			}
+			w.add(Change{Table: "room_members", Type: "UPDATE", Columns: MemberColumns, Record: member.Record(), OldRecord: old.Record()})
+			w.memberships = append(w.memberships, membership{roomID, userID, true})
+			return s.notice(ctx, tx, w, room, userID, username+" joined the room", now)
 		default:
 			old := member
 			member.Username, member.LastSeen = username, now
@@ -127,16 +139,28 @@ func (s *Store) JoinRoom(ctx context.Context, roomID, userID, username string) (
 			}
 			w.add(Change{Table: "room_members", Type: "UPDATE", Columns: MemberColumns, Record: member.Record(), OldRecord: old.Record()})
 		}
-		members, err = listMembers(ctx, tx, roomID)
-		return err
+		return nil
 	})
+	if err == nil {
+		members, err = listMembers(ctx, s.db, roomID)
+	}
 	return room, member, members, err
+}
+
+// notice writes a join/leave system comment about userID, unless the notice budget
+// (Options.AllowNotice) says this member or room has had enough of them lately: a loop of joins
+// and leaves must not flood everyone's comments. The membership change itself always happens.
+func (s *Store) notice(ctx context.Context, tx *sql.Tx, w *changeSet, room Room, userID, message, now string) error {
+	if s.allowNotice != nil && !s.allowNotice(room.RoomID, userID) {
+		return nil
+	}
+	return insertSystemComment(ctx, tx, w, room, message, now)
 }
 
 func listMembers(ctx context.Context, q interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 }, roomID string) ([]Member, error) {
-	rows, err := q.QueryContext(ctx, memberSelect+` WHERE room_id = ? ORDER BY joined_at, user_id`, roomID)
+	rows, err := q.QueryContext(ctx, memberSelect+` WHERE room_id = ? AND left_at IS NULL ORDER BY joined_at, user_id`, roomID)
 	if err != nil {
 		return nil, err
 	}
@@ -152,7 +176,8 @@ func listMembers(ctx context.Context, q interface {
 	return members, rows.Err()
 }
 
-// LeaveRoom removes userID from roomID. When the host leaves, the longest-present remaining
+// LeaveRoom takes userID out of roomID: the row stays, with left_at set (a soft leave, published
+// as an UPDATE only current members receive). When the host leaves, the longest-present remaining
 // member becomes host. It returns the room as it is afterwards.
 func (s *Store) LeaveRoom(ctx context.Context, roomID, userID string) (Room, error) {
 	var room Room
@@ -161,23 +186,26 @@ func (s *Store) LeaveRoom(ctx context.Context, roomID, userID string) (Room, err
 		if room, err = scanRoom(tx.QueryRowContext(ctx, roomSelect+` WHERE room_id = ?`, roomID)); err != nil {
 			return err
 		}
-		member, err := scanMember(tx.QueryRowContext(ctx, memberSelect+` WHERE room_id = ? AND user_id = ?`, roomID, userID))
+		member, err := scanCurrentMember(tx.QueryRowContext(ctx, memberSelect+` WHERE room_id = ? AND user_id = ?`, roomID, userID))
 		if err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM room_members WHERE room_id = ? AND user_id = ?`, roomID, userID); err != nil {
+		now := FormatTime(s.now())
+		old := member
+		member.Role, member.IsPlaying, member.LeftAt = "member", false, &now
+		if _, err := tx.ExecContext(ctx, `UPDATE room_members SET role = 'member', is_playing = 0, left_at = ? WHERE room_id = ? AND user_id = ?`,
+			now, roomID, userID); err != nil {
 			return err
 		}
-		w.add(Change{Table: "room_members", Type: "DELETE", Columns: MemberColumns, OldRecord: member.Record()})
+		w.add(Change{Table: "room_members", Type: "UPDATE", Columns: MemberColumns, Record: member.Record(), OldRecord: old.Record()})
 		w.memberships = append(w.memberships, membership{roomID, userID, false})
-		now := FormatTime(s.now())
-		if err := insertSystemComment(ctx, tx, w, room, member.Username+" left the room", now); err != nil {
+		if err := s.notice(ctx, tx, w, room, userID, member.Username+" left the room", now); err != nil {
 			return err
 		}
 		if room.HostUserID != userID {
 			return nil
 		}
-		next, err := scanMember(tx.QueryRowContext(ctx, memberSelect+` WHERE room_id = ? ORDER BY joined_at, user_id LIMIT 1`, roomID))
+		next, err := scanMember(tx.QueryRowContext(ctx, memberSelect+` WHERE room_id = ? AND left_at IS NULL ORDER BY joined_at, user_id LIMIT 1`, roomID))
 		if errors.Is(err, ErrNotMember) {
 			return nil // empty room: it keeps its last host until someone joins and the room is reused
 		}
@@ -202,6 +230,49 @@ func (s *Store) LeaveRoom(ctx context.Context, roomID, userID string) (Room, err
 		return insertSystemComment(ctx, tx, w, room, next.Username+" is now the host", now)
 	})
 	return room, err
+}
+
+// ExpireIdleRooms deletes, with their members and comments, the rooms that nobody has been seen
+// in and nobody has controlled since before cutoff. It returns how many it deleted. Nothing is
+// published: a room idle this long has nobody listening.
+func (s *Store) ExpireIdleRooms(ctx context.Context, cutoff time.Time) (int, error) {
+	at := FormatTime(cutoff)
+	var ids []string
+	err := s.write(ctx, func(tx *sql.Tx, w *changeSet) error {
+		rows, err := tx.QueryContext(ctx, `SELECT room_id FROM rooms WHERE updated_at < ? AND NOT EXISTS
+			(SELECT 1 FROM room_members m WHERE m.room_id = rooms.room_id AND m.last_seen >= ?)`, at, at)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return err
+			}
+			ids = append(ids, id)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for _, id := range ids {
+			// Members and comments go with the room (ON DELETE CASCADE).
+			if _, err := tx.ExecContext(ctx, `DELETE FROM rooms WHERE room_id = ?`, id); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	s.membersMu.Lock()
+	for _, id := range ids {
+		delete(s.members, id)
+	}
+	s.membersMu.Unlock()
+	return len(ids), nil
 }
 
 // Control is a host's playback action.
@@ -270,7 +341,7 @@ func (s *Store) AddComment(ctx context.Context, roomID, userID string, nc NewCom
 		if err != nil {
 			return err
 		}
-		member, err := scanMember(tx.QueryRowContext(ctx, memberSelect+` WHERE room_id = ? AND user_id = ?`, roomID, userID))
+		member, err := scanCurrentMember(tx.QueryRowContext(ctx, memberSelect+` WHERE room_id = ? AND user_id = ?`, roomID, userID))
 		if err != nil {
 			return err
 		}
@@ -350,7 +421,7 @@ func (s *Store) trackPresence(ctx context.Context, tx *sql.Tx, w *changeSet, p *
 	if err != nil {
 		return err
 	}
-	member, err := scanMember(sel.QueryRowContext(ctx, p.roomID, p.userID))
+	member, err := scanCurrentMember(sel.QueryRowContext(ctx, p.roomID, p.userID))
 	if errors.Is(err, ErrNotMember) {
 		if _, rerr := scanRoom(tx.QueryRowContext(ctx, roomSelect+` WHERE room_id = ?`, p.roomID)); rerr != nil {
 			return rerr
@@ -407,7 +478,7 @@ var CommentColumnNames = func() map[string]bool {
 func (s *Store) ListComments(ctx context.Context, q CommentQuery) ([]Comment, error) {
 	var where []string
 	var args []any
-	where = append(where, `room_id IN (SELECT room_id FROM room_members WHERE user_id = ?)`)
+	where = append(where, `room_id IN (SELECT room_id FROM room_members WHERE user_id = ? AND left_at IS NULL)`)
 	args = append(args, q.ReaderID)
 	for col, v := range q.Eq {
 		if !CommentColumnNames[col] {

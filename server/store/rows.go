@@ -67,12 +67,18 @@ type Member struct {
 	IsPlaying   bool    `json:"is_playing"`
 	LastSeen    string  `json:"last_seen"`
 	JoinedAt    string  `json:"joined_at"`
+	// LeftAt is set when the member has left (a soft leave; see migrations/002_trust.sql).
+	LeftAt *string `json:"left_at"`
 }
+
+// Current reports whether the member is in the room (has not left).
+func (m Member) Current() bool { return m.LeftAt == nil }
 
 // MemberColumns are the room_members columns with their Postgres types.
 var MemberColumns = []Column{
 	{"room_id", "text"}, {"user_id", "uuid"}, {"username", "text"}, {"role", "text"},
 	{"current_time", "float8"}, {"is_playing", "bool"}, {"last_seen", "timestamptz"}, {"joined_at", "timestamptz"},
+	{"left_at", "timestamptz"},
 }
 
 // Record returns the row as a change-payload map.
@@ -80,6 +86,7 @@ func (m Member) Record() map[string]any {
 	return map[string]any{
 		"room_id": m.RoomID, "user_id": m.UserID, "username": m.Username, "role": m.Role,
 		"current_time": m.CurrentTime, "is_playing": m.IsPlaying, "last_seen": m.LastSeen, "joined_at": m.JoinedAt,
+		"left_at": ptr(m.LeftAt),
 	}
 }
 
@@ -141,12 +148,24 @@ func scanRoom(row scanner) (Room, error) {
 	return r, err
 }
 
-const memberSelect = `SELECT room_id, user_id, username, role, "current_time", is_playing, last_seen, joined_at FROM room_members`
+const memberSelect = `SELECT room_id, user_id, username, role, "current_time", is_playing, last_seen, joined_at, left_at FROM room_members`
 
+// scanMember reads a member row, current or left; ErrNotMember when there is none.
 func scanMember(row scanner) (Member, error) {
 	var m Member
-	err := row.Scan(&m.RoomID, &m.UserID, &m.Username, &m.Role, &m.CurrentTime, &m.IsPlaying, &m.LastSeen, &m.JoinedAt)
+	var left sql.NullString
+	err := row.Scan(&m.RoomID, &m.UserID, &m.Username, &m.Role, &m.CurrentTime, &m.IsPlaying, &m.LastSeen, &m.JoinedAt, &left)
 	if err == sql.ErrNoRows {
+		return m, ErrNotMember
+	}
+	m.LeftAt = nullString(left)
+	return m, err
+}
+
+// scanCurrentMember reads a member row and treats a member who has left as no member.
+func scanCurrentMember(row scanner) (Member, error) {
+	m, err := scanMember(row)
+	if err == nil && !m.Current() {
 		return m, ErrNotMember
 	}
 	return m, err

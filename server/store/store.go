@@ -43,8 +43,9 @@ func FormatTime(t time.Time) string { return t.UTC().Format(TimeFormat) }
 
 // Store is the server's database. Safe for concurrent use.
 type Store struct {
-	db  *sql.DB
-	now func() time.Time
+	db   *sql.DB
+	path string
+	now  func() time.Time
 
 	writeMu sync.Mutex     // one writer; held across commit and the change hook
 	hook    func([]Change) // called after each commit, in commit order, under writeMu
@@ -57,6 +58,11 @@ type Store struct {
 	presMu    sync.Mutex       // guards presQueue
 	presQueue []*presenceWrite // track_user_presence writes waiting for a commit (see TrackPresence)
 
+	allowNotice func(roomID, userID string) bool // see Options.AllowNotice
+
+	endedMu sync.RWMutex
+	ended   map[string]time.Time // session id → when it ended (see SessionEnded)
+
 	stopCheckpoint chan struct{} // ends checkpointLoop
 	checkpointDone chan struct{}
 	closeOnce      sync.Once
@@ -66,6 +72,10 @@ type Store struct {
 type Options struct {
 	// Now is the clock (tests); default time.Now.
 	Now func() time.Time
+	// AllowNotice, if set, is asked before a join or leave notice (a system comment) about userID
+	// is written in roomID; false skips the notice, not the join or leave. It runs under the
+	// write lock and must not block.
+	AllowNotice func(roomID, userID string) bool
 }
 
 // Open opens (creating if needed) the database at path and applies pending migrations.
@@ -79,7 +89,7 @@ func Open(path string, opts Options) (*Store, error) {
 	}
 	// synchronous=NORMAL in WAL mode survives a killed process (the WAL is in the OS page cache);
 	// FULL would add an fsync per presence update, which the 3 s liveness cadence can't afford.
-	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)&_pragma=wal_autocheckpoint(0)"
+	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)&_pragma=wal_autocheckpoint(0)&_pragma=journal_size_limit(" + strconv.Itoa(JournalSizeLimit) + ")"
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
@@ -90,7 +100,7 @@ func Open(path string, opts Options) (*Store, error) {
 	if now == nil {
 		now = time.Now
 	}
-	s := &Store{db: db, now: now, members: map[string]map[string]bool{}}
+	s := &Store{db: db, path: path, now: now, members: map[string]map[string]bool{}, allowNotice: opts.AllowNotice}
 	if err := s.migrate(context.Background()); err != nil {
 		db.Close()
 		return nil, err
@@ -99,10 +109,23 @@ func Open(path string, opts Options) (*Store, error) {
 		db.Close()
 		return nil, err
 	}
+	if err := s.loadEnded(context.Background()); err != nil {
+		db.Close()
+		return nil, err
+	}
 	s.stopCheckpoint, s.checkpointDone = make(chan struct{}), make(chan struct{})
 	go s.checkpointLoop()
 	return s, nil
 }
+
+// WAL bounds. A PASSIVE checkpoint copies the WAL into the database but never shrinks the file,
+// and under a steady stream of writes it may never catch up with the writer: one user looping
+// join/leave grew the WAL to 747 MB in 30 s. Past WALTruncateBytes the loop takes the writer's
+// lock and truncates the WAL; journal_size_limit caps what SQLite leaves behind after a reset.
+const (
+	WALTruncateBytes = 32 << 20
+	JournalSizeLimit = 64 << 20
+)
 
 // checkpointLoop copies the WAL into the database file in the background. SQLite's automatic
 // checkpoint runs inside the committing write and holds the writer for the checkpoint's fsync:
@@ -118,8 +141,28 @@ func (s *Store) checkpointLoop() {
 			return
 		case <-t.C:
 			_, _ = s.db.Exec("PRAGMA wal_checkpoint(PASSIVE)")
+			if s.WALSize() > WALTruncateBytes {
+				s.truncateWAL()
+			}
 		}
 	}
+}
+
+// truncateWAL checkpoints everything and truncates the WAL to zero bytes. It holds the write lock,
+// so it runs only past WALTruncateBytes.
+func (s *Store) truncateWAL() {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	_, _ = s.db.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
+}
+
+// WALSize is the size of the database's write-ahead log in bytes (0 when there is none).
+func (s *Store) WALSize() int64 {
+	fi, err := os.Stat(s.path + "-wal")
+	if err != nil {
+		return 0
+	}
+	return fi.Size()
 }
 
 // Close checkpoints the WAL and closes the database.
@@ -207,7 +250,7 @@ func (s *Store) migrate(ctx context.Context) error {
 }
 
 func (s *Store) loadMembers(ctx context.Context) error {
-	rows, err := s.db.QueryContext(ctx, `SELECT room_id, user_id FROM room_members`)
+	rows, err := s.db.QueryContext(ctx, `SELECT room_id, user_id FROM room_members WHERE left_at IS NULL`)
 	if err != nil {
 		return err
 	}

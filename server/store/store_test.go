@@ -53,16 +53,25 @@ func (r *recorder) hook(c []Change) {
 }
 
 // take returns "table TYPE" for every change since the last take.
-func (r *recorder) take() []string {
+func (r *recorder) take() []string { return summary(r.changes()) }
+
+// changes returns every change since the last take.
+func (r *recorder) changes() []Change {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	var out []string
+	var out []Change
 	for _, b := range r.batches {
-		for _, c := range b {
-			out = append(out, c.Table+" "+c.Type)
-		}
+		out = append(out, b...)
 	}
 	r.batches = nil
+	return out
+}
+
+func summary(changes []Change) []string {
+	var out []string
+	for _, c := range changes {
+		out = append(out, c.Table+" "+c.Type)
+	}
 	return out
 }
 
@@ -113,8 +122,8 @@ func TestOpenIsPrivateAndMigratesOnce(t *testing.T) {
 	}
 	s2, rec := open(t, path, clk)
 	var n int
-	if err := s2.db.QueryRow(`SELECT count(*) FROM schema_migrations`).Scan(&n); err != nil || n != 1 {
-		t.Fatalf("migrations recorded = %d (%v), want 1", n, err)
+	if err := s2.db.QueryRow(`SELECT count(*) FROM schema_migrations`).Scan(&n); err != nil || n != 2 {
+		t.Fatalf("migrations recorded = %d (%v), want 2", n, err)
 	}
 	var mode string
 	s2.db.QueryRow(`PRAGMA journal_mode`).Scan(&mode)
@@ -191,7 +200,11 @@ func TestRoomLifecycleChanges(t *testing.T) {
 	if err != nil || r.HostUserID != "u-a" || r.CurrentTime != 14 || r.StateVersion != 3 {
 		t.Fatalf("host leave: %v %+v", err, r)
 	}
-	same(t, "host leave changes", rec.take(), []string{"room_members DELETE", "comments INSERT", "room_members UPDATE", "rooms UPDATE", "comments INSERT"})
+	changes := rec.changes()
+	same(t, "host leave changes", summary(changes), []string{"room_members UPDATE", "comments INSERT", "room_members UPDATE", "rooms UPDATE", "comments INSERT"})
+	// A leave is soft: an UPDATE setting left_at (and dropping the host role), never a DELETE.
+	same(t, "the leave row", []any{changes[0].Record["user_id"], changes[0].Record["left_at"] != nil, changes[0].Record["role"], changes[0].OldRecord["left_at"]},
+		[]any{"u-host", true, "member", nil})
 	if s.IsMember(room.RoomID, "u-host") {
 		t.Fatal("the host is still a member after leaving")
 	}
@@ -304,16 +317,26 @@ func TestRefreshTokensAndSessions(t *testing.T) {
 		t.Fatalf("rotate: %v %s %s", err, sess, next)
 	}
 	clk.Add(9 * time.Second)
-	if _, _, _, err := s.RotateRefreshToken(ctx, tok, 10*time.Second); err != nil {
-		t.Fatalf("reuse inside the window: %v", err)
+	if _, _, again, err := s.RotateRefreshToken(ctx, tok, 10*time.Second); err != nil || again != next {
+		t.Fatalf("reuse inside the window: %v (got %s, want the same child %s)", err, again, next)
 	}
 	clk.Add(2 * time.Second)
 	if _, _, _, err := s.RotateRefreshToken(ctx, tok, 10*time.Second); !errors.Is(err, ErrRefreshTokenAlreadyUsed) {
 		t.Fatalf("reuse after the window: %v", err)
 	}
+	// The whole family is revoked and the session ended.
+	if _, _, _, err := s.RotateRefreshToken(ctx, next, 10*time.Second); !errors.Is(err, ErrRefreshTokenNotFound) {
+		t.Fatalf("the child after reuse: %v", err)
+	}
+	if !s.SessionEnded("s1") {
+		t.Fatal("the session of a reused token is not ended")
+	}
 	if _, _, _, err := s.RotateRefreshToken(ctx, "nope", 10*time.Second); !errors.Is(err, ErrRefreshTokenNotFound) {
 		t.Fatalf("unknown token: %v", err)
 	}
+	s.db.Exec(`UPDATE sessions SET ended_at = NULL WHERE id = 's1'`) // back in use for the scopes below
+	_, next, _ = s.CreateAnonymousUser(ctx, "u0", "s0", nil)
+	s.db.Exec(`UPDATE refresh_tokens SET session_id = 's1', user_id = 'u1' WHERE token = ?`, next)
 
 	// Sign-out scopes.
 	s.CreateAnonymousUser(ctx, "u2", "s2", nil)

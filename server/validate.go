@@ -1,0 +1,116 @@
+package server
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"unicode"
+)
+
+// Field limits of docs/security.md. Every one of them is enforced the same way by the SQL
+// functions of supabase/.
+const (
+	MaxMediaURL     = 2048   // bytes
+	MaxMediaTitle   = 200    // characters, after cleaning
+	MaxAnimeID      = 64     // characters, after cleaning
+	MaxPosition     = 604800 // seconds (one week): positions, durations, comment timestamps
+	MaxUserMetadata = 1024   // bytes of JSON in a sign-up's data
+)
+
+// roomIDPattern is the shape of every room id (store.NewRoomID). Ids are checked against it
+// before anything uses them: a lookup, a rate-limit key or a topic.
+var roomIDPattern = regexp.MustCompile(`^[a-z0-9]{10}$`)
+
+func validRoomID(id string) bool { return roomIDPattern.MatchString(id) }
+
+var errRoomNotFound = &apiError{http.StatusNotFound, "ROOM_NOT_FOUND", "room not found"}
+
+// roomID reads a required room id; a malformed one is answered like an unknown room.
+func (f fields) roomID(name string) (string, *apiError) {
+	id, e := f.str(name, true)
+	if e != nil {
+		return "", e
+	}
+	if !validRoomID(*id) {
+		return "", errRoomNotFound
+	}
+	return *id, nil
+}
+
+// mediaURLRule is the message of a refused media_url, the same on both backends.
+const mediaURLRule = "media_url must be an http:// or https:// URL (at most 2048 bytes, no spaces or control characters)"
+
+// checkMediaURL enforces the room media rule: only http(s) URLs with a host, so a room can never
+// point a guest's mpv at a local file, a device, a filter graph (av://lavfi) or an EDL.
+func checkMediaURL(raw string) *apiError {
+	if len(raw) == 0 || len(raw) > MaxMediaURL {
+		return invalid(mediaURLRule)
+	}
+	for _, r := range raw {
+		if r <= ' ' || r == 0x7f || unicode.IsSpace(r) || unicode.IsControl(r) || unicode.Is(unicode.Cf, r) {
+			return invalid(mediaURLRule)
+		}
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || u.Opaque != "" {
+		return invalid(mediaURLRule)
+	}
+	if scheme := strings.ToLower(u.Scheme); scheme != "http" && scheme != "https" {
+		return invalid(mediaURLRule)
+	}
+	return nil
+}
+
+// cleanField reads an optional text field, cleans it and checks its length in characters.
+func (f fields) cleanField(name string, max int) (*string, *apiError) {
+	raw, e := f.str(name, false)
+	if e != nil || raw == nil {
+		return nil, e
+	}
+	t := cleanText(*raw, false)
+	if runeLen(t) > max {
+		return nil, invalid("%s must be at most %d characters", name, max)
+	}
+	return &t, nil
+}
+
+// boundedNum reads a number that must lie in [0, MaxPosition].
+func (f fields) boundedNum(name string, required bool) (*float64, *apiError) {
+	v, e := f.num(name, required)
+	if e != nil || v == nil {
+		return v, e
+	}
+	if *v < 0 || *v > MaxPosition {
+		return nil, invalid("%s must be between 0 and %d", name, MaxPosition)
+	}
+	return v, nil
+}
+
+// checkUsername applies the name rules beyond length: a name must show something, and nobody
+// may appear as the system's notices do.
+func checkUsername(name string) *apiError {
+	if strings.EqualFold(name, "system") {
+		return &apiError{http.StatusBadRequest, "INVALID_USERNAME", `username "system" is reserved`}
+	}
+	for _, r := range name {
+		if unicode.In(r, unicode.L, unicode.N, unicode.P, unicode.S) {
+			return nil
+		}
+	}
+	return &apiError{http.StatusBadRequest, "INVALID_USERNAME", fmt.Sprintf("username must be 1–%d characters with at least one visible character", MaxUsername)}
+}
+
+// animeID reads the optional anime_id (a string or a number), cleaned and bounded.
+func (f fields) animeID() (*string, *apiError) {
+	id, e := f.strOrNumber("anime_id")
+	if e != nil || id == nil {
+		return id, e
+	}
+	t := cleanText(*id, false)
+	if runeLen(t) > MaxAnimeID {
+		return nil, invalid("anime_id must be at most %d characters", MaxAnimeID)
+	}
+	return &t, nil
+}
