@@ -152,4 +152,35 @@ begin
   raise exception 'not ok - %: no error, want % %', p_what, p_state, p_detail;
 end $$;
 
+
+
+-- Like tests.throws, and the error's message must be p_message exactly (the spec gives the text).
+create function tests.throws_message(p_sql text, p_state text, p_detail text, p_message text, p_what text) returns void
+language plpgsql as $$
+declare
+  v_state text;
+  v_detail text;
+  v_message text;
+begin
+  begin
+    execute p_sql;
+  exception when others then
+    get stacked diagnostics v_state = returned_sqlstate, v_detail = pg_exception_detail, v_message = message_text;
+    if v_state is distinct from p_state or v_detail is distinct from p_detail or v_message is distinct from p_message then
+      raise exception 'not ok - %: got % % (%), want % % (%)', p_what, v_state, v_detail, v_message, p_state, p_detail, p_message;
+    end if;
+    raise notice 'ok - %', p_what;
+    return;
+  end;
+  raise exception 'not ok - %: no error, want % %', p_what, p_state, p_detail;
+end $$;
+
+-- Forgets every rate count (as if a minute had passed for everyone), so a test can make more
+-- calls than the per-minute limits allow. Run as the superuser (tests.act_as_admin()).
+create function tests.reset_rates() returns void
+language sql as $$
+  delete from watchparty_private.user_events;
+  delete from watchparty_private.notice_events;
+  delete from watchparty_private.control_events;
+$$;
 grant execute on all functions in schema tests to anon, authenticated;
