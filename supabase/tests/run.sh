@@ -4,7 +4,8 @@
 #   1. starts a throwaway PostgreSQL cluster (15 preferred) in a temp dir, as an unprivileged user
 #      when run as root (PostgreSQL refuses root);
 #   2. applies the stub of Supabase's built-ins (tests/sql/supabase_stub.sql), then every migration;
-#   3. runs the SQL tests (tests/sql/*_test.sql);
+#   3. runs the SQL tests (tests/sql/*_test.sql), and the upgrade tests (tests/sql/upgrade/), each
+#      on a database that has the migrations before the one it tests;
 #   4. type-checks, lints and format-checks the TypeScript, then runs the Deno tests of the Edge
 #      Functions (tests/functions/*_test.ts);
 #   5. serves the Edge Functions locally (tests/harness/) and runs the shared contract cases
@@ -107,6 +108,8 @@ psql -c 'create database watchparty' >/dev/null
 export PGDATABASE=watchparty
 log "applying the Supabase stub and the migrations"
 psql -f "$here/sql/supabase_stub.sql" >/dev/null
+# The stub alone, for the upgrade tests (its roles are the cluster's, created once).
+psql -d postgres -c 'create database watchparty_stub template watchparty' >/dev/null
 for migration in "$supabase_dir"/migrations/*.sql; do
 	psql -f "$migration" >/dev/null || die "migration $(basename "$migration") failed"
 done
@@ -132,6 +135,36 @@ for test in "$here"/sql/*_test.sql; do
 	else
 		sql_fail=$((sql_fail + 1))
 		printf 'FAIL sql/%s\n' "$name"
+		printf '%s\n' "$out" | grep -E 'ERROR|not ok|CONTEXT|LINE' | sed 's/^/       /' || printf '%s\n' "$out"
+	fi
+	[[ -z "$out" ]] || printf '%s\n' "$out" | grep '^psql:.*NOTICE:  ok' | sed 's/^.*NOTICE:  /       /' || true
+done
+# Upgrade tests: sql/upgrade/<migration>_test.sql runs on a database that has only the migrations
+# before <migration>, with the path of <migration> in the psql variable :migration, so it can
+# store rows the old schema allowed, apply the migration (\i :migration) and check what became
+# of them. (Function bodies are not checked at creation there: helpers.sql names newer tables.)
+for test in "$here"/sql/upgrade/*_test.sql; do
+	[[ -e "$test" ]] || continue
+	name="$(basename "$test" _test.sql)"
+	migration="$supabase_dir/migrations/$name.sql"
+	db="upgrade_$(printf '%s' "$name" | tr -c 'a-z0-9_\n' '_')"
+	if [[ ! -f "$migration" ]]; then
+		sql_fail=$((sql_fail + 1))
+		printf 'FAIL sql/upgrade/%s: no migration %s.sql\n' "$name" "$name"
+		continue
+	fi
+	psql -d postgres -c "create database $db template watchparty_stub" >/dev/null
+	for m in "$supabase_dir"/migrations/*.sql; do
+		[[ "$(basename "$m")" < "$name.sql" ]] || break
+		psql -d "$db" -f "$m" >/dev/null
+	done
+	if out="$(PGOPTIONS='-c check_function_bodies=off' psql -d "$db" -v migration="$migration" \
+		-f "$here/sql/helpers.sql" -f "$test" 2>&1)"; then
+		sql_pass=$((sql_pass + 1))
+		printf 'ok   sql/upgrade/%s\n' "$name"
+	else
+		sql_fail=$((sql_fail + 1))
+		printf 'FAIL sql/upgrade/%s\n' "$name"
 		printf '%s\n' "$out" | grep -E 'ERROR|not ok|CONTEXT|LINE' | sed 's/^/       /' || printf '%s\n' "$out"
 	fi
 	[[ -z "$out" ]] || printf '%s\n' "$out" | grep '^psql:.*NOTICE:  ok' | sed 's/^.*NOTICE:  /       /' || true
