@@ -15,16 +15,16 @@ const MaxBodyBytes = 64 << 10
 
 func (s *Server) routes() {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /watchparty/v1/info", deadlines(s.handleInfo))
+	mux.HandleFunc("GET /watchparty/v1/info", s.deadlines(s.handleInfo))
 	// WebSocket upgrades live as long as the socket: their silence is bounded by the hub's idle
 	// timeout instead.
 	mux.HandleFunc("GET /realtime/v1/websocket", s.hub.handleWebSocket)
 	mux.HandleFunc("GET /socket/websocket", s.hub.handleWebSocket)
-	mux.HandleFunc("/auth/v1/", deadlines(s.withAPIKey(s.handleAuth)))
-	mux.HandleFunc("/functions/v1/", deadlines(s.withAPIKey(s.handleFunction)))
-	mux.HandleFunc("/rest/v1/rpc/{fn}", deadlines(s.withAPIKey(s.handleRPC)))
-	mux.HandleFunc("/rest/v1/{table}", deadlines(s.withAPIKey(s.handleTable)))
-	mux.HandleFunc("/", deadlines(func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("/auth/v1/", s.deadlines(s.withAPIKey(s.handleAuth)))
+	mux.HandleFunc("/functions/v1/", s.deadlines(s.withAPIKey(s.handleFunction)))
+	mux.HandleFunc("/rest/v1/rpc/{fn}", s.deadlines(s.withAPIKey(s.handleRPC)))
+	mux.HandleFunc("/rest/v1/{table}", s.deadlines(s.withAPIKey(s.handleTable)))
+	mux.HandleFunc("/", s.deadlines(func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, map[string]any{"message": "no route for " + r.Method + " " + r.URL.Path})
 	}))
 	s.mux = mux
@@ -34,21 +34,16 @@ func (s *Server) handleInfo(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"anon_key": s.keys.anonKey, "version": s.cfg.Version})
 }
 
-// HTTP deadlines of the non-upgrade routes (docs/security.md): a body trickled one byte at a
-// time, or a reader that never reads the reply, holds a connection and a goroutine for at most
-// this long.
-const (
-	bodyReadTimeout  = 10 * time.Second
-	replyWriteTimout = 30 * time.Second
-)
-
-func deadlines(next http.HandlerFunc) http.HandlerFunc {
+// deadlines bounds a non-upgrade route (docs/security.md): a body trickled one byte at a time,
+// or a reader that never reads the reply, holds a connection and a goroutine for at most
+// Config.RequestTimeout (reading) and three times that (the whole reply).
+func (s *Server) deadlines(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		rc := http.NewResponseController(w)
 		now := time.Now()
 		// Errors only mean the connection doesn't support deadlines (tests' recorders).
-		_ = rc.SetReadDeadline(now.Add(bodyReadTimeout))
-		_ = rc.SetWriteDeadline(now.Add(replyWriteTimout))
+		_ = rc.SetReadDeadline(now.Add(s.cfg.RequestTimeout))
+		_ = rc.SetWriteDeadline(now.Add(3 * s.cfg.RequestTimeout))
 		next(w, r)
 	}
 }

@@ -71,9 +71,9 @@ func (s *Server) handleRPC(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) rpcTrackPresence(w http.ResponseWriter, r *http.Request, c caller, f fields) {
-	roomID, e := f.str("p_room_id", true)
+	roomID, e := f.roomID("p_room_id")
 	if e != nil {
-		rpcError(w, http.StatusBadRequest, e.message)
+		rpcError(w, e.status, e.message)
 		return
 	}
 	pos, e := f.position("p_current_time")
@@ -90,7 +90,7 @@ func (s *Server) rpcTrackPresence(w http.ResponseWriter, r *http.Request, c call
 		rpcError(w, http.StatusBadRequest, "p_is_playing must be a boolean")
 		return
 	}
-	err := s.store.TrackPresence(r.Context(), *roomID, c.userID, pos, playing)
+	err := s.store.TrackPresence(r.Context(), roomID, c.userID, pos, playing)
 	s.hub.flushed()
 	switch {
 	case errors.Is(err, store.ErrRoomNotFound):
@@ -109,6 +109,10 @@ func (s *Server) rpcSyncState(w http.ResponseWriter, r *http.Request, c caller, 
 	roomID, e := f.str("p_room_id", true)
 	if e != nil {
 		rpcError(w, http.StatusBadRequest, e.message)
+		return
+	}
+	if !validRoomID(*roomID) {
+		writeJSON(w, http.StatusOK, map[string]any{"error": "Room not found"})
 		return
 	}
 	room, members, err := s.store.RoomState(r.Context(), *roomID)

@@ -38,6 +38,9 @@ type Config struct {
 	BroadcastLimit int           // broadcasts per 10 s per connection (100)
 	IdleTimeout    time.Duration // close a socket with no inbound frame for this long (60 s)
 	MaxFrame       int64         // largest inbound WebSocket frame (1 MiB); larger → close 1009
+	RequestTimeout time.Duration // read an HTTP request body within this (10 s); the reply gets 3×
+	RoomIdleExpiry time.Duration // delete rooms nobody was seen in or controlled for this long (7 days)
+	WALLimit       int64         // truncate the SQLite WAL past this many bytes (32 MiB)
 	// Now is the clock (tests); default time.Now.
 	Now func() time.Time
 }
@@ -57,6 +60,12 @@ func (c *Config) defaults() {
 	}
 	if c.IdleTimeout == 0 {
 		c.IdleTimeout = 60 * time.Second
+	}
+	if c.RequestTimeout == 0 {
+		c.RequestTimeout = 10 * time.Second
+	}
+	if c.RoomIdleExpiry == 0 {
+		c.RoomIdleExpiry = 7 * 24 * time.Hour
 	}
 	if c.MaxFrame == 0 {
 		c.MaxFrame = 1 << 20
@@ -80,7 +89,33 @@ type Server struct {
 	limits *rateLimits
 	mux    *http.ServeMux
 
-	closeOnce sync.Once
+	stopExpiry chan struct{} // ends expireRooms
+	expiryDone chan struct{}
+	closeOnce  sync.Once
+}
+
+// roomExpiryInterval is how often idle rooms are looked for.
+const roomExpiryInterval = time.Hour
+
+// expireRooms deletes idle rooms at start and then every roomExpiryInterval, so an abandoned
+// server's database doesn't grow with rooms nobody will return to.
+func (s *Server) expireRooms() {
+	defer close(s.expiryDone)
+	t := time.NewTicker(roomExpiryInterval)
+	defer t.Stop()
+	for {
+		n, err := s.store.ExpireIdleRooms(context.Background(), s.cfg.Now().Add(-s.cfg.RoomIdleExpiry))
+		if err != nil {
+			s.log.Warn("expire idle rooms", "err", err)
+		} else if n > 0 {
+			s.log.Info("expired idle rooms", "rooms", n, "idle", s.cfg.RoomIdleExpiry)
+		}
+		select {
+		case <-s.stopExpiry:
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // New opens the data directory (creating it) and prepares the server.
@@ -97,12 +132,14 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, keys: k, limits: newRateLimits(cfg.Now)}
-	st, err := store.Open(filepath.Join(cfg.DataDir, "watchparty.db"), store.Options{Now: cfg.Now, AllowNotice: s.allowNotice})
+	st, err := store.Open(filepath.Join(cfg.DataDir, "watchparty.db"), store.Options{Now: cfg.Now, AllowNotice: s.allowNotice, WALLimit: cfg.WALLimit})
 	if err != nil {
 		return nil, err
 	}
 	s.store = st
 	s.hub = newHub(s)
+	s.stopExpiry, s.expiryDone = make(chan struct{}), make(chan struct{})
+	go s.expireRooms()
 	st.SetChangeHook(s.hub.publishChanges)
 	s.routes()
 	return s, nil
@@ -152,6 +189,8 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 func (s *Server) Close() error {
 	var err error
 	s.closeOnce.Do(func() {
+		close(s.stopExpiry)
+		<-s.expiryDone
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		s.hub.shutdown(ctx)
 		cancel()

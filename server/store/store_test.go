@@ -549,3 +549,74 @@ func BenchmarkAddComment(b *testing.B) {
 		}
 	}
 }
+
+// One user looping join/leave used to grow the WAL without bound (747 MB in 30 s): past the limit
+// the background checkpoint truncates it, while the writes go on.
+func TestWALIsBounded(t *testing.T) {
+	clk := &fakeClock{t: time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)}
+	const limit = 256 << 10
+	s, err := Open(filepath.Join(t.TempDir(), "watchparty.db"), Options{Now: clk.Now, WALLimit: limit})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	ctx := context.Background()
+	room, _, err := s.CreateRoom(ctx, "u-host", "Host", NewRoom{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	grew, shrank := false, false
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) && !shrank {
+		if _, _, _, err := s.JoinRoom(ctx, room.RoomID, "u-loop", "Loop"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.LeaveRoom(ctx, room.RoomID, "u-loop"); err != nil {
+			t.Fatal(err)
+		}
+		size := s.WALSize()
+		if size > limit/2 {
+			grew = true
+		}
+		if grew && size < limit/4 {
+			shrank = true
+		}
+		if size > limit+(1<<20) {
+			t.Fatalf("WAL at %d bytes under a join/leave loop, limit %d", size, limit)
+		}
+	}
+	if !grew || !shrank {
+		t.Fatalf("WAL grew past half the limit: %v; then shrank: %v (now %d bytes)", grew, shrank, s.WALSize())
+	}
+}
+
+// Rooms nobody was seen in or controlled for the idle time are deleted with their rows; others stay.
+func TestExpireIdleRooms(t *testing.T) {
+	s, _, clk := newStore(t)
+	ctx := context.Background()
+	idle, _, _ := s.CreateRoom(ctx, "u-a", "A", NewRoom{})
+	busy, _, _ := s.CreateRoom(ctx, "u-b", "B", NewRoom{})
+	s.AddComment(ctx, idle.RoomID, "u-a", NewComment{Message: "hi"})
+	clk.Add(8 * 24 * time.Hour)
+	if err := s.TrackPresence(ctx, busy.RoomID, "u-b", 1, true); err != nil {
+		t.Fatal(err)
+	}
+	n, err := s.ExpireIdleRooms(ctx, clk.Now().Add(-7*24*time.Hour))
+	if err != nil || n != 1 {
+		t.Fatalf("expired %d rooms (%v), want 1", n, err)
+	}
+	if _, _, err := s.RoomState(ctx, idle.RoomID); !errors.Is(err, ErrRoomNotFound) {
+		t.Fatalf("the idle room: %v", err)
+	}
+	if s.IsMember(idle.RoomID, "u-a") {
+		t.Fatal("a member of an expired room is still a member")
+	}
+	var comments int
+	s.db.QueryRow(`SELECT count(*) FROM comments WHERE room_id = ?`, idle.RoomID).Scan(&comments)
+	if comments != 0 {
+		t.Fatalf("%d comments of the expired room remain", comments)
+	}
+	if _, _, err := s.RoomState(ctx, busy.RoomID); err != nil {
+		t.Fatalf("the busy room: %v", err)
+	}
+}
