@@ -29,6 +29,16 @@ var (
 // were waiting for a reply when it ended.
 var ErrClosed = errors.New("mpv connection closed")
 
+// ErrSeekIgnored is returned by Seek when mpv accepted the seek but never started it: mpv
+// does that on media it cannot seek in (a stream without range requests, beyond what its
+// cache holds), printing "Cannot seek in this stream".
+var ErrSeekIgnored = errors.New("mpv did not seek: the media is not seekable here")
+
+// ErrUnsafePlaylists is returned by LoadUntrusted when mpv runs with
+// load-unsafe-playlists=yes (the user's mpv.conf, --mpv-arg or an mpv we attached to): a
+// playlist behind the URL could then make mpv open local files and mpv protocols.
+var ErrUnsafePlaylists = errors.New("mpv runs with load-unsafe-playlists=yes, so a playlist behind this URL could open local files")
+
 // ErrNotFound is returned by Launch when the mpv binary cannot be found.
 var ErrNotFound = errors.New("mpv not found: install it with your package manager, e.g. apt install mpv")
 

@@ -32,8 +32,8 @@ type LaunchOptions struct {
 	// per Player, removed by Close.
 	Socket string
 	// ExtraArgs are passed to mpv after the defaults (--idle --keep-open=yes
-	// --force-window), so they can override them; tests pass --vo=null
-	// --ao=null.
+	// --load-unsafe-playlists=no --force-window), so they can override them;
+	// tests pass --vo=null --ao=null.
 	ExtraArgs []string
 	// NoWindow leaves out --force-window, so mpv opens no window until a
 	// file with video plays.
@@ -90,6 +90,11 @@ func Launch(ctx context.Context, opts LaunchOptions) (*Player, error) {
 		"--keep-open=yes",
 		"--no-input-terminal", // the terminal belongs to the TUI
 		"--msg-level=all=warn",
+		// mpv's default, restated so that an mpv.conf cannot turn it on: with it, a playlist
+		// or EDL served by a room's URL could open local files and mpv protocols (av://,
+		// lavfi) on this machine. See docs/player.md. --mpv-arg can still override it (the
+		// user's own choice); LoadUntrusted then refuses room URLs.
+		"--load-unsafe-playlists=no",
 	}
 	if !opts.NoWindow {
 		args = append(args, "--force-window=yes")

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"net"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -20,6 +21,7 @@ const (
 	obsDuration
 	obsPausedForCache
 	obsEOFReached
+	obsSeekable
 )
 
 var observed = []struct {
@@ -32,6 +34,7 @@ var observed = []struct {
 	{obsDuration, "duration"},
 	{obsPausedForCache, "paused-for-cache"},
 	{obsEOFReached, "eof-reached"},
+	{obsSeekable, "seekable"},
 }
 
 // seekTolerance is how close (seconds) playback must restart to one of our
@@ -45,6 +48,11 @@ const speedTolerance = 1e-6
 // errSeekInterrupted: the file ended or was replaced before the seek
 // finished.
 var errSeekInterrupted = errors.New("seek interrupted: the file ended or was replaced")
+
+// seekStartTimeout bounds the wait for mpv to start a seek it has accepted.
+// mpv starts a queued seek on its next playloop iteration (about 1 ms
+// measured); on media it cannot seek in it never does (see ErrSeekIgnored).
+const seekStartTimeout = 2 * time.Second
 
 // errLoadReplaced: another file was loaded before this one was ready.
 var errLoadReplaced = errors.New("replaced by another file before it was ready")
@@ -69,6 +77,10 @@ type State struct {
 	Seeking bool
 	// EndOfFile is true while playback sits at the end of the file.
 	EndOfFile bool
+	// Seekable is mpv's seekable property: false when mpv says the file
+	// cannot be seeked in (it may still seek within its cache), true when
+	// it can or while unknown.
+	Seekable bool
 }
 
 // posSamples is how many recent time-pos samples feed the position
@@ -101,6 +113,7 @@ type playState struct {
 	speed    float64
 
 	paused, buffering, eof bool
+	unseekable             bool // mpv's seekable property is false
 	seeking                bool // seek event seen, playback-restart not yet
 	loading                bool // start-file seen, first playback-restart not yet
 	loaded                 bool
@@ -116,9 +129,10 @@ func (s *playState) advancing() bool {
 
 // seekWait is one Seek of ours, from send until playback restarts.
 type seekWait struct {
-	target float64
-	done   chan struct{}
-	err    error
+	target  float64
+	started chan struct{} // closed at the seek event that executes it
+	done    chan struct{}
+	err     error
 }
 
 // Player is one mpv, controlled over its JSON IPC socket. Create it with
@@ -308,6 +322,7 @@ func (p *Player) State() State {
 		Buffering: p.st.buffering,
 		Seeking:   p.st.seeking,
 		EndOfFile: p.st.eof,
+		Seekable:  !p.st.unseekable,
 	}
 }
 
@@ -370,7 +385,7 @@ func (p *Player) Seek(ctx context.Context, pos float64) error {
 		return fmt.Errorf("seek to %v: not a position", pos)
 	}
 	pos = max(pos, 0)
-	w := &seekWait{target: pos, done: make(chan struct{})}
+	w := &seekWait{target: pos, started: make(chan struct{}), done: make(chan struct{})}
 	p.mu.Lock()
 	if d := p.st.duration; d > 0 && pos > d {
 		pos, w.target = d, d
@@ -390,6 +405,28 @@ func (p *Player) Seek(ctx context.Context, pos float64) error {
 	if err != nil {
 		return err
 	}
+	// mpv replies before it executes the seek; on media it cannot seek in it never does.
+	timer := time.NewTimer(seekStartTimeout)
+	defer timer.Stop()
+	select {
+	case <-w.started:
+	case <-w.done:
+		return w.err
+	case <-timer.C:
+		p.mu.Lock()
+		ignored := slices.Contains(p.seeksReplied, w)
+		if ignored {
+			p.seeksReplied = remove(p.seeksReplied, w)
+		}
+		p.mu.Unlock()
+		if ignored {
+			return ErrSeekIgnored
+		}
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-p.c.Done():
+		return p.c.Err()
+	}
 	select {
 	case <-w.done:
 		return w.err
@@ -404,7 +441,36 @@ func (p *Player) Seek(ctx context.Context, pos float64) error {
 // starting at start seconds, paused or playing, and waits until playback is
 // ready (the first playback-restart), or loading failed, or ctx ends. It uses
 // loadfile's named arguments, which mean the same on every mpv version.
+// When ctx ends first, the load is stopped (mpv's stop command), so a URL
+// that never answers does not start playing later.
+//
+// url is trusted: it is the user's own choice. Use LoadUntrusted for a URL
+// someone else chose.
 func (p *Player) Load(ctx context.Context, url string, start float64, paused bool) error {
+	return p.load(ctx, url, start, paused, nil)
+}
+
+// LoadUntrusted is Load for a URL chosen by someone else (a room's media).
+// The caller checks the URL itself (an http or https URL: mpv protocols and
+// paths are instructions to mpv, not media); LoadUntrusted makes sure that
+// what the URL serves cannot reach further. It refuses (ErrUnsafePlaylists)
+// when mpv runs with load-unsafe-playlists=yes, and loads the file with
+// load-unsafe-playlists=no. With that, mpv opens the entries of a playlist
+// and the parts of an EDL that came from the network only when they are
+// network URLs themselves: no local files, no av://, lavfi, edl:// or file://
+// (measured with mpv 0.35.1, see docs/player.md).
+func (p *Player) LoadUntrusted(ctx context.Context, url string, start float64, paused bool) error {
+	var unsafe bool
+	if err := p.c.getProperty(ctx, "load-unsafe-playlists", &unsafe); err != nil {
+		return fmt.Errorf("load %s: read load-unsafe-playlists: %w", url, err)
+	}
+	if unsafe {
+		return fmt.Errorf("load %s: %w", url, ErrUnsafePlaylists)
+	}
+	return p.load(ctx, url, start, paused, map[string]string{"load-unsafe-playlists": "no"})
+}
+
+func (p *Player) load(ctx context.Context, url string, start float64, paused bool, extra map[string]string) error {
 	if url == "" {
 		return errors.New("load: empty url")
 	}
@@ -415,14 +481,18 @@ func (p *Player) Load(ctx context.Context, url string, start float64, paused boo
 	if paused {
 		pause = "yes"
 	}
+	options := map[string]string{
+		"start": strconv.FormatFloat(max(start, 0), 'f', -1, 64),
+		"pause": pause,
+	}
+	for k, v := range extra {
+		options[k] = v
+	}
 	cmd := map[string]any{
-		"name":  "loadfile",
-		"url":   url,
-		"flags": "replace",
-		"options": map[string]string{
-			"start": strconv.FormatFloat(max(start, 0), 'f', -1, 64),
-			"pause": pause,
-		},
+		"name":    "loadfile",
+		"url":     url,
+		"flags":   "replace",
+		"options": options,
 	}
 	data, err := p.c.call(ctx, "loadfile", cmd, p.expectPause(paused))
 	if err != nil {
@@ -448,11 +518,27 @@ func (p *Player) Load(ctx context.Context, url string, start float64, paused boo
 		select {
 		case <-signal:
 		case <-ctx.Done():
-			return ctx.Err()
+			p.abortLoad(r.EntryID)
+			return fmt.Errorf("load %s: %w", url, ctx.Err())
 		case <-p.c.Done():
 			return p.c.Err()
 		}
 	}
+}
+
+// abortLoad stops playback if mpv is still opening playlist entry id (or an
+// entry a playlist behind it added), so that a load given up on does not
+// start later.
+func (p *Player) abortLoad(id int64) {
+	p.mu.Lock()
+	opening := p.st.entryID >= id && !p.st.loaded
+	p.mu.Unlock()
+	if !opening {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	_, _ = p.c.call(ctx, "stop", []any{"stop"}, nil)
 }
 
 // ShowText shows text on mpv's OSD for d (mpv's default when d <= 0).
@@ -564,6 +650,9 @@ func (p *Player) onEvent(m message) {
 		p.st.seeking = true
 		// Every seek of ours that mpv has queued is executed by this one
 		// (mpv merges seeks queued together into one).
+		for _, w := range p.seeksReplied {
+			close(w.started)
+		}
 		p.seekGroup = append(p.seekGroup, p.seeksReplied...)
 		p.seeksReplied = nil
 	case "playback-restart":
@@ -712,6 +801,8 @@ func (p *Player) onProperty(m message, now time.Time) {
 			kind = EventBufferingStart
 		}
 		p.emit(now, Event{Kind: kind})
+	case obsSeekable:
+		s.unseekable = m.hasData() && !decodeBool(m)
 	case obsEOFReached:
 		v := decodeBool(m)
 		if first || v == s.eof {
