@@ -7,7 +7,11 @@
  *     [--cases contract/cases.json] [--label NAME] [--only SUBSTRING] [--verbose]
  *
  * Users come from the backend itself: alice, bob and carol sign up anonymously
- * (POST /auth/v1/signup) once per run; every case makes its own rooms.
+ * (POST /auth/v1/signup) once per run; every case makes its own rooms. Any other name a case uses
+ * in `as` (dave, erin, …) is a user of that case alone, signed up when the case starts. The
+ * backends limit rooms created (10 a minute per user) and joins and leaves (20 a minute per user,
+ * docs/security.md); before a case would take alice, bob or carol past a limit, counting every
+ * such request of the last minute, that name signs up again as a new user.
  *
  * Case format (cases.json): {"cases":[{"name", "steps":[step…]}]}, where a step is
  *   as        alice | bob | carol (their access token), anon (the anon key as bearer, like
@@ -15,8 +19,8 @@
  *             a broken signature), garbage (a bearer that is no JWT)
  *   method    default POST
  *   path      e.g. /functions/v1/rooms/join, /rest/v1/rpc/get_room_sync_state, /rest/v1/comments?…
- *   body      JSON; raw_body: a string sent as is; body_fill: {"field","length"} adds a string of
- *             that many "x" to body (size limits)
+ *   body      JSON; raw_body: a string sent as is; body_fill: {"field","length","prefix"?} adds a
+ *             string of that many characters to body: the prefix, then "x" (size limits)
  *   repeat    send the step n times; each reply must meet expect
  *   expect    status; success (body.success); error_code (error.code of a function reply, code
  *             of a PostgREST reply); fields: {"<path>": expected}
@@ -40,7 +44,7 @@ interface Step {
   path: string;
   body?: Json;
   raw_body?: string;
-  body_fill?: { field: string; length: number };
+  body_fill?: { field: string; length: number; prefix?: string };
   headers?: Record<string, string>;
   repeat?: number;
   expect: {
@@ -154,10 +158,68 @@ function mismatch(got: unknown, want: Json): string | null {
   return got !== absent && deepEqual(got, want) ? null : `got ${show(got)}, want ${JSON.stringify(want)}`;
 }
 
+/** The per-user rate limits of docs/security.md that the cases' own requests meet. */
+const budgets = [
+  { limit: 10, matches: (path: string) => /^\/functions\/v1\/rooms\/create$/.test(path) },
+  { limit: 20, matches: (path: string) => /^\/functions\/v1\/rooms\/(join|leave)$/.test(path) },
+];
+/** The limits' window, with a margin for clocks and slow replies. */
+const budgetWindowMs = 65_000;
+/** The users every case may use; other names in `as` are signed up for one case. */
+const sharedUsers = ["alice", "bob", "carol"];
+/** Values of `as` that are no user. */
+const notUsers = new Set(["none", "anon", "garbage", "forged"]);
+
 class Runner {
   users = new Map<string, User>();
+  /** Per shared user and budget, when its requests were sent (ms). */
+  sent = new Map<string, number[][]>();
+  signups = 0;
 
   constructor(readonly url: string, readonly anonKey: string, readonly verbose: boolean) {}
+
+  /** Signs `name` up as a new user, with no requests counted against it. */
+  async renew(name: string): Promise<void> {
+    this.users.set(name, await this.signup(name));
+    this.sent.set(name, budgets.map(() => []));
+    this.signups++;
+  }
+
+  /** Before a case: new users for its own names, and for shared names whose budget it would
+   * exceed. */
+  async prepare(c: Case): Promise<void> {
+    const demand = new Map<string, number[]>();
+    for (const step of c.steps) {
+      const name = step.as ?? "alice";
+      if (notUsers.has(name)) continue;
+      const d = demand.get(name) ?? budgets.map(() => 0);
+      budgets.forEach((b, i) => {
+        if (b.matches(step.path)) d[i] += step.repeat ?? 1;
+      });
+      demand.set(name, d);
+    }
+    const since = Date.now() - budgetWindowMs;
+    for (const [name, d] of demand) {
+      if (!sharedUsers.includes(name)) {
+        await this.renew(name);
+        continue;
+      }
+      const sent = this.sent.get(name)!;
+      if (budgets.some((b, i) => d[i] > 0 && sent[i].filter((t) => t > since).length + d[i] > b.limit)) {
+        if (this.verbose) console.error(`  (${name} signs up again: the case would pass a rate limit)`);
+        await this.renew(name);
+      }
+    }
+  }
+
+  /** Counts a request against the budgets of a shared user. */
+  count(as: string | undefined, path: string): void {
+    const sent = this.sent.get(as ?? "alice");
+    if (!sent) return;
+    budgets.forEach((b, i) => {
+      if (b.matches(path)) sent[i].push(Date.now());
+    });
+  }
 
   async signup(name: string): Promise<User> {
     const res = await fetch(`${this.url}/auth/v1/signup`, {
@@ -211,12 +273,16 @@ class Runner {
     if (step.raw_body !== undefined) payload = step.raw_body;
     else if (step.body !== undefined || step.body_fill) {
       const body = (fill(step.body ?? {}, vars) ?? {}) as Record<string, Json>;
-      if (step.body_fill) body[step.body_fill.field] = "x".repeat(step.body_fill.length);
+      if (step.body_fill) {
+        const prefix = step.body_fill.prefix ?? "";
+        body[step.body_fill.field] = prefix + "x".repeat(step.body_fill.length - prefix.length);
+      }
       payload = JSON.stringify(body);
     }
     if (payload !== undefined) headers["Content-Type"] = "application/json";
     if (path.startsWith("/rest/")) headers[method === "GET" ? "Accept-Profile" : "Content-Profile"] = "public";
 
+    this.count(step.as, step.path);
     const res = await fetch(this.url + path, { method, headers, body: method === "GET" ? undefined : payload });
     const text = await res.text();
     let body: unknown = absent;
@@ -259,6 +325,11 @@ class Runner {
   }
 
   async runCase(c: Case): Promise<string[]> {
+    try {
+      await this.prepare(c);
+    } catch (err) {
+      return [`signing up the case's users: ${err instanceof Error ? err.message : String(err)}`];
+    }
     const vars = new Map<string, Json>();
     for (const [name, user] of this.users) vars.set(`${name}.id`, user.id);
     for (const [i, step] of c.steps.entries()) {
@@ -295,7 +366,7 @@ async function main(): Promise<number> {
   const label = args.label ?? url;
 
   const runner = new Runner(url, anonKey, args.verbose === "1");
-  for (const name of ["alice", "bob", "carol"]) runner.users.set(name, await runner.signup(name));
+  for (const name of sharedUsers) await runner.renew(name);
 
   let passed = 0, failed = 0;
   console.log(`contract cases against ${label}`);
@@ -310,7 +381,7 @@ async function main(): Promise<number> {
       for (const p of problems) console.log(`       ${p}`);
     }
   }
-  console.log(`contract: ${passed} passed, ${failed} failed`);
+  console.log(`contract: ${passed} passed, ${failed} failed (${runner.signups} sign-ups)`);
   return failed === 0 ? 0 : 1;
 }
 
