@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/watchparty/watchparty/party"
 	"github.com/watchparty/watchparty/player"
 	"github.com/watchparty/watchparty/realtime"
 )
@@ -74,10 +75,18 @@ type NewRoom struct {
 	MediaDuration float64
 }
 
-// Create creates a room; the caller is its host. It returns the room id.
+// Create creates a room; the caller is its host. It returns the room id. MediaURL, when set,
+// must pass party.CheckMediaURL: it is what every member's mpv will be asked to open.
 func (r *Remote) Create(ctx context.Context, nr NewRoom) (string, map[string]any, error) {
-	body := map[string]any{"username": nr.Username}
+	name, err := CheckUsername(nr.Username)
+	if err != nil {
+		return "", nil, err
+	}
+	body := map[string]any{"username": name}
 	if nr.MediaURL != "" {
+		if err := party.CheckMediaURL(nr.MediaURL); err != nil {
+			return "", nil, fmt.Errorf("the room's media must be a URL every member can open: %w", err)
+		}
 		body["media_url"] = nr.MediaURL
 	}
 	if nr.MediaTitle != "" {
@@ -197,7 +206,7 @@ func (b *rtBackend) History(ctx context.Context, roomID string, n int) ([]map[st
 // Subscribe joins the room channel exactly as the JavaScript guide does: UPDATE on rooms, * on
 // room_members, INSERT on comments (all filtered by room_id), presence keyed by user id.
 func (b *rtBackend) Subscribe(ctx context.Context, roomID string, feed func(any)) error {
-	ch := b.sock.Channel("room:"+roomID, realtime.ChannelOptions{PresenceKey: b.userID, BroadcastSelf: true})
+	ch := b.sock.Channel("room:"+roomID, roomChannelOptions(b.userID))
 	filter := "room_id=eq." + roomID
 	decode := func(raw json.RawMessage) map[string]any {
 		if len(raw) == 0 {
@@ -265,6 +274,13 @@ func (b *rtBackend) Subscribe(ctx context.Context, roomID string, feed func(any)
 		go b.watchConn(feed, stop, done)
 	}
 	return nil
+}
+
+// roomChannelOptions are the options of a room's channel: presence keyed by our user id, our
+// own broadcasts echoed, and private, so that Supabase Realtime Authorization admits only the
+// room's members (the embedded server enforces membership on room topics either way).
+func roomChannelOptions(userID string) realtime.ChannelOptions {
+	return realtime.ChannelOptions{PresenceKey: userID, BroadcastSelf: true, Private: true}
 }
 
 // watchConn reports the socket's connection state to the session until stop is closed.
@@ -361,6 +377,11 @@ func Host(ctx context.Context, srv Server, opts Options, title string) (*Session
 	if opts.Media == "" {
 		return nil, errors.New("nothing to play: pass --media FILE or URL")
 	}
+	name, err := CheckUsername(opts.Username)
+	if err != nil {
+		return nil, err
+	}
+	opts.Username = name
 	r, err := Connect(ctx, srv)
 	if err != nil {
 		return nil, err
@@ -382,8 +403,10 @@ func Host(ctx context.Context, srv Server, opts Options, title string) (*Session
 		return fail(fmt.Errorf("play %s: %w", opts.Media, err))
 	}
 	nr := NewRoom{Username: opts.Username, MediaTitle: title, MediaDuration: p.Duration()}
-	if isURL(opts.Media) {
-		nr.MediaURL = opts.Media // a local path means nothing to friends; a URL they can play
+	if party.CheckMediaURL(opts.Media) == nil {
+		// An http(s) URL friends can play; a local path means nothing to them, and any other
+		// mpv URL (av://, edl://, file://) is for this machine only.
+		nr.MediaURL = opts.Media
 	}
 	id, _, err := r.Create(ctx, nr)
 	if err != nil {
@@ -401,11 +424,6 @@ func Host(ctx context.Context, srv Server, opts Options, title string) (*Session
 		return nil, err
 	}
 	return s, nil
-}
-
-func isURL(s string) bool {
-	i := strings.Index(s, "://")
-	return i > 0 && !strings.HasPrefix(s, "file://")
 }
 
 // Error kinds of the backend, for exit codes: errors.Is(err, room.ErrRoomNotFound).

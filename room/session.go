@@ -28,6 +28,19 @@ const (
 	historySize      = 50
 	mediaMismatch    = 2.5 // s: durations further apart than this are not the same video
 	playerOpTimeout  = 2 * time.Second
+	// DefaultLoadTimeout bounds opening the media (Options.LoadTimeout): a URL that never
+	// answers must not hold up joining forever. mpv's own network timeout is 60 s; a video
+	// that takes half a minute to start is not one to watch together anyway.
+	DefaultLoadTimeout = 30 * time.Second
+
+	// Seek back-off: a follower whose correction seeks do not work (mpv cannot seek in the
+	// media, or a seek lands nowhere near its target) retries after seekBackoffMin, doubling
+	// up to seekBackoffMax, instead of seeking on every correction tick.
+	seekBackoffMin = time.Second
+	seekBackoffMax = 30 * time.Second
+	// seekNoEffect: a seek is taken as not having worked when, this soon after it finished,
+	// the same room state asks for a seek again.
+	seekNoEffect = time.Second
 
 	// Host publish lag (see Session.pubLag): measured this long after a publish, when mpv's
 	// position has settled; a residual above lagTolerance is republished at once, at most
@@ -51,8 +64,16 @@ type Options struct {
 	RoomID   string
 	Username string
 	// Media is what our mpv plays: a local copy of the room's video or a URL. Empty: the room's
-	// media_url.
+	// media_url, which is opened only when it passes party.CheckMediaURL (an http or https URL)
+	// and ConfirmMedia accepts it, and is loaded with player.LoadUntrusted.
 	Media string
+	// ConfirmMedia is asked before the room's media URL is opened (never about Media, the
+	// user's own choice). It sees the URL as the server sent it (sanitise before showing it)
+	// and returns true to open it. A nil ConfirmMedia opens nothing: joining a room without
+	// Media then fails with ErrRoomMediaNotAccepted.
+	ConfirmMedia func(ctx context.Context, url string) (bool, error)
+	// LoadTimeout bounds opening the media in mpv; default DefaultLoadTimeout.
+	LoadTimeout time.Duration
 	// MPV says how to start (and, if it dies, restart) our mpv.
 	MPV MPV
 	// Logger receives diagnostics; default discards.
@@ -94,6 +115,7 @@ type Session struct {
 	leaveOnce sync.Once
 	leaveErr  error
 	ownsPl    bool // we launched the player (so we relaunch it and stop it on Leave)
+	roomMedia bool // opts.Media is the room's URL (load it untrusted), not the user's own
 
 	// pubLag is how far (wall seconds, float64 bits) the room's published state ends up
 	// behind the host's own mpv, per lagKind: the server stamps updated_at when the control
@@ -145,6 +167,7 @@ type (
 	seekDone struct {
 		err     error
 		started time.Time
+		version int64 // the room state the seek was aimed at
 	}
 	publishBegin struct{}
 	publishEnd   struct {
@@ -204,6 +227,11 @@ type engine struct {
 	lastIndicator   party.Indicator
 	relaunching     bool
 	durationWarned  bool
+	seekFails       int       // correction seeks in a row that did not work
+	seekRetryAt     time.Time // no correction seek before this (back-off)
+	seekDoneAt      time.Time // when the last correction seek finished
+	seekVersion     int64     // the room state it was aimed at
+	seekWarned      bool      // the "cannot seek" notice was shown
 	lastSnapshotAt  time.Time
 	snapshotChanged bool
 }
@@ -223,6 +251,11 @@ func join(ctx context.Context, be backend, opts Options, preloaded *player.Playe
 	s.setLag(lagPlay, restartLagPrior)
 	s.setLag(lagSeek, restartLagPrior)
 
+	name, err := CheckUsername(opts.Username)
+	if err != nil {
+		return nil, err
+	}
+	opts.Username, s.opts.Username = name, name
 	roomRow, memberRows, err := be.Join(ctx, opts.RoomID, opts.Username)
 	if err != nil {
 		return nil, err
@@ -231,9 +264,7 @@ func join(ctx context.Context, be backend, opts Options, preloaded *player.Playe
 		return nil, fmt.Errorf("read room: %w", err)
 	}
 	for _, r := range memberRows {
-		if m, err := party.ParseMemberRow(r); err == nil {
-			e.members.Put(m)
-		}
+		e.putListedMember(r, opts.RoomID)
 	}
 	// Clock: several samples, keep the best (Cristian).
 	for i := 0; i < clockSamples; i++ {
@@ -247,6 +278,21 @@ func join(ctx context.Context, be backend, opts Options, preloaded *player.Playe
 		}
 	}
 
+	// The room's URL came from the server: it is opened only if it is a plain http(s) URL
+	// and the user accepts it, before any mpv is started or touched (docs/security.md).
+	media := opts.Media
+	if media == "" && e.mediaURL != "" {
+		if err := acceptRoomMedia(ctx, opts, e.mediaURL); err != nil {
+			lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			if lerr := be.Leave(lctx, opts.RoomID); lerr != nil {
+				s.log.Debug("leave after refusing the room's media", "err", lerr)
+			}
+			cancel()
+			return nil, err
+		}
+		media, s.roomMedia = e.mediaURL, true
+	}
+
 	p := preloaded
 	if p == nil {
 		p, err = player.Launch(ctx, opts.MPV.launchOptions())
@@ -256,10 +302,6 @@ func join(ctx context.Context, be backend, opts Options, preloaded *player.Playe
 	}
 	s.ownsPl = p.Pid() != 0 // an mpv we attached to is the user's: never restart or stop it
 	s.player = p
-	media := opts.Media
-	if media == "" {
-		media = e.mediaURL
-	}
 	if media == "" && !p.State().Loaded {
 		s.closePlayer()
 		return nil, errors.New("the room has no media URL: pass your copy of the video with --media")
@@ -269,9 +311,9 @@ func join(ctx context.Context, be backend, opts Options, preloaded *player.Playe
 		start := e.room.ExpectedPosition(e.clock.ServerNow(time.Now()))
 		// A host's mpv was loaded by Host already; everyone else opens the media at the room's position.
 		if !(e.isHost() && p.State().Loaded) {
-			if err := p.Load(ctx, media, start+e.aheadFor(), !e.room.IsPlaying); err != nil {
+			if err := s.load(ctx, p, start+e.aheadFor(), !e.room.IsPlaying); err != nil {
 				s.closePlayer()
-				return nil, fmt.Errorf("play %s: %w", media, err)
+				return nil, err
 			}
 		}
 	}
@@ -291,6 +333,76 @@ func join(ctx context.Context, be backend, opts Options, preloaded *player.Playe
 	go func() { defer s.wg.Done(); s.forwardPlayer(p) }()
 	go func() { defer s.wg.Done(); s.loop(e) }()
 	return s, nil
+}
+
+// acceptRoomMedia decides whether the room's media URL u may be opened: it must pass
+// party.CheckMediaURL (whatever the server says), then opts.ConfirmMedia must accept it.
+func acceptRoomMedia(ctx context.Context, opts Options, u string) error {
+	if err := party.CheckMediaURL(u); err != nil {
+		return &userError{
+			msg: fmt.Sprintf("not opening the room's media %s: %v; pass your own copy of the video with --media", ShowURL(u), err),
+			err: ErrRoomMediaRefused,
+		}
+	}
+	accepted := false
+	if opts.ConfirmMedia != nil {
+		var err error
+		if accepted, err = opts.ConfirmMedia(ctx, u); err != nil {
+			return err
+		}
+	}
+	if !accepted {
+		return &userError{
+			msg: fmt.Sprintf("the room's media %s was not opened: pass your own copy of the video with --media", ShowURL(u)),
+			err: ErrRoomMediaNotAccepted,
+		}
+	}
+	return nil
+}
+
+// ShowURL is a URL from the server made fit for one line of a message: sanitised (see
+// Sanitize) and cut to 96 characters.
+func ShowURL(u string) string {
+	u = Sanitize(u)
+	if r := []rune(u); len(r) > 96 {
+		u = string(r[:95]) + "…"
+	}
+	return u
+}
+
+// load opens s.opts.Media in p at start, within the load timeout: the room's URL as untrusted,
+// the user's own media as it is.
+func (s *Session) load(ctx context.Context, p *player.Player, start float64, paused bool) error {
+	timeout := s.opts.LoadTimeout
+	if timeout <= 0 {
+		timeout = DefaultLoadTimeout
+	}
+	lctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	media := s.opts.Media
+	var err error
+	if s.roomMedia {
+		err = p.LoadUntrusted(lctx, media, start, paused)
+	} else {
+		err = p.Load(lctx, media, start, paused)
+	}
+	shown := media
+	if s.roomMedia {
+		shown = ShowURL(media)
+	}
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil:
+		return fmt.Errorf("play %s: it did not start within %s", shown, timeout)
+	case errors.Is(err, player.ErrUnsafePlaylists):
+		return fmt.Errorf("not opening the room's media %s: %w; pass your own copy of the video with --media", shown, player.ErrUnsafePlaylists)
+	}
+	if s.roomMedia {
+		// The error quotes the URL as mpv was given it; say it once, cleaned.
+		return fmt.Errorf("play %s: could not open it (see the log for mpv's message)", shown)
+	}
+	return fmt.Errorf("play %s: %w", shown, err)
 }
 
 // post hands an item to the loop; it drops it only when the session has ended.
@@ -362,10 +474,23 @@ func (e *engine) applySync(st State) {
 		}
 	}
 	for _, r := range st.Members {
-		if m, err := party.ParseMemberRow(r); err == nil {
-			e.members.Put(m)
-		}
+		e.putListedMember(r, st.RoomID)
 	}
+}
+
+// putListedMember applies one row of a member list (a join reply or get_room_sync_state):
+// a current member of roomID is added or updated; a row of a member who has left (left_at
+// set) removes them; a row of another room is ignored. It reports whether the list changed.
+func (e *engine) putListedMember(r map[string]any, roomID string) bool {
+	m, err := party.ParseMemberRow(r)
+	if err != nil || m.RoomID != "" && m.RoomID != roomID {
+		return false
+	}
+	if m.Left() {
+		return e.members.Remove(m.UserID)
+	}
+	e.members.Put(m)
+	return true
 }
 
 func (s *Session) loop(e *engine) {
@@ -420,7 +545,11 @@ func (s *Session) handle(e *engine, item any) {
 		s.events.push(Notice{NoticeInfo, "mpv restarted at the room's position"})
 	case seekDone:
 		e.seekInFlight = false
+		if m.err != nil && s.ctx.Err() == nil {
+			s.seekFailed(e, m.err)
+		}
 		if m.err == nil {
+			e.seekDoneAt, e.seekVersion = time.Now(), m.version
 			took := time.Since(m.started).Seconds()
 			if took > 0 && took < 2 {
 				e.settle = e.settles.Add(took)
@@ -554,6 +683,7 @@ func (s *Session) onRoomState(e *engine, st party.RoomState) {
 	hostChanged := st.HostUserID != e.room.HostUserID
 	acted := hostActed(e.room, st)
 	e.room = st
+	e.seekRetryAt = time.Time{} // a new room state is worth a seek at once, back-off or not
 	// A new host action re-attaches everyone (the JS guide's behaviour). The host's own
 	// corrective "sync" republishes are not actions: they must not pull back a follower who
 	// chose to detach.
@@ -624,12 +754,28 @@ func (s *Session) applyRoomToHost(e *engine) {
 // position properties arrive a moment after the command's reply).
 func (e *engine) quiet() { e.hostQuietUntil = time.Now().Add(1500 * time.Millisecond) }
 
+// onMember applies a room_members change. Every row must be of this room (a hostile server
+// could send other rooms' rows). Members leave softly: an UPDATE that sets left_at is a leave;
+// an INSERT or UPDATE without it is a current member (added or updated); a DELETE still
+// removes (older servers).
 func (s *Session) onMember(e *engine, m feedMember) {
+	row := m.New
+	if m.Type == "DELETE" {
+		row = m.Old
+	}
+	if rid, _ := row["room_id"].(string); rid != s.opts.RoomID {
+		s.log.Warn("member change of another room ignored", "type", m.Type, "room_id", Sanitize(rid))
+		return
+	}
 	switch m.Type {
 	case "INSERT", "UPDATE":
 		mem, err := party.ParseMemberRow(m.New)
 		if err != nil {
 			return
+		}
+		if mem.Left() {
+			s.memberLeft(e, mem)
+			break
 		}
 		added := e.members.Put(mem)
 		change := "update"
@@ -645,16 +791,27 @@ func (s *Session) onMember(e *engine, m feedMember) {
 		if err != nil {
 			id, _ := m.Old["user_id"].(string)
 			mem = party.Member{UserID: id}
-			if old, ok := e.members.Get(id); ok {
-				mem = old
-			}
 		}
-		if e.members.Remove(mem.UserID) && mem.UserID != e.selfID {
-			s.events.push(Notice{NoticeInfo, Sanitize(mem.Username) + " left"})
-		}
-		s.events.push(MemberChanged{Change: "leave", Member: s.memberView(e, mem, time.Now())})
+		s.memberLeft(e, mem)
+	default:
+		return
 	}
 	e.snapshotChanged = true
+}
+
+// memberLeft removes a member who left ("X left", as before soft leaves). A leave of someone
+// not in the list changes nothing.
+func (s *Session) memberLeft(e *engine, mem party.Member) {
+	if old, ok := e.members.Get(mem.UserID); ok && mem.Username == "" {
+		mem = old // a DELETE's old row may carry only the key
+	}
+	if !e.members.Remove(mem.UserID) {
+		return
+	}
+	if mem.UserID != e.selfID {
+		s.events.push(Notice{NoticeInfo, Sanitize(mem.Username) + " left"})
+	}
+	s.events.push(MemberChanged{Change: "leave", Member: s.memberView(e, mem, time.Now())})
 }
 
 func (s *Session) onPlayerEvent(e *engine, m playerEvent) {
@@ -732,6 +889,9 @@ func (s *Session) correct(e *engine) {
 	in.Detached, in.SeekInFlight = e.detached, e.seekInFlight
 	s.checkLanding(e, in, st)
 	c := party.Decide(e.drift.Apply(in))
+	if e.seekFails > 0 && !c.Has(party.ActionSeek) && math.Abs(in.Drift()) < party.SeekThreshold {
+		e.seekFails, e.seekRetryAt = 0, time.Time{} // seeking is not needed: start afresh next time
+	}
 	ind := party.Indicate(in, c)
 	if ind.Status != e.lastIndicator.Status {
 		e.snapshotChanged = true
@@ -775,8 +935,9 @@ func (s *Session) apply(e *engine, p *player.Player, c party.Correction) {
 			s.log.Debug("pause", "err", err)
 		}
 	}
-	if c.Has(party.ActionSeek) && !e.seekInFlight {
+	if c.Has(party.ActionSeek) && !e.seekInFlight && s.seekAllowed(e) {
 		e.seekInFlight = true
+		version := e.room.StateVersion
 		target := c.SeekTo + e.aheadFor()
 		if d := e.room.MediaDuration; d > 0 && target > d {
 			target = d
@@ -788,7 +949,7 @@ func (s *Session) apply(e *engine, p *player.Player, c party.Correction) {
 			sctx, scancel := context.WithTimeout(s.ctx, 10*time.Second)
 			err := p.Seek(sctx, target)
 			scancel()
-			s.post(seekDone{err, started})
+			s.post(seekDone{err, started, version})
 		}()
 	}
 	if c.Has(party.ActionNudge) || c.Has(party.ActionRestoreRate) {
@@ -801,6 +962,40 @@ func (s *Session) apply(e *engine, p *player.Player, c party.Correction) {
 			s.log.Debug("play", "err", err)
 		}
 	}
+}
+
+// seekAllowed applies the seek back-off: no correction seek before seekRetryAt. A seek wanted
+// again for the same room state right after the last one finished did not work (mpv reported
+// it done, but the position did not follow, as with sources that cannot seek backwards): that
+// counts as a failed seek.
+func (s *Session) seekAllowed(e *engine) bool {
+	now := time.Now()
+	if !e.seekDoneAt.IsZero() && e.seekVersion == e.room.StateVersion && now.Sub(e.seekDoneAt) < seekNoEffect {
+		e.seekDoneAt = time.Time{}
+		s.seekFailed(e, nil)
+	}
+	return !now.Before(e.seekRetryAt)
+}
+
+// seekFailed backs the correction seeks off (seekBackoffMin, doubling to seekBackoffMax) and
+// says so once per session.
+func (s *Session) seekFailed(e *engine, err error) {
+	e.seekFails++
+	d := seekBackoffMax
+	if e.seekFails <= 8 {
+		d = min(seekBackoffMax, seekBackoffMin<<(e.seekFails-1))
+	}
+	e.seekRetryAt = time.Now().Add(d)
+	s.log.Debug("correction seek did not work", "err", err, "fails", e.seekFails, "retry_in", d)
+	if e.seekWarned || err == nil && e.seekFails < 2 {
+		return
+	}
+	e.seekWarned = true
+	why := "seeks do not move it"
+	if p := s.currentPlayer(); errors.Is(err, player.ErrSeekIgnored) || p != nil && !p.State().Seekable {
+		why = "mpv cannot seek in it"
+	}
+	s.events.push(Notice{NoticeWarn, "seeking does not work in this media (" + why + "): play, pause and speed still follow the room; seeks are retried less often"})
 }
 
 // maybeRepublish is the host's rule: if our player fell off our published state (buffering),
@@ -978,7 +1173,7 @@ func (s *Session) relaunch(room party.RoomState, clk party.ClockOffset) {
 	p, err := player.Launch(ctx, s.opts.MPV.launchOptions())
 	if err == nil {
 		pos := room.ExpectedPosition(clk.ServerNow(time.Now()))
-		if err = p.Load(ctx, s.opts.Media, pos, !room.IsPlaying); err != nil {
+		if err = s.load(ctx, p, pos, !room.IsPlaying); err != nil {
 			p.Close()
 		}
 	}
