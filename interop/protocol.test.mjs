@@ -26,7 +26,8 @@ describe('protocol with supabase-js', () => {
     const aCh = roomChannel(alice.sb, roomId, alice.user.id, aRec);
     await subscribe(aCh, aRec);
 
-    // The seed announces members from room_members INSERT/DELETE and the system comments.
+    // Members are announced by room_members INSERT, and leaves by an UPDATE that sets left_at
+    // (soft leaves: Supabase Realtime publishes DELETEs without row security), with system comments.
     await invokeOK(carol.sb, 'rooms/join', { room_id: roomId, username: 'carol' });
     const ins = await aRec.waitFor('room_members', (p) => p.eventType === 'INSERT', { what: 'room_members INSERT' });
     assert.equal(ins.new.user_id, carol.user.id);
@@ -65,8 +66,9 @@ describe('protocol with supabase-js', () => {
 
     since = aRec.mark();
     await invokeOK(carol.sb, 'rooms/leave', { room_id: roomId });
-    const del = await aRec.waitFor('room_members', (p) => p.eventType === 'DELETE', { since, what: 'room_members DELETE' });
-    assert.equal(del.old.user_id, carol.user.id);
+    const gone = await aRec.waitFor('room_members', (p) => p.eventType === 'UPDATE' && p.new.left_at, { since, what: 'room_members UPDATE with left_at' });
+    assert.equal(gone.new.user_id, carol.user.id);
+    assert.equal(gone.old.left_at, null);
     const left = await aRec.waitFor('comments', (p) => p.new.is_system_message, { since, what: 'leave notice' });
     assert.equal(left.new.message, 'carol left the room');
   });

@@ -82,10 +82,15 @@ func (h *hub) handleWebSocket(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusUnauthorized, map[string]any{"error": tokenErrorText(err, claims, h.srv.cfg.Now())})
 		return
 	}
+	// The address's slot is taken before the upgrade completes, so a burst of dials can't
+	// overshoot the cap while earlier upgrades are still in flight.
 	ip := clientIP(r)
-	h.mu.RLock()
+	h.mu.Lock()
 	closing, open := h.closing, h.perIP[ip]
-	h.mu.RUnlock()
+	if !closing && open < maxConnsPerIP {
+		h.perIP[ip]++
+	}
+	h.mu.Unlock()
 	if closing {
 		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"error": "server is shutting down"})
 		return
@@ -100,6 +105,7 @@ func (h *hub) handleWebSocket(w http.ResponseWriter, r *http.Request) {
 		InsecureSkipVerify: true,
 	})
 	if err != nil {
+		h.releaseIP(ip)
 		return // Accept has written the HTTP error
 	}
 	ws.SetReadLimit(h.srv.cfg.MaxFrame)
@@ -107,15 +113,10 @@ func (h *hub) handleWebSocket(w http.ResponseWriter, r *http.Request) {
 	h.mu.Lock()
 	if h.closing {
 		h.mu.Unlock()
+		h.releaseIP(ip)
 		ws.Close(websocket.StatusGoingAway, "server is shutting down")
 		return
 	}
-	if h.perIP[ip] >= maxConnsPerIP {
-		h.mu.Unlock()
-		ws.Close(websocket.StatusTryAgainLater, "too many connections from your address")
-		return
-	}
-	h.perIP[ip]++
 	h.conns[c] = struct{}{}
 	h.wg.Add(1)
 	h.mu.Unlock()
@@ -128,6 +129,19 @@ func (h *hub) handleWebSocket(w http.ResponseWriter, r *http.Request) {
 		defer h.wg.Done()
 		c.readLoop(context.Background())
 	}()
+}
+
+// releaseIP gives back a connection slot of an address.
+func (h *hub) releaseIP(ip string) {
+	h.mu.Lock()
+	h.releaseIPLocked(ip)
+	h.mu.Unlock()
+}
+
+func (h *hub) releaseIPLocked(ip string) {
+	if h.perIP[ip]--; h.perIP[ip] <= 0 {
+		delete(h.perIP, ip)
+	}
 }
 
 // tokenErrorText words a token error like Supabase Realtime does.
@@ -154,9 +168,7 @@ func (h *hub) removeConn(c *conn) {
 	defer h.mu.Unlock()
 	if _, ok := h.conns[c]; ok {
 		delete(h.conns, c)
-		if h.perIP[c.ip]--; h.perIP[c.ip] <= 0 {
-			delete(h.perIP, c.ip)
-		}
+		h.releaseIPLocked(c.ip)
 	}
 	for _, ch := range c.channels {
 		h.leaveLocked(ch)

@@ -490,7 +490,8 @@ func TestChangesNeedMembership(t *testing.T) {
 	if f = next(t, anon); f.Msg.Event != phx.EventClose {
 		t.Fatalf("then %s, want phx_close", f)
 	}
-	// A room channel can't change hands: another member's token closes it.
+	// A room channel can't change hands: another member's token closes it (a refreshed token
+	// of the same member, or the anon key, may replace the joining token).
 	memberTopic := topic
 	member.Push(servertest.Ctx(t, wait), "", memberTopic, phx.EventAccessToken, map[string]any{"access_token": p.host.AccessToken})
 	if f = await(t, member, "room channel handed over", servertest.IsEvent(memberTopic, phx.EventSystem)); f.Payload()["status"] != "error" {
