@@ -315,3 +315,45 @@ func TestAttackSignedOutToken(t *testing.T) {
 	}
 	wantFn(t, p.api.Invoke(p.member.AccessToken, "comments/create", map[string]any{"room_id": p.roomID, "message": "x"}), 401, "UNAUTHORIZED")
 }
+
+// A presence-state bomb: many sockets tracking on one topic. Keys per topic and metas per key
+// are capped, so the state every member receives on join stays small.
+func TestAttackPresenceState(t *testing.T) {
+	s := servertest.Start(t, server.Config{})
+	const topic = "realtime:lobby"
+	dialFrom := func(ip byte) *servertest.Client {
+		d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, ip)}}
+		hc := &http.Client{Transport: &http.Transport{DialContext: d.DialContext}}
+		return servertest.DialT(t, s.WSURL(phx.Vsn2), servertest.DialOptions{HTTPClient: hc})
+	}
+	track := func(c *servertest.Client, key string) string {
+		t.Helper()
+		jr, reply, err := c.Join(servertest.Ctx(t, wait), topic, phx.JoinConfig{Presence: phx.PresenceConfig{Key: key}}, "")
+		if err != nil || reply.Status != "ok" {
+			t.Fatal(err, reply)
+		}
+		ref, err := c.Push(servertest.Ctx(t, wait), jr, topic, phx.EventPresence, map[string]any{"type": "presence", "event": "track", "payload": map[string]any{"k": key}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return await(t, c, "track reply", servertest.IsReply(ref)).Reply().Status
+	}
+	// Ten windows of one person are fine; the eleventh under the same key is refused.
+	for i := range 10 {
+		if st := track(dialFrom(10), "same"); st != "ok" {
+			t.Fatalf("meta %d of one key: %s", i+1, st)
+		}
+	}
+	if st := track(dialFrom(10), "same"); st != "error" {
+		t.Fatalf("the 11th meta of one key: %s", st)
+	}
+	// 100 keys per topic (one is taken above), then refused.
+	for i := range 99 {
+		if st := track(dialFrom(byte(11+i/50)), fmt.Sprint("k", i)); st != "ok" {
+			t.Fatalf("key %d: %s", i+2, st)
+		}
+	}
+	if st := track(dialFrom(20), "one-too-many"); st != "error" {
+		t.Fatalf("the 101st key: %s", st)
+	}
+}
