@@ -37,6 +37,7 @@ func TestAttackMediaURL(t *testing.T) {
 		"https://example.com/v.mkv\n--script=evil.lua",
 		"https://example.com/\u202ev.mkv",
 		"http:///no-host",
+		"https://:443/v.mkv",
 		"https:" + strings.Repeat("a", 10),
 		"https://example.com/" + strings.Repeat("a", server.MaxMediaURL),
 	} {
@@ -67,6 +68,8 @@ func TestAttackFieldLimits(t *testing.T) {
 		"duration 1e308":     {"rooms/create", map[string]any{"username": "h", "media_duration": 1e308}, "INVALID_REQUEST"},
 		"name system":        {"rooms/create", map[string]any{"username": "System"}, "INVALID_USERNAME"},
 		"invisible name":     {"rooms/join", map[string]any{"room_id": p.roomID, "username": "\u200b\u200d\u2060"}, "INVALID_USERNAME"},
+		"blank letters":      {"rooms/join", map[string]any{"room_id": p.roomID, "username": "\u3164\u2800\u0301"}, "INVALID_USERNAME"},
+		"hidden system":      {"rooms/join", map[string]any{"room_id": p.roomID, "username": "Sys\u200btem"}, "INVALID_USERNAME"},
 		"escape-only name":   {"rooms/join", map[string]any{"room_id": p.roomID, "username": "\x1b[2J\x1b]0;x\x07"}, "INVALID_USERNAME"},
 		"seek to 1e308":      {"sync/control", map[string]any{"room_id": p.roomID, "action": "seek", "current_time": 1e308}, "INVALID_REQUEST"},
 		"seek past a week":   {"sync/control", map[string]any{"room_id": p.roomID, "action": "seek", "current_time": server.MaxPosition + 1}, "INVALID_REQUEST"},

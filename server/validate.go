@@ -1,7 +1,6 @@
 package server
 
 import (
-	"fmt"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -54,7 +53,7 @@ func checkMediaURL(raw string) *apiError {
 		}
 	}
 	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" || u.Opaque != "" {
+	if err != nil || u.Hostname() == "" || u.Opaque != "" {
 		return invalid(mediaURLRule)
 	}
 	if scheme := strings.ToLower(u.Scheme); scheme != "http" && scheme != "https" {
@@ -89,17 +88,31 @@ func (f fields) boundedNum(name string, required bool) (*float64, *apiError) {
 }
 
 // checkUsername applies the name rules beyond length: a name must show something, and nobody
-// may appear as the system's notices do.
+// may appear as the system's notices do (not even with invisible characters in between).
 func checkUsername(name string) *apiError {
-	if strings.EqualFold(name, "system") {
-		return &apiError{http.StatusBadRequest, "INVALID_USERNAME", `username "system" is reserved`}
-	}
+	var shown strings.Builder
 	for _, r := range name {
-		if unicode.In(r, unicode.L, unicode.N, unicode.P, unicode.S) {
-			return nil
+		if visible(r) {
+			shown.WriteRune(r)
 		}
 	}
-	return &apiError{http.StatusBadRequest, "INVALID_USERNAME", fmt.Sprintf("username must be 1–%d characters with at least one visible character", MaxUsername)}
+	if shown.Len() == 0 {
+		return &apiError{http.StatusBadRequest, "INVALID_USERNAME", "username must have a visible character"}
+	}
+	if strings.EqualFold(shown.String(), "system") {
+		return &apiError{http.StatusBadRequest, "INVALID_USERNAME", `username "system" is reserved`}
+	}
+	return nil
+}
+
+// visible reports whether r draws something: letters, digits, punctuation and symbols, except
+// the blank ones that are letters or symbols only by category (Hangul fillers, the braille blank).
+func visible(r rune) bool {
+	switch r {
+	case 0x115f, 0x1160, 0x3164, 0xffa0, 0x2800:
+		return false
+	}
+	return unicode.In(r, unicode.L, unicode.N, unicode.P, unicode.S)
 }
 
 // animeID reads the optional anime_id (a string or a number), cleaned and bounded.
