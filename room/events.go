@@ -73,6 +73,24 @@ func (q *eventQueue) run() {
 		ev := q.queue[0]
 		q.queue = q.queue[1:]
 		q.mu.Unlock()
-		q.out <- ev
+		select {
+		case q.out <- ev:
+		case <-q.done:
+			return
+		}
+	}
+}
+
+// discard ends a queue nobody will read (a join that failed): what is queued is dropped.
+func (q *eventQueue) discard() {
+	q.mu.Lock()
+	if !q.closed {
+		q.queue, q.closed = nil, true
+		close(q.done)
+	}
+	q.mu.Unlock()
+	select {
+	case q.wake <- struct{}{}:
+	default:
 	}
 }

@@ -238,7 +238,7 @@ type engine struct {
 
 // Join joins a room with a backend, starts (or takes over) mpv, loads the media at the room's
 // position and follows the room until Leave or ctx ends.
-func join(ctx context.Context, be backend, opts Options, preloaded *player.Player) (*Session, error) {
+func join(ctx context.Context, be backend, opts Options, preloaded *player.Player) (_ *Session, err error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
@@ -247,6 +247,11 @@ func join(ctx context.Context, be backend, opts Options, preloaded *player.Playe
 		inbox: make(chan any, 256), events: newEventQueue(),
 		done: make(chan struct{}),
 	}
+	defer func() {
+		if err != nil {
+			s.events.discard()
+		}
+	}()
 	e := &engine{selfID: be.UserID(), online: map[string]bool{}, settle: 0.05, landBias: landBiasPrior}
 	s.setLag(lagPlay, restartLagPrior)
 	s.setLag(lagSeek, restartLagPrior)
@@ -425,8 +430,10 @@ func (s *Session) currentPlayer() *player.Player {
 	return s.player
 }
 
+// closePlayer stops the mpv we started, or only closes our connection to an mpv we attached
+// to (the user's, which keeps running).
 func (s *Session) closePlayer() {
-	if p := s.currentPlayer(); p != nil && s.ownsPl {
+	if p := s.currentPlayer(); p != nil {
 		p.Close()
 	}
 }
