@@ -150,7 +150,7 @@ func TestHostileRoomMediaNeverReachesMPV(t *testing.T) {
 	var asked atomic.Int64
 	sess, err := room.Join(h.ctx, h.user(), room.Options{
 		RoomID: id, Username: "guest",
-		MPV:    room.MPV{Socket: sock},
+		MPV: room.MPV{Socket: sock},
 		ConfirmMedia: func(context.Context, string) (bool, error) {
 			asked.Add(1)
 			return true, nil // even a user who says yes to everything is safe
@@ -214,7 +214,7 @@ func TestRoomURLNeedsConsent(t *testing.T) {
 	var shown string
 	_, err := room.Join(h.ctx, h.user(), room.Options{
 		RoomID: id, Username: "guest",
-		MPV:    room.MPV{Args: []string{"--vo=null", "--ao=null"}},
+		MPV: room.MPV{Args: []string{"--vo=null", "--ao=null"}},
 		ConfirmMedia: func(_ context.Context, u string) (bool, error) {
 			shown = u
 			return false, nil
