@@ -265,6 +265,16 @@ func join(ctx context.Context, be backend, opts Options, preloaded *player.Playe
 	if err != nil {
 		return nil, err
 	}
+	defer func() {
+		if err != nil {
+			// Joined on the server but not here (media refused, mpv failed): don't stay listed.
+			lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			if lerr := be.Leave(lctx, opts.RoomID); lerr != nil {
+				s.log.Debug("leave after a failed join", "err", lerr)
+			}
+			cancel()
+		}
+	}()
 	if err := e.applyRoomRow(roomRow); err != nil {
 		return nil, fmt.Errorf("read room: %w", err)
 	}
@@ -288,11 +298,6 @@ func join(ctx context.Context, be backend, opts Options, preloaded *player.Playe
 	media := opts.Media
 	if media == "" && e.mediaURL != "" {
 		if err := acceptRoomMedia(ctx, opts, e.mediaURL); err != nil {
-			lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-			if lerr := be.Leave(lctx, opts.RoomID); lerr != nil {
-				s.log.Debug("leave after refusing the room's media", "err", lerr)
-			}
-			cancel()
 			return nil, err
 		}
 		media, s.roomMedia = e.mediaURL, true

@@ -70,6 +70,9 @@ func (f *sessionFlags) prepare(cmd *cobra.Command, g *globalFlags) (clientEnv, r
 	if err != nil {
 		return env, room.MPV{}, nil, nil, err
 	}
+	if _, err := room.CheckUsername(displayName(f.name, env.settings)); err != nil {
+		return env, room.MPV{}, nil, nil, usageErrorf("%v", err)
+	}
 	logFile, logger := openLog(env)
 	closeLog := func() {
 		if logFile != nil {
@@ -90,27 +93,54 @@ func (f *sessionFlags) prepare(cmd *cobra.Command, g *globalFlags) (clientEnv, r
 }
 
 // openLog opens the session log (mpv output and diagnostics) under the state dir, so the
-// screen stays clean and problems can still be read afterwards.
-func openLog(env clientEnv) (*os.File, *slog.Logger) {
+// screen stays clean and problems can still be read afterwards. It is capped (see
+// rotatingLog).
+func openLog(env clientEnv) (*rotatingLog, *slog.Logger) {
 	dir := filepath.Join(env.paths.State, "logs")
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, quietLogger()
 	}
-	f, err := os.OpenFile(filepath.Join(dir, "watchparty.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	f, err := openRotatingLog(filepath.Join(dir, "watchparty.log"), logMaxBytes, logBackups)
 	if err != nil {
 		return nil, quietLogger()
 	}
 	return f, slog.New(slog.NewTextHandler(f, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 
+// confirmRoomMedia is how join decides about the room's media URL (room.Options.ConfirmMedia):
+// --accept-room-media opens it; otherwise the screen asks, and --headless refuses with an
+// error that names the flag.
+func confirmRoomMedia(cmd *cobra.Command, f sessionFlags, accept bool) func(context.Context, string) (bool, error) {
+	return func(ctx context.Context, u string) (bool, error) {
+		shown := room.ShowURL(u)
+		switch {
+		case accept:
+			if f.headless && !f.asJSON {
+				fmt.Fprintf(cmd.ErrOrStderr(), "opening the room's media: %s\n", shown)
+			}
+			return true, nil
+		case f.headless:
+			return false, usageErrorf("the room's media is %s: pass --accept-room-media to open it in mpv, or --media with your own copy", shown)
+		}
+		return tui.ConfirmMedia(ctx, u, os.Getenv("NO_COLOR") != "")
+	}
+}
+
 func newJoinCmd(g *globalFlags) *cobra.Command {
 	var f sessionFlags
+	var acceptMedia bool
 	cmd := &cobra.Command{
 		Use:   "join ROOM",
 		Short: "Join a room and follow it in mpv",
 		Long: `Join a room: mpv opens your copy of the video (--media) or the room's URL and
 follows the host's play, pause, seek and speed. The screen shows members, sync state
 and comments; press ? for keys.
+
+The room's URL comes from the server, so it is opened only if it is an http:// or
+https:// address (anything else, such as av://, edl://, file:// or a path, is refused:
+pass your own copy with --media), and only after you accept it: the screen shows it
+and asks; --headless needs --accept-room-media. The answer is not remembered: you are
+asked on every join.
 
 Pausing or seeking in mpv's own window detaches you from the room until you press s
 (sync to live). --headless runs without the screen; with --json it prints one JSON
@@ -119,7 +149,7 @@ second), notice, error, disconnected. Human logs go to stderr.
 
 Exit codes: 0 ok, 1 failure, 2 usage, 3 room not found, 4 not allowed.`,
 		Example: `  watchparty join abc123def4 --server http://192.168.1.20:54321 --media movie.mkv
-  watchparty join abc123def4 --headless --json --mpv-arg=--vo=null --mpv-arg=--ao=null`,
+  watchparty join abc123def4 --headless --json --accept-room-media --mpv-arg=--vo=null --mpv-arg=--ao=null`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			env, mpv, logger, closeLog, err := f.prepare(cmd, g)
@@ -138,6 +168,7 @@ Exit codes: 0 ok, 1 failure, 2 usage, 3 room not found, 4 not allowed.`,
 			sess, err := room.Join(ctx, env.server, room.Options{
 				RoomID: strings.TrimSpace(args[0]), Username: displayName(f.name, env.settings),
 				Media: media, MPV: mpv, Logger: logger,
+				ConfirmMedia: confirmRoomMedia(cmd, f, acceptMedia),
 			})
 			if err != nil {
 				return classify(err)
@@ -147,6 +178,7 @@ Exit codes: 0 ok, 1 failure, 2 usage, 3 room not found, 4 not allowed.`,
 	}
 	f.register(cmd)
 	cmd.Flags().StringVar(&f.media, "media", "", "your own copy of the room's video (file or URL; default: the room's URL; \"demo\": the host's demo clip)")
+	cmd.Flags().BoolVar(&acceptMedia, "accept-room-media", false, "open the room's http(s) URL without asking (needed with --headless when you pass no --media)")
 	return cmd
 }
 

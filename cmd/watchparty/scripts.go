@@ -55,12 +55,23 @@ server) become its host, so "watchparty play/pause/seek --room ID" and a later
   watchparty create --json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			r, env, err := g.connect(cmd.Context())
+			// Names and media are checked before anything is sent (even the sign-in).
+			env, err := g.resolve(quietLogger())
+			if err != nil {
+				return err
+			}
+			if _, err := room.CheckUsername(displayName(name, env.settings)); err != nil {
+				return usageErrorf("%v", err)
+			}
+			nr, err := roomNew(displayName(name, env.settings), media, title, duration)
+			if err != nil {
+				return err
+			}
+			r, err := room.Connect(cmd.Context(), env.server)
 			if err != nil {
 				return classify(err)
 			}
 			defer r.Close()
-			nr := roomNew(displayName(name, env.settings), media, title, duration)
 			id, row, err := r.Create(cmd.Context(), nr)
 			if err != nil {
 				return classify(err)
@@ -72,7 +83,7 @@ server) become its host, so "watchparty play/pause/seek --room ID" and a later
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&media, "media", "", "URL of the room's video (a URL others can play; local files stay local)")
+	cmd.Flags().StringVar(&media, "media", "", "the room's video: an http(s) URL members' mpv may open, or a local file (only its name is sent, as the title)")
 	cmd.Flags().StringVar(&title, "title", "", "title shown to members")
 	cmd.Flags().Float64Var(&duration, "duration", 0, "video length in seconds, to warn members whose copy differs")
 	cmd.Flags().StringVar(&name, "name", "", "your display name")

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -28,13 +29,24 @@ func clockText(sec float64) string {
 	return fmt.Sprintf("%d:%02d", t/60, t%60)
 }
 
-// roomNew describes a room from flags; a local file's name is its default title.
-func roomNew(username, media, title string, duration float64) room.NewRoom {
-	nr := room.NewRoom{Username: username, MediaURL: media, MediaTitle: title, MediaDuration: duration}
-	if nr.MediaTitle == "" && media != "" {
+// roomNew describes a room from flags. An http(s) URL becomes the room's media URL (every
+// member's mpv may open it); a local file stays local: the room gets its name as the default
+// title, never the path. Any other URL (av://, edl://, file://, …) is a usage error: it would
+// be an instruction to members' mpv, and servers refuse it.
+func roomNew(username, media, title string, duration float64) (room.NewRoom, error) {
+	nr := room.NewRoom{Username: username, MediaTitle: title, MediaDuration: duration}
+	if media == "" {
+		return nr, nil
+	}
+	if err := party.CheckMediaURL(media); err == nil {
+		nr.MediaURL = media
+	} else if strings.Contains(media, "://") {
+		return nr, usageErrorf("--media %s: %v (a local file: pass it to join or host as --media)", room.ShowURL(media), err)
+	}
+	if nr.MediaTitle == "" {
 		nr.MediaTitle = filepath.Base(media)
 	}
-	return nr
+	return nr, nil
 }
 
 func printStatus(w io.Writer, roomRow map[string]any, members []map[string]any, pos float64) {
