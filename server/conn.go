@@ -567,6 +567,14 @@ func (c *conn) presence(ch *channel, m phx.Message) {
 		}
 	}
 	c.presenceCalls[ch.topic] = append(kept, now)
+	if len(c.presenceCalls) > 2*maxChannels {
+		// Topics joined and left long ago: forget their budgets, so the map stays bounded.
+		for topic, calls := range c.presenceCalls {
+			if now.Sub(calls[len(calls)-1]) >= cfg.PresenceWindow {
+				delete(c.presenceCalls, topic)
+			}
+		}
+	}
 	overUser := ch.userID != "" && !c.hub.srv.limits.allow("presence:"+ch.userID+":"+ch.topic, userPresenceLimit, cfg.PresenceWindow)
 	if len(c.presenceCalls[ch.topic]) > cfg.PresenceLimit || overUser {
 		// Hosted Supabase's per-client cap: the call is refused by closing the channel.
