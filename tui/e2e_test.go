@@ -113,6 +113,50 @@ func TestEndToEndTmux(t *testing.T) {
 	}
 }
 
+// TestMediaPromptTmux: the real binary, in a terminal, joining a room whose media is a URL,
+// shows the URL and asks before mpv opens anything; n says no, and the command fails with the
+// way out (--media). Skipped like TestEndToEndTmux.
+func TestMediaPromptTmux(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end test: skipped with -short")
+	}
+	for _, tool := range []string{"go", "tmux", "mpv"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("end-to-end test needs %s: %v", tool, err)
+		}
+	}
+	dir := t.TempDir()
+	bin := buildWatchparty(t, dir)
+	server := startServe(t, bin, dir)
+	roomID := createRoom(t, bin, server, filepath.Join(dir, "host-home"), "http://127.0.0.1:1/film.mp4")
+	sock := filepath.Join(dir, "guest.sock")
+	tx := newTmux(t, dir)
+	tx.start("guest", []string{"env", "WATCHPARTY_HOME=" + filepath.Join(dir, "guest-home"), "WATCHPARTY_SERVER=" + server,
+		"TERM=xterm-256color", bin, "join", roomID, "--name", "bob", "--mpv-socket", sock,
+		"--mpv-arg=--vo=null", "--mpv-arg=--ao=null"})
+	tx.waitScreen("guest", "The room asks your mpv to open this address:")
+	screen := tx.waitScreen("guest", "Open it?")
+	if !strings.Contains(screen, "http://127.0.0.1:1/film.mp4") || !strings.Contains(screen, "local network") {
+		t.Fatalf("the prompt does not show the URL and the local-network warning:\n%s", screen)
+	}
+	// Nothing was started while asking.
+	if c, err := net.Dial("unix", sock); err == nil {
+		c.Close()
+		t.Fatal("an mpv listens while the prompt is up")
+	}
+	tx.keys("guest", "n")
+	waitFor(t, "the join to end", 20*time.Second, func() bool {
+		b, err := os.ReadFile(tx.statusFile("guest"))
+		return err == nil && strings.HasSuffix(string(b), "\n")
+	})
+	if b, _ := os.ReadFile(tx.statusFile("guest")); strings.TrimSpace(string(b)) != "1" {
+		t.Fatalf("join exited with %s after no, want 1", b)
+	}
+	if _, err := os.Stat(sock); err == nil {
+		t.Fatal("mpv was started after the user said no")
+	}
+}
+
 // waitFor polls cond every 50 ms until it holds or d passes.
 func waitFor(t *testing.T, what string, d time.Duration, cond func() bool) {
 	t.Helper()
