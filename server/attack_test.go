@@ -37,6 +37,7 @@ func TestAttackMediaURL(t *testing.T) {
 		"https://example.com/v.mkv\n--script=evil.lua",
 		"https://example.com/\u202ev.mkv",
 		"http:///no-host",
+		"HTTPS://example.com/v.mkv",
 		"https://:443/v.mkv",
 		"https:" + strings.Repeat("a", 10),
 		"https://example.com/" + strings.Repeat("a", server.MaxMediaURL),
@@ -47,9 +48,9 @@ func TestAttackMediaURL(t *testing.T) {
 			t.Errorf("%q refused with %q: the message should name the rule", bad, msg)
 		}
 	}
-	r := api.Invoke(host.AccessToken, "rooms/create", map[string]any{"username": "h", "media_url": "HTTPS://example.com/v.mkv?x=1"})
+	r := api.Invoke(host.AccessToken, "rooms/create", map[string]any{"username": "h", "media_url": "https://example.com/v.mkv?x=1#t=3"})
 	wantFn(t, r, http.StatusOK, "")
-	if got := data(r, "room", "media_url"); got != "HTTPS://example.com/v.mkv?x=1" {
+	if got := data(r, "room", "media_url"); got != "https://example.com/v.mkv?x=1#t=3" {
 		t.Fatalf("stored media_url = %v", got)
 	}
 }

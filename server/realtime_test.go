@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"reflect"
 	"regexp"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -532,8 +531,6 @@ func TestOnlyRoomFilters(t *testing.T) {
 		t.Fatalf("ids %v, want only the room filter's %v", ids, want)
 	}
 }
-
-func itoa(i int) string { return strconv.Itoa(i) }
 
 func unhex(t *testing.T, s string) []byte {
 	t.Helper()

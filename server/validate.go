@@ -56,7 +56,9 @@ func checkMediaURL(raw string) *apiError {
 	if err != nil || u.Hostname() == "" || u.Opaque != "" {
 		return invalid(mediaURLRule)
 	}
-	if scheme := strings.ToLower(u.Scheme); scheme != "http" && scheme != "https" {
+	// The scheme in lower case, as written: mpv may not take "HTTPS://x" for a URL at all, but
+	// for a relative path.
+	if !strings.HasPrefix(raw, "http://") && !strings.HasPrefix(raw, "https://") {
 		return invalid(mediaURLRule)
 	}
 	return nil

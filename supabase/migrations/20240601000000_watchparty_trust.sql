@@ -63,7 +63,8 @@ create index rooms_updated_at_idx on public.rooms (updated_at);
 -- checks
 
 -- The one rule for a room's media URL (the embedded server's and every client's are the same):
--- http or https (any case), "://", a non-empty host (a name or an [IPv6] literal, optionally
+-- "http://" or "https://" (lower case: mpv may not read "HTTPS://x" as a URL at all, but as a
+-- relative path), a non-empty host (a name or an [IPv6] literal, optionally
 -- after userinfo and before a port), then nothing or a path, query or fragment; at most 2048
 -- bytes; no white space (Go's unicode.IsSpace), no C0/C1 control and no format character (Cf)
 -- anywhere.
@@ -80,7 +81,7 @@ as $$
       || '\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u180e\u200b-\u200f\u202a-\u202e'
       || '\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb\U000110bd\U000110cd\U00013430-\U0001343f'
       || '\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f]')
-    and p_url ~ ('^[Hh][Tt][Tt][Pp][Ss]?://'
+    and p_url ~ ('^https?://'
       || '([^/?#]*@)?'
       || '(\[[0-9A-Fa-f:.]+\]|[-A-Za-z0-9._~%!$&''()*+,;=\u00a1-\U0010ffff]+)'
       || '(:[0-9]*)?'

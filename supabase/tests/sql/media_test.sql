@@ -39,6 +39,8 @@ begin
     E'https://example.com/\u3000',
     ' https://example.com/v.mkv',
     'https://example.com/v.mkv ',
+    'HTTPS://example.com/v.mkv',
+    'Http://example.com/v.mkv',
     '',
     'https://example.com/' || repeat('x', 2029)
   ] loop
@@ -59,7 +61,7 @@ begin
   foreach v_url in array array[
     'https://example.com/v.mkv',
     'http://example.com',
-    'HTTPS://EXAMPLE.COM/V.MKV',
+    'https://EXAMPLE.COM/V.MKV',
     'https://user:pw@cdn.example.com:8443/a/b.mkv?sig=x&t=1#t=30',
     'http://[::1]:8080/v.mkv',
     'https://bücher.example/film.mkv',
