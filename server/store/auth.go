@@ -218,21 +218,8 @@ func (s *Store) EndSessions(ctx context.Context, userID, sessionID, scope string
 		default:
 			q, args = `SELECT id FROM sessions WHERE user_id = ? AND ended_at IS NULL`, []any{userID}
 		}
-		rows, err := tx.QueryContext(ctx, q, args...)
+		ids, err := queryIDs(ctx, tx, q, args...)
 		if err != nil {
-			return err
-		}
-		var ids []string
-		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return err
-			}
-			ids = append(ids, id)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
 			return err
 		}
 		for _, id := range ids {

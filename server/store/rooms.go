@@ -239,21 +239,10 @@ func (s *Store) ExpireIdleRooms(ctx context.Context, cutoff time.Time) (int, err
 	at := FormatTime(cutoff)
 	var ids []string
 	err := s.write(ctx, func(tx *sql.Tx, w *changeSet) error {
-		rows, err := tx.QueryContext(ctx, `SELECT room_id FROM rooms WHERE updated_at < ? AND NOT EXISTS
+		var err error
+		ids, err = queryIDs(ctx, tx, `SELECT room_id FROM rooms WHERE updated_at < ? AND NOT EXISTS
 			(SELECT 1 FROM room_members m WHERE m.room_id = rooms.room_id AND m.last_seen >= ?)`, at, at)
 		if err != nil {
-			return err
-		}
-		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return err
-			}
-			ids = append(ids, id)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
 			return err
 		}
 		for _, id := range ids {
@@ -537,4 +526,22 @@ func (s *Store) ListComments(ctx context.Context, q CommentQuery) ([]Comment, er
 		out = append(out, c)
 	}
 	return out, rows.Err()
+}
+
+// queryIDs runs a query of one text column in tx and returns its values.
+func queryIDs(ctx context.Context, tx *sql.Tx, query string, args ...any) ([]string, error) {
+	rows, err := tx.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
 }
