@@ -1,6 +1,8 @@
 package player
 
 import (
+	"github.com/watchparty/watchparty/player/fakempv"
+
 	"context"
 	"encoding/json"
 	"errors"
@@ -14,9 +16,9 @@ import (
 )
 
 // dialFake connects a conn to f; events go to the returned channel.
-func dialFake(t *testing.T, f *fakeMPV) (*conn, <-chan message) {
+func dialFake(t *testing.T, f *fakempv.Server) (*conn, <-chan message) {
 	t.Helper()
-	nc, err := net.Dial("unix", f.path)
+	nc, err := net.Dial("unix", f.Path)
 	if err != nil {
 		t.Fatalf("dial fake: %v", err)
 	}
@@ -27,12 +29,12 @@ func dialFake(t *testing.T, f *fakeMPV) (*conn, <-chan message) {
 }
 
 func TestConnInterleavesEventsAndReplies(t *testing.T) {
-	f := newFakeMPV(t, func(fc *fakeConn, r fakeRequest) {
+	f := fakempv.New(t, func(fc *fakempv.Conn, r fakempv.Request) {
 		// An event before and after the reply, as mpv does when a
 		// property changes while a request is answered.
-		fc.send(fmt.Sprintf(`{"event":"property-change","id":1,"name":"time-pos","data":%d.000000}`, r.ID))
-		fc.ok(r.ID, r.Arg(0))
-		fc.send(`{"event":"seek"}`)
+		fc.Send(fmt.Sprintf(`{"event":"property-change","id":1,"name":"time-pos","data":%d.000000}`, r.ID))
+		fc.OK(r.ID, r.Arg(0))
+		fc.Send(`{"event":"seek"}`)
 	})
 	c, events := dialFake(t, f)
 	ctx := context.Background()
@@ -63,15 +65,15 @@ func TestConnConcurrentCallersNoMismatch(t *testing.T) {
 	// The fake answers each request from its own goroutine after a random
 	// delay, so replies come back out of order, with events in between.
 	var replies sync.WaitGroup
-	f := newFakeMPV(t, func(fc *fakeConn, r fakeRequest) {
+	f := fakempv.New(t, func(fc *fakempv.Conn, r fakempv.Request) {
 		replies.Add(1)
 		go func() {
 			defer replies.Done()
 			time.Sleep(time.Duration(rand.IntN(200)) * time.Microsecond)
 			if r.ID%7 == 0 {
-				fc.send(`{"event":"property-change","id":1,"name":"speed","data":1.000000}`)
+				fc.Send(`{"event":"property-change","id":1,"name":"speed","data":1.000000}`)
 			}
-			fc.ok(r.ID, r.Arg(0))
+			fc.OK(r.ID, r.Arg(0))
 		}()
 	})
 	defer replies.Wait()
@@ -103,10 +105,10 @@ func TestConnConcurrentCallersNoMismatch(t *testing.T) {
 
 func TestConnEOFMidCallFailsPendingWithErrClosed(t *testing.T) {
 	received := make(chan struct{}, 4)
-	f := newFakeMPV(t, func(fc *fakeConn, r fakeRequest) {
+	f := fakempv.New(t, func(fc *fakempv.Conn, r fakempv.Request) {
 		received <- struct{}{}
 		// mpv dies before answering.
-		_ = fc.nc.Close()
+		fc.Drop()
 	})
 	c, _ := dialFake(t, f)
 
@@ -147,7 +149,7 @@ func TestConnMapsMPVErrorStrings(t *testing.T) {
 		{"invalid parameter", ErrInvalidParameter},
 		{"error running command", ErrCommandFailed},
 	}
-	f := newFakeMPV(t, func(fc *fakeConn, r fakeRequest) { fc.fail(r.ID, r.Arg(0)) })
+	f := fakempv.New(t, func(fc *fakempv.Conn, r fakempv.Request) { fc.Fail(r.ID, r.Arg(0)) })
 	c, _ := dialFake(t, f)
 	for _, tt := range tests {
 		var v any
@@ -170,12 +172,12 @@ func TestConnMapsMPVErrorStrings(t *testing.T) {
 
 func TestConnContextEndsWaitAndLateReplyIsDropped(t *testing.T) {
 	hold := make(chan int64, 1)
-	f := newFakeMPV(t, func(fc *fakeConn, r fakeRequest) {
+	f := fakempv.New(t, func(fc *fakempv.Conn, r fakempv.Request) {
 		if r.Arg(0) == "slow" {
 			hold <- r.ID // answered later, after the caller gave up
 			return
 		}
-		fc.ok(r.ID, r.Arg(0))
+		fc.OK(r.ID, r.Arg(0))
 	})
 	c, _ := dialFake(t, f)
 
@@ -185,7 +187,7 @@ func TestConnContextEndsWaitAndLateReplyIsDropped(t *testing.T) {
 	if err := c.getProperty(ctx, "slow", &v); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("got %v, want DeadlineExceeded", err)
 	}
-	f.conn(0).ok(<-hold, "late")
+	f.Conn(0).OK(<-hold, "late")
 	if err := c.getProperty(context.Background(), "fast", &v); err != nil || v != "fast" {
 		t.Fatalf("call after a dropped reply: got %q, %v", v, err)
 	}
@@ -198,10 +200,10 @@ func TestConnContextEndsWaitAndLateReplyIsDropped(t *testing.T) {
 }
 
 func TestConnSkipsNonJSONLinesAndDecodesUnavailable(t *testing.T) {
-	f := newFakeMPV(t, func(fc *fakeConn, r fakeRequest) {
-		fc.send(`this is not json`)
-		fc.send(`{"event":"property-change","id":1,"name":"time-pos"}`)
-		fc.ok(r.ID, json.RawMessage(`{"playlist_entry_id":3}`))
+	f := fakempv.New(t, func(fc *fakempv.Conn, r fakempv.Request) {
+		fc.Send(`this is not json`)
+		fc.Send(`{"event":"property-change","id":1,"name":"time-pos"}`)
+		fc.OK(r.ID, json.RawMessage(`{"playlist_entry_id":3}`))
 	})
 	c, events := dialFake(t, f)
 	data, err := c.call(context.Background(), "loadfile", map[string]any{"name": "loadfile", "url": "x"}, nil)
@@ -215,7 +217,7 @@ func TestConnSkipsNonJSONLinesAndDecodesUnavailable(t *testing.T) {
 }
 
 func TestConnCloseFailsCallsAndIsIdempotent(t *testing.T) {
-	f := newFakeMPV(t, func(fc *fakeConn, r fakeRequest) {}) // never answers
+	f := fakempv.New(t, func(fc *fakempv.Conn, r fakempv.Request) {}) // never answers
 	c, _ := dialFake(t, f)
 	errc := make(chan error, 1)
 	go func() {

@@ -1,6 +1,8 @@
 package player
 
 import (
+	"github.com/watchparty/watchparty/player/fakempv"
+
 	"context"
 	"errors"
 	"fmt"
@@ -44,37 +46,37 @@ var playingMPV = map[string]string{
 // newFakePlayerMPV is a fake mpv that answers the Player's start-up with
 // the initial property values given (absent: unavailable, sent without
 // data) and passes every other request to more (nil: reply success).
-func newFakePlayerMPV(t *testing.T, initial map[string]string, more func(fc *fakeConn, r fakeRequest)) *fakeMPV {
-	return newFakeMPV(t, func(fc *fakeConn, r fakeRequest) {
+func newFakePlayerMPV(t *testing.T, initial map[string]string, more func(fc *fakempv.Conn, r fakempv.Request)) *fakempv.Server {
+	return fakempv.New(t, func(fc *fakempv.Conn, r fakempv.Request) {
 		switch {
 		case r.Name() == "observe_property":
-			fc.ok(r.ID, nil)
+			fc.OK(r.ID, nil)
 			id, name := r.Arg(0), r.Arg(1)
 			if v, ok := initial[name]; ok {
-				fc.send(fmt.Sprintf(`{"event":"property-change","id":%s,"name":%q,"data":%s}`, id, name, v))
+				fc.Send(fmt.Sprintf(`{"event":"property-change","id":%s,"name":%q,"data":%s}`, id, name, v))
 			} else {
-				fc.send(fmt.Sprintf(`{"event":"property-change","id":%s,"name":%q}`, id, name))
+				fc.Send(fmt.Sprintf(`{"event":"property-change","id":%s,"name":%q}`, id, name))
 			}
 		case r.Name() == "get_property" && r.Arg(0) == "mpv-version":
-			fc.ok(r.ID, "mpv 0.35.1")
+			fc.OK(r.ID, "mpv 0.35.1")
 		case more != nil:
 			more(fc, r)
 		default:
-			fc.ok(r.ID, nil)
+			fc.OK(r.ID, nil)
 		}
 	})
 }
 
 // newFakePlayer connects a Player with the given clock to f.
-func newFakePlayer(t *testing.T, f *fakeMPV, clock func() time.Time) *Player {
+func newFakePlayer(t *testing.T, f *fakempv.Server, clock func() time.Time) *Player {
 	t.Helper()
-	nc, err := net.Dial("unix", f.path)
+	nc, err := net.Dial("unix", f.Path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	p, err := newPlayer(ctx, nc, f.path, clock)
+	p, err := newPlayer(ctx, nc, f.Path, clock)
 	if err != nil {
 		t.Fatalf("start player on fake mpv: %v", err)
 	}
@@ -110,7 +112,7 @@ func TestPositionInterpolatesFromLastTimePos(t *testing.T) {
 	clock := &fakeClock{t: time.Unix(1000, 0)}
 	f := newFakePlayerMPV(t, playingMPV, nil)
 	p := newFakePlayer(t, f, clock.now)
-	fc := f.conn(0)
+	fc := f.Conn(0)
 
 	if got := p.Position(); got != 10 {
 		t.Fatalf("start: Position() = %v, want 10", got)
@@ -120,21 +122,21 @@ func TestPositionInterpolatesFromLastTimePos(t *testing.T) {
 		t.Fatalf("after 1.5 s: %v, want 11.5", got)
 	}
 	// A frame that arrives late does not pull the position back…
-	fc.send(`{"event":"property-change","id":1,"name":"time-pos","data":11.480000}`)
+	fc.Send(`{"event":"property-change","id":1,"name":"time-pos","data":11.480000}`)
 	roundTrip(t, p)
 	clock.advance(20 * time.Millisecond)
 	if got := p.Position(); !near(got, 11.52, 1e-9) {
 		t.Fatalf("after a late frame: %v, want 11.52", got)
 	}
 	// …but one far behind means playback stalled: go on from it.
-	fc.send(`{"event":"property-change","id":1,"name":"time-pos","data":11.300000}`)
+	fc.Send(`{"event":"property-change","id":1,"name":"time-pos","data":11.300000}`)
 	roundTrip(t, p)
 	clock.advance(200 * time.Millisecond)
 	if got := p.Position(); !near(got, 11.5, 1e-9) {
 		t.Fatalf("after a stall: %v, want 11.5", got)
 	}
 	// Speed 2: the rest of the time runs twice as fast.
-	fc.send(`{"event":"property-change","id":3,"name":"speed","data":2.000000}`)
+	fc.Send(`{"event":"property-change","id":3,"name":"speed","data":2.000000}`)
 	if ev := nextEvent(t, p); ev.Kind != EventSpeedChanged || ev.Origin != ByUser || ev.Speed != 2 {
 		t.Fatalf("got %+v", ev)
 	}
@@ -143,7 +145,7 @@ func TestPositionInterpolatesFromLastTimePos(t *testing.T) {
 		t.Fatalf("at speed 2: %v, want 13.5", got)
 	}
 	// Paused: frozen, and resuming does not count the paused time.
-	fc.send(`{"event":"property-change","id":2,"name":"pause","data":true}`)
+	fc.Send(`{"event":"property-change","id":2,"name":"pause","data":true}`)
 	if ev := nextEvent(t, p); ev.Kind != EventPaused || !near(ev.Position, 13.5, 1e-9) {
 		t.Fatalf("got %+v", ev)
 	}
@@ -151,14 +153,14 @@ func TestPositionInterpolatesFromLastTimePos(t *testing.T) {
 	if got := p.Position(); !near(got, 13.5, 1e-9) {
 		t.Fatalf("paused: %v, want 13.5", got)
 	}
-	fc.send(`{"event":"property-change","id":2,"name":"pause","data":false}`)
+	fc.Send(`{"event":"property-change","id":2,"name":"pause","data":false}`)
 	nextEvent(t, p)
 	clock.advance(250 * time.Millisecond)
 	if got := p.Position(); !near(got, 14, 1e-9) {
 		t.Fatalf("resumed: %v, want 14", got)
 	}
 	// Buffering freezes it too.
-	fc.send(`{"event":"property-change","id":5,"name":"paused-for-cache","data":true}`)
+	fc.Send(`{"event":"property-change","id":5,"name":"paused-for-cache","data":true}`)
 	if ev := nextEvent(t, p); ev.Kind != EventBufferingStart {
 		t.Fatalf("got %+v", ev)
 	}
@@ -166,7 +168,7 @@ func TestPositionInterpolatesFromLastTimePos(t *testing.T) {
 	if st := p.State(); !st.Buffering || !near(st.Position, 14, 1e-9) {
 		t.Fatalf("buffering: %+v", st)
 	}
-	fc.send(`{"event":"property-change","id":5,"name":"paused-for-cache","data":false}`)
+	fc.Send(`{"event":"property-change","id":5,"name":"paused-for-cache","data":false}`)
 	if ev := nextEvent(t, p); ev.Kind != EventBufferingEnd {
 		t.Fatalf("got %+v", ev)
 	}
@@ -176,7 +178,7 @@ func TestPositionInterpolatesFromLastTimePos(t *testing.T) {
 		t.Fatalf("past the end: %v, want 60 (the duration)", got)
 	}
 	// Unavailable time-pos (no data key): position unknown, 0.
-	fc.send(`{"event":"property-change","id":1,"name":"time-pos"}`)
+	fc.Send(`{"event":"property-change","id":1,"name":"time-pos"}`)
 	roundTrip(t, p)
 	if got := p.Position(); got != 0 {
 		t.Fatalf("unavailable: %v, want 0", got)
@@ -186,17 +188,17 @@ func TestPositionInterpolatesFromLastTimePos(t *testing.T) {
 func TestSlowConsumerCoalescesStateButKeepsOrder(t *testing.T) {
 	f := newFakePlayerMPV(t, playingMPV, nil)
 	p := newFakePlayer(t, f, time.Now)
-	fc := f.conn(0)
+	fc := f.Conn(0)
 
 	// Nobody reads events while mpv sends 500 speed changes with a user
 	// seek every 100.
 	for i := range 500 {
 		if i%100 == 0 {
-			fc.send(`{"event":"seek"}`)
-			fc.send(fmt.Sprintf(`{"event":"property-change","id":1,"name":"time-pos","data":%d.000000}`, i/10))
-			fc.send(`{"event":"playback-restart"}`)
+			fc.Send(`{"event":"seek"}`)
+			fc.Send(fmt.Sprintf(`{"event":"property-change","id":1,"name":"time-pos","data":%d.000000}`, i/10))
+			fc.Send(`{"event":"playback-restart"}`)
 		}
-		fc.send(fmt.Sprintf(`{"event":"property-change","id":3,"name":"speed","data":%.6f}`, 1+float64(i+1)/1000))
+		fc.Send(fmt.Sprintf(`{"event":"property-change","id":3,"name":"speed","data":%.6f}`, 1+float64(i+1)/1000))
 	}
 	// Replies still flow: the reader is not held up by the consumer.
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
@@ -245,34 +247,34 @@ func TestSlowConsumerCoalescesStateButKeepsOrder(t *testing.T) {
 
 // seekFake answers seek requests with success only; the test sends the
 // events itself, so it controls their timing.
-func seekFake(t *testing.T) (*fakeMPV, chan fakeRequest) {
-	seeks := make(chan fakeRequest, 8)
-	f := newFakePlayerMPV(t, playingMPV, func(fc *fakeConn, r fakeRequest) {
+func seekFake(t *testing.T) (*fakempv.Server, chan fakempv.Request) {
+	seeks := make(chan fakempv.Request, 8)
+	f := newFakePlayerMPV(t, playingMPV, func(fc *fakempv.Conn, r fakempv.Request) {
 		if r.Name() == "seek" {
-			fc.send(fmt.Sprintf(`{"data":null,"request_id":%d,"error":"success"}`, r.ID))
+			fc.Send(fmt.Sprintf(`{"data":null,"request_id":%d,"error":"success"}`, r.ID))
 			seeks <- r
 			return
 		}
-		fc.ok(r.ID, nil)
+		fc.OK(r.ID, nil)
 	})
 	return f, seeks
 }
 
-func sendSeekDone(fc *fakeConn, pos float64) {
-	fc.send(`{"event":"seek"}`)
-	fc.send(fmt.Sprintf(`{"event":"property-change","id":1,"name":"time-pos","data":%.6f}`, pos))
-	fc.send(`{"event":"playback-restart"}`)
+func sendSeekDone(fc *fakempv.Conn, pos float64) {
+	fc.Send(`{"event":"seek"}`)
+	fc.Send(fmt.Sprintf(`{"event":"property-change","id":1,"name":"time-pos","data":%.6f}`, pos))
+	fc.Send(`{"event":"playback-restart"}`)
 }
 
 func TestSeekTaggingWhenAUserSeekFinishesFirst(t *testing.T) {
 	f, seeks := seekFake(t)
 	p := newFakePlayer(t, f, time.Now)
-	fc := f.conn(0)
+	fc := f.Conn(0)
 
 	// The user's seek to 50 is in progress when ours (to 10) is queued;
 	// mpv restarts at 50 first, then runs ours.
-	fc.send(`{"event":"seek"}`)
-	fc.send(`{"event":"property-change","id":1,"name":"time-pos","data":50.000000}`)
+	fc.Send(`{"event":"seek"}`)
+	fc.Send(`{"event":"property-change","id":1,"name":"time-pos","data":50.000000}`)
 	done := make(chan error, 1)
 	go func() { done <- p.Seek(context.Background(), 10) }()
 	r := <-seeks
@@ -280,7 +282,7 @@ func TestSeekTaggingWhenAUserSeekFinishesFirst(t *testing.T) {
 		t.Fatalf("sent %v, want seek 10 absolute+exact", r.Command)
 	}
 	roundTrip(t, p) // our reply is in before the restart below
-	fc.send(`{"event":"playback-restart"}`)
+	fc.Send(`{"event":"playback-restart"}`)
 	if ev := nextEvent(t, p); ev.Kind != EventSeeked || ev.Origin != ByUser || ev.Position != 50 {
 		t.Fatalf("first restart: %+v, want the user's seek to 50", ev)
 	}
@@ -301,7 +303,7 @@ func TestSeekTaggingWhenAUserSeekFinishesFirst(t *testing.T) {
 func TestSeekTaggingMergedSeeks(t *testing.T) {
 	f, seeks := seekFake(t)
 	p := newFakePlayer(t, f, time.Now)
-	fc := f.conn(0)
+	fc := f.Conn(0)
 
 	done := make(chan error, 2)
 	go func() { done <- p.Seek(context.Background(), 20) }()
@@ -326,18 +328,18 @@ func TestSeekTaggingMergedSeeks(t *testing.T) {
 }
 
 func TestFailedSeekLeavesNoExpectation(t *testing.T) {
-	f := newFakePlayerMPV(t, playingMPV, func(fc *fakeConn, r fakeRequest) {
+	f := newFakePlayerMPV(t, playingMPV, func(fc *fakempv.Conn, r fakempv.Request) {
 		if r.Name() == "seek" {
-			fc.fail(r.ID, "error running command")
+			fc.Fail(r.ID, "error running command")
 			return
 		}
-		fc.ok(r.ID, nil)
+		fc.OK(r.ID, nil)
 	})
 	p := newFakePlayer(t, f, time.Now)
 	if err := p.Seek(context.Background(), 10); !errors.Is(err, ErrCommandFailed) {
 		t.Fatalf("got %v, want ErrCommandFailed", err)
 	}
-	sendSeekDone(f.conn(0), 10) // the user seeks to the very same spot
+	sendSeekDone(f.Conn(0), 10) // the user seeks to the very same spot
 	if ev := nextEvent(t, p); ev.Origin != ByUser {
 		t.Fatalf("got %+v, want the user's", ev)
 	}
@@ -366,28 +368,28 @@ func TestSeekClampsAndRejectsNonNumbers(t *testing.T) {
 }
 
 func TestPauseTagging(t *testing.T) {
-	f := newFakePlayerMPV(t, playingMPV, func(fc *fakeConn, r fakeRequest) {
-		fc.ok(r.ID, nil)
+	f := newFakePlayerMPV(t, playingMPV, func(fc *fakempv.Conn, r fakempv.Request) {
+		fc.OK(r.ID, nil)
 		if r.Name() == "set_property" && r.Arg(0) == "pause" {
 			// mpv sends the change after the reply, only if it changed.
 			if r.Arg(1) == "true" {
-				fc.send(`{"event":"property-change","id":2,"name":"pause","data":true}`)
+				fc.Send(`{"event":"property-change","id":2,"name":"pause","data":true}`)
 			}
 		}
 	})
 	p := newFakePlayer(t, f, time.Now)
-	fc := f.conn(0)
+	fc := f.Conn(0)
 
 	// Play while playing: mpv sends no change, so nothing may be expected
 	// afterwards; the user's resume below must not count as ours.
 	if err := p.Play(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	fc.send(`{"event":"property-change","id":2,"name":"pause","data":true}`)
+	fc.Send(`{"event":"property-change","id":2,"name":"pause","data":true}`)
 	if ev := nextEvent(t, p); ev.Kind != EventPaused || ev.Origin != ByUser {
 		t.Fatalf("user pause: %+v", ev)
 	}
-	fc.send(`{"event":"property-change","id":2,"name":"pause","data":false}`)
+	fc.Send(`{"event":"property-change","id":2,"name":"pause","data":false}`)
 	if ev := nextEvent(t, p); ev.Kind != EventResumed || ev.Origin != ByUser {
 		t.Fatalf("user resume after our no-op Play: %+v", ev)
 	}
@@ -402,37 +404,37 @@ func TestPauseTagging(t *testing.T) {
 	if err := p.Play(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	fc.send(`{"event":"property-change","id":2,"name":"pause","data":false}`)
+	fc.Send(`{"event":"property-change","id":2,"name":"pause","data":false}`)
 	if ev := nextEvent(t, p); ev.Kind != EventResumed || ev.Origin != ByUs {
 		t.Fatalf("got %+v", ev)
 	}
-	fc.send(`{"event":"property-change","id":2,"name":"pause","data":true}`)
+	fc.Send(`{"event":"property-change","id":2,"name":"pause","data":true}`)
 	if ev := nextEvent(t, p); ev.Kind != EventPaused || ev.Origin != ByUser {
 		t.Fatalf("user pause: %+v", ev)
 	}
 	// At the end of the file with keep-open, mpv pauses by itself.
-	fc.send(`{"event":"property-change","id":2,"name":"pause","data":false}`)
+	fc.Send(`{"event":"property-change","id":2,"name":"pause","data":false}`)
 	nextEvent(t, p)
-	fc.send(`{"event":"property-change","id":6,"name":"eof-reached","data":true}`)
+	fc.Send(`{"event":"property-change","id":6,"name":"eof-reached","data":true}`)
 	if ev := nextEvent(t, p); ev.Kind != EventEndOfFile || ev.Reason != "eof" {
 		t.Fatalf("got %+v", ev)
 	}
-	fc.send(`{"event":"property-change","id":2,"name":"pause","data":true}`)
+	fc.Send(`{"event":"property-change","id":2,"name":"pause","data":true}`)
 	if ev := nextEvent(t, p); ev.Kind != EventPaused || ev.Origin != ByPlayer {
 		t.Fatalf("keep-open pause: %+v", ev)
 	}
 }
 
 func TestLoadSendsNamedArgumentsAndWaitsForPlayback(t *testing.T) {
-	var got fakeRequest
-	f := newFakePlayerMPV(t, idleMPV, func(fc *fakeConn, r fakeRequest) {
+	var got fakempv.Request
+	f := newFakePlayerMPV(t, idleMPV, func(fc *fakempv.Conn, r fakempv.Request) {
 		if r.Name() != "loadfile" {
-			fc.ok(r.ID, nil)
+			fc.OK(r.ID, nil)
 			return
 		}
 		got = r
 		// Recorded from mpv 0.35.1 (loadfile start=5 pause=yes).
-		fc.send(fmt.Sprintf(`{"data":{"playlist_entry_id":1},"request_id":%d,"error":"success"}`, r.ID))
+		fc.Send(fmt.Sprintf(`{"data":{"playlist_entry_id":1},"request_id":%d,"error":"success"}`, r.ID))
 		for _, line := range []string{
 			`{"event":"start-file","playlist_entry_id":1}`,
 			`{"event":"property-change","id":2,"name":"pause","data":true}`,
@@ -442,7 +444,7 @@ func TestLoadSendsNamedArgumentsAndWaitsForPlayback(t *testing.T) {
 			`{"event":"property-change","id":1,"name":"time-pos","data":5.000000}`,
 			`{"event":"playback-restart"}`,
 		} {
-			fc.send(line)
+			fc.Send(line)
 		}
 	})
 	p := newFakePlayer(t, f, time.Now)
@@ -473,11 +475,11 @@ func TestLoadSendsNamedArgumentsAndWaitsForPlayback(t *testing.T) {
 }
 
 func TestLoadReportsFailure(t *testing.T) {
-	f := newFakePlayerMPV(t, idleMPV, func(fc *fakeConn, r fakeRequest) {
-		fc.send(fmt.Sprintf(`{"data":{"playlist_entry_id":2},"request_id":%d,"error":"success"}`, r.ID))
-		fc.send(`{"event":"start-file","playlist_entry_id":2}`)
-		fc.send(`{"event":"end-file","reason":"error","playlist_entry_id":2,"file_error":"loading failed"}`)
-		fc.send(`{"event":"idle"}`)
+	f := newFakePlayerMPV(t, idleMPV, func(fc *fakempv.Conn, r fakempv.Request) {
+		fc.Send(fmt.Sprintf(`{"data":{"playlist_entry_id":2},"request_id":%d,"error":"success"}`, r.ID))
+		fc.Send(`{"event":"start-file","playlist_entry_id":2}`)
+		fc.Send(`{"event":"end-file","reason":"error","playlist_entry_id":2,"file_error":"loading failed"}`)
+		fc.Send(`{"event":"idle"}`)
 	})
 	p := newFakePlayer(t, f, time.Now)
 	err := p.Load(context.Background(), "/nope.mp4", 0, false)
@@ -495,7 +497,7 @@ func TestConnectionLossEndsEverything(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- p.Seek(context.Background(), 10) }()
 	<-seeks
-	f.dropAll() // mpv died before the seek settled
+	f.DropAll() // mpv died before the seek settled
 	if err := <-done; !errors.Is(err, ErrClosed) {
 		t.Fatalf("Seek: %v, want ErrClosed", err)
 	}
