@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/watchparty/watchparty/room"
-	"github.com/watchparty/watchparty/room/roombench"
+	"github.com/watchparty/watchparty/bench/syncbench"
 )
 
 // Tolerances for "in sync" in these tests. They check behaviour, not performance (the
@@ -25,8 +25,8 @@ const (
 // party is a running party for one test: an in-process server and real mpvs.
 type party struct {
 	t   *testing.T
-	srv *roombench.Server
-	pt  *roombench.Party
+	srv *syncbench.Server
+	pt  *syncbench.Party
 	ctx context.Context
 }
 
@@ -34,11 +34,11 @@ func newParty(t *testing.T) *party {
 	t.Helper()
 	media := testClip(t)
 	dir := t.TempDir()
-	srv, err := roombench.StartServer(filepath.Join(dir, "server"), nil)
+	srv, err := syncbench.StartServer(filepath.Join(dir, "server"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	pt, err := roombench.NewParty(srv, media, dir)
+	pt, err := syncbench.NewParty(srv, media, dir)
 	if err != nil {
 		srv.Stop()
 		t.Fatal(err)
@@ -56,8 +56,8 @@ func newParty(t *testing.T) *party {
 
 // member is a session with a probe on its mpv.
 type member struct {
-	*roombench.Member
-	probe *roombench.Probe
+	*syncbench.Member
+	probe *syncbench.Probe
 	pid   int
 }
 
@@ -80,7 +80,7 @@ func (p *party) join(roomID, name string) *member {
 }
 
 // attach connects a probe to m's mpv and records mpv's pid.
-func (p *party) attach(m *roombench.Member) *member {
+func (p *party) attach(m *syncbench.Member) *member {
 	p.t.Helper()
 	mm := &member{Member: m}
 	p.reattach(mm)
@@ -93,7 +93,7 @@ func (p *party) reattach(m *member) {
 	if m.probe != nil {
 		m.probe.Close()
 	}
-	pr, err := roombench.Attach(p.ctx, m.Socket)
+	pr, err := syncbench.Attach(p.ctx, m.Socket)
 	if err != nil {
 		p.t.Fatalf("%s: attach a probe to mpv: %v", m.Name, err)
 	}
@@ -142,7 +142,7 @@ func (p *party) holds(d time.Duration, what string, cond func() (bool, string)) 
 }
 
 // read samples a and b at (nearly) the same instant, b's positions moved to a's instant.
-func (p *party) read(a, b *member) (sa, sb roombench.Sample, err error) {
+func (p *party) read(a, b *member) (sa, sb syncbench.Sample, err error) {
 	ch := make(chan error, 1)
 	go func() {
 		var e error

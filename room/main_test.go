@@ -13,7 +13,7 @@ import (
 
 	"go.uber.org/goleak"
 
-	"github.com/watchparty/watchparty/room/roombench"
+	"github.com/watchparty/watchparty/bench/syncbench"
 )
 
 // clip is one test clip per test binary, made with ffmpeg on first use.
@@ -74,7 +74,7 @@ func mpvsGone(within time.Duration) error {
 // the test when mpv or ffmpeg is missing.
 func testClip(t *testing.T) string {
 	t.Helper()
-	if err := roombench.NeedPrograms(); err != nil {
+	if err := syncbench.NeedPrograms(); err != nil {
 		t.Skipf("end-to-end test needs real mpv and ffmpeg: %v", err)
 	}
 	clip.once.Do(func() {
@@ -82,7 +82,7 @@ func testClip(t *testing.T) string {
 			return
 		}
 		p := filepath.Join(clip.dir, "clip.mp4")
-		if clip.err = roombench.MakeClip(p, clipSeconds); clip.err == nil {
+		if clip.err = syncbench.MakeClip(p, clipSeconds); clip.err == nil {
 			clip.path = p
 		}
 	})

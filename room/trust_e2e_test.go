@@ -25,7 +25,7 @@ import (
 	wparty "github.com/watchparty/watchparty/party"
 	"github.com/watchparty/watchparty/player"
 	"github.com/watchparty/watchparty/room"
-	"github.com/watchparty/watchparty/room/roombench"
+	"github.com/watchparty/watchparty/bench/syncbench"
 )
 
 // These tests play a hostile server: a real embedded server on loopback whose database the
@@ -35,7 +35,7 @@ import (
 // hostile is an embedded server plus direct access to its database.
 type hostile struct {
 	t   *testing.T
-	srv *roombench.Server
+	srv *syncbench.Server
 	db  *sql.DB
 	dir string
 	ctx context.Context
@@ -44,11 +44,11 @@ type hostile struct {
 
 func newHostile(t *testing.T) *hostile {
 	t.Helper()
-	if err := roombench.NeedPrograms(); err != nil {
+	if err := syncbench.NeedPrograms(); err != nil {
 		t.Skipf("end-to-end test needs real mpv and ffmpeg: %v", err)
 	}
 	dir := t.TempDir()
-	srv, err := roombench.StartServer(filepath.Join(dir, "server"), nil)
+	srv, err := syncbench.StartServer(filepath.Join(dir, "server"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -251,7 +251,7 @@ func TestAbsurdRoomStateIsClamped(t *testing.T) {
 		for range sess.Events() {
 		}
 	}()
-	probe, err := roombench.Attach(h.ctx, sock)
+	probe, err := syncbench.Attach(h.ctx, sock)
 	if err != nil {
 		t.Fatal(err)
 	}

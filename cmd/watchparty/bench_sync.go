@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"github.com/watchparty/watchparty/room/roombench"
+	"github.com/watchparty/watchparty/bench/syncbench"
 )
 
 // addBenchSyncFlags registers the flags of `watchparty bench sync` on the bench command.
@@ -20,13 +20,13 @@ func addBenchSyncFlags(cmd *cobra.Command) {
 	f.Bool("check", false, "sync: exit 1 when a target of issue 5 is missed")
 }
 
-// benchSync runs the sync benchmark (package roombench) and prints its figures.
+// benchSync runs the sync benchmark (package bench/syncbench) and prints its figures.
 func benchSync(cmd *cobra.Command, args []string) error {
 	if len(args) > 0 {
 		return usageErrorf("bench sync takes no arguments, got %q", args)
 	}
 	f := cmd.Flags()
-	var cfg roombench.SyncConfig
+	var cfg syncbench.SyncConfig
 	var check bool
 	var errs []error
 	get := func(err error) { errs = append(errs, err) }
@@ -53,7 +53,7 @@ func benchSync(cmd *cobra.Command, args []string) error {
 		return usageErrorf("--followers must be between 1 and 20")
 	}
 	cfg.Progress = cmd.ErrOrStderr()
-	res, err := roombench.RunSync(cmd.Context(), cfg)
+	res, err := syncbench.RunSync(cmd.Context(), cfg)
 	if err != nil {
 		return fmt.Errorf("bench sync: %w", err)
 	}

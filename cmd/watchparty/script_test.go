@@ -18,7 +18,7 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
-	"github.com/watchparty/watchparty/room/roombench"
+	"github.com/watchparty/watchparty/bench/syncbench"
 	"github.com/watchparty/watchparty/server"
 )
 
@@ -54,7 +54,7 @@ func TestScripts(t *testing.T) {
 		Setup:               setupScript,
 		Condition: func(cond string) (bool, error) {
 			if cond == "mpv" {
-				return roombench.NeedPrograms() == nil, nil
+				return syncbench.NeedPrograms() == nil, nil
 			}
 			return false, fmt.Errorf("unknown condition %q", cond)
 		},
@@ -86,7 +86,7 @@ func setupScript(env *testscript.Env) error {
 	env.Setenv("WATCHPARTY_SERVER", "http://"+ln.Addr().String())
 	env.Setenv("WATCHPARTY_HOME", filepath.Join(env.WorkDir, "home", "alice"))
 	env.Setenv("NO_COLOR", "1")
-	if roombench.NeedPrograms() == nil {
+	if syncbench.NeedPrograms() == nil {
 		scriptClip.once.Do(func() {
 			dir, err := os.MkdirTemp("", "watchparty-script-clip-")
 			if err != nil {
@@ -94,7 +94,7 @@ func setupScript(env *testscript.Env) error {
 				return
 			}
 			scriptClip.path = filepath.Join(dir, "clip.mp4")
-			scriptClip.err = roombench.MakeClip(scriptClip.path, 60)
+			scriptClip.err = syncbench.MakeClip(scriptClip.path, 60)
 		})
 		if scriptClip.err != nil {
 			return scriptClip.err

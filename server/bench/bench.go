@@ -40,7 +40,7 @@ import (
 
 	"github.com/watchparty/watchparty/realtime/phx"
 	"github.com/watchparty/watchparty/server"
-	"github.com/watchparty/watchparty/server/servertest"
+	"github.com/watchparty/watchparty/server/rawclient"
 )
 
 // Config is a benchmark run.
@@ -243,7 +243,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 			return res, err
 		}
 		defer os.RemoveAll(dir)
-		p, err := servertest.Spawn(ctx, cfg.ServerBinary, dir, cfg.ServerEnv...)
+		p, err := rawclient.Spawn(ctx, cfg.ServerBinary, dir, cfg.ServerEnv...)
 		if err != nil {
 			return res, err
 		}
@@ -253,7 +253,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 			res.Mode += fmt.Sprint(" with ", cfg.ServerEnv)
 		}
 		baseURL, anonKey, pid = p.URL, p.AnonKey, p.PID()
-		res.ServerRSSIdle, _ = servertest.RSS(pid)
+		res.ServerRSSIdle, _ = rawclient.RSS(pid)
 	default:
 		dir, err := os.MkdirTemp("", "watchparty-bench-")
 		if err != nil {
@@ -281,7 +281,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	r := newRun(cfg, baseURL, anonKey)
 	defer r.close()
 	if pid != 0 {
-		r.beforeSockets = func() { res.ServerRSSSignedUp, _ = servertest.RSS(pid) }
+		r.beforeSockets = func() { res.ServerRSSSignedUp, _ = rawclient.RSS(pid) }
 	}
 	start := time.Now()
 	if err := r.setup(ctx, logf); err != nil {
@@ -289,27 +289,27 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	}
 	res.Setup = time.Since(start)
 	if pid != 0 {
-		res.ServerRSSJoined, _ = servertest.RSS(pid)
+		res.ServerRSSJoined, _ = rawclient.RSS(pid)
 	}
 	logf("setup done in %v; load for %v", res.Setup.Round(time.Millisecond), cfg.Duration)
 
 	var cpu0, self0 time.Duration
 	r.measuring = func() { // at the end of the warm-up
-		cpu0, _ = servertest.CPUTime(pid)
-		self0, _ = servertest.CPUTime(os.Getpid())
+		cpu0, _ = rawclient.CPUTime(pid)
+		self0, _ = rawclient.CPUTime(os.Getpid())
 	}
 	res.LoadAvg[0] = loadAvg()
 	r.load(ctx, cfg.Warmup, cfg.Duration)
 	res.LoadAvg[1] = loadAvg()
 	res.Warmup, res.Duration = cfg.Warmup, cfg.Duration
-	self1, _ := servertest.CPUTime(os.Getpid())
+	self1, _ := rawclient.CPUTime(os.Getpid())
 	res.ClientCPU = self1 - self0
 	if pid != 0 {
-		res.ServerRSSLoaded, _ = servertest.RSS(pid)
-		cpu1, _ := servertest.CPUTime(pid)
+		res.ServerRSSLoaded, _ = rawclient.RSS(pid)
+		cpu1, _ := rawclient.CPUTime(pid)
 		res.ServerCPU = cpu1 - cpu0
 	}
-	res.ClientRSS, _ = servertest.RSS(os.Getpid())
+	res.ClientRSS, _ = rawclient.RSS(os.Getpid())
 	if cfg.HeapProfile != "" {
 		if err := writeHeapProfile(cfg.HeapProfile); err != nil {
 			return res, err
@@ -367,7 +367,7 @@ type run struct {
 	cfg     Config
 	baseURL string
 	anonKey string
-	apis    []*servertest.API // one per source address
+	apis    []*rawclient.API // one per source address
 	t0      time.Time
 
 	clients []*client
@@ -389,11 +389,11 @@ type run struct {
 // client is one simulated member.
 type client struct {
 	idx     int
-	api     *servertest.API
-	sess    servertest.Session
+	api     *rawclient.API
+	sess    rawclient.Session
 	room    *room
 	host    bool
-	rt      *servertest.Client
+	rt      *rawclient.Client
 	joinRef string
 	joined  chan struct{} // closed when the channel join is acknowledged
 	tracked chan struct{} // closed when the presence track is acknowledged
@@ -444,7 +444,7 @@ func newRun(cfg Config, baseURL, anonKey string) *run {
 			d.LocalAddr = &net.TCPAddr{IP: ip}
 		}
 		tr := &http.Transport{DialContext: d.DialContext, MaxIdleConnsPerHost: 64, IdleConnTimeout: 90 * time.Second}
-		r.apis = append(r.apis, servertest.NewAPI(baseURL, anonKey, &http.Client{Transport: tr, Timeout: 30 * time.Second}))
+		r.apis = append(r.apis, rawclient.NewAPI(baseURL, anonKey, &http.Client{Transport: tr, Timeout: 30 * time.Second}))
 	}
 	return r
 }
@@ -573,10 +573,10 @@ func (r *run) setup(ctx context.Context, logf func(string, ...any)) error {
 // once (hosted Supabase allows 5 tracks per 30 s; liveness is the RPC).
 func (r *run) connect(ctx context.Context, c *client) error {
 	ser, _ := phx.SerializerFor(phx.Vsn2)
-	rt, err := servertest.Dial(ctx, servertest.RealtimeURL(r.baseURL, r.anonKey, phx.Vsn2), servertest.DialOptions{
+	rt, err := rawclient.Dial(ctx, rawclient.RealtimeURL(r.baseURL, r.anonKey, phx.Vsn2), rawclient.DialOptions{
 		HTTPClient: c.api.HTTP,
 		NoDecode:   true,
-		OnFrame:    func(f servertest.Frame) { r.onFrame(c, ser, f) },
+		OnFrame:    func(f rawclient.Frame) { r.onFrame(c, ser, f) },
 	})
 	if err != nil {
 		return fmt.Errorf("client %d: %w", c.idx, err)
@@ -584,8 +584,8 @@ func (r *run) connect(ctx context.Context, c *client) error {
 	c.rt = rt
 	r.hbWG.Add(1)
 	go func() { defer r.hbWG.Done(); heartbeat(r.hbCtx, rt) }()
-	topic := servertest.RoomTopic(c.room.id)
-	jr, _, err := rt.Join(ctx, topic, servertest.SeedConfig(c.room.id, c.sess.UserID), c.sess.AccessToken)
+	topic := rawclient.RoomTopic(c.room.id)
+	jr, _, err := rt.Join(ctx, topic, rawclient.SeedConfig(c.room.id, c.sess.UserID), c.sess.AccessToken)
 	if err != nil {
 		return fmt.Errorf("client %d join: %w", c.idx, err)
 	}
@@ -615,7 +615,7 @@ func (r *run) connect(ctx context.Context, c *client) error {
 
 // heartbeat sends a heartbeat every 25 s (from a random start) like supabase-js: the server
 // closes a socket after 60 s without a frame.
-func heartbeat(ctx context.Context, rt *servertest.Client) {
+func heartbeat(ctx context.Context, rt *rawclient.Client) {
 	first := time.NewTimer(rand.N(25 * time.Second))
 	defer first.Stop()
 	select {
@@ -699,7 +699,7 @@ var (
 	changesEvent  = []byte(`","postgres_changes",`)
 )
 
-func (r *run) onFrame(c *client, ser phx.Serializer, f servertest.Frame) {
+func (r *run) onFrame(c *client, ser phx.Serializer, f rawclient.Frame) {
 	if !f.Binary && bytes.HasPrefix(f.Raw, changesPrefix) {
 		if i := bytes.Index(f.Raw, changesEvent); i > 0 {
 			r.onChange(c, f.Raw[i+len(changesEvent):len(f.Raw)-1], f.At)

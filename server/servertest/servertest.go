@@ -1,7 +1,6 @@
-// Package servertest runs the embedded server on loopback and talks to it the way supabase-js
-// does: an HTTP API client (auth, Edge Functions, RPC, table read) and a Realtime client that
-// speaks Phoenix frames directly over a real WebSocket. The server's tests and the server
-// benchmark use it; it is not a general client (that is package realtime).
+// Package servertest runs the embedded server on loopback for a test and talks to it through
+// package rawclient, with helpers that fail the test instead of returning errors. Only tests
+// import it (it links package testing); the server benchmark uses rawclient directly.
 package servertest
 
 import (
@@ -80,15 +79,6 @@ func (s *Server) API() *API { return s.api }
 
 // WSURL returns the Realtime URL for vsn ("2.0.0" or "1.0.0") with the anon key.
 func (s *Server) WSURL(vsn string) string { return RealtimeURL(s.URL, s.AnonKey, vsn) }
-
-// RealtimeURL builds the Realtime WebSocket URL supabase-js connects to.
-func RealtimeURL(baseURL, apiKey, vsn string) string {
-	u := "ws" + baseURL[len("http"):] + "/realtime/v1/websocket?apikey=" + apiKey
-	if vsn != "" {
-		u += "&vsn=" + vsn
-	}
-	return u
-}
 
 // Eventually polls cond every 10 ms until it is true or timeout passes, then fails the test
 // with what.

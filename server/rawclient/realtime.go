@@ -1,4 +1,4 @@
-package servertest
+package rawclient
 
 import (
 	"bytes"
@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
-	"testing"
 	"time"
 
 	"github.com/coder/websocket"
@@ -113,15 +112,6 @@ func Dial(ctx context.Context, url string, opts DialOptions) (*Client, error) {
 	}
 	go c.readLoop()
 	return c, nil
-}
-
-// DialT dials for a test and closes the client when the test ends.
-func DialT(t testing.TB, url string, opts DialOptions) *Client {
-	t.Helper()
-	c, err := Dial(Ctx(t, 10*time.Second), url, opts)
-	must(t, err, "dial %s", url)
-	t.Cleanup(c.Close)
-	return c
 }
 
 func (c *Client) readLoop() {
@@ -343,4 +333,13 @@ func SeedConfig(roomID, userID string) phx.JoinConfig {
 		Presence:        phx.PresenceConfig{Key: userID, Enabled: true},
 		PostgresChanges: SeedBindings(roomID),
 	}
+}
+
+// RealtimeURL builds the Realtime WebSocket URL supabase-js connects to.
+func RealtimeURL(baseURL, apiKey, vsn string) string {
+	u := "ws" + baseURL[len("http"):] + "/realtime/v1/websocket?apikey=" + apiKey
+	if vsn != "" {
+		u += "&vsn=" + vsn
+	}
+	return u
 }

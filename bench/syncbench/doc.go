@@ -1,4 +1,4 @@
-// Package roombench runs real watch parties on one machine, for the room package's
+// Package syncbench runs real watch parties on one machine, for the room package's
 // end-to-end tests and for `watchparty bench sync`: the embedded server on a loopback port
 // (restartable on the same port and data), room sessions each with its own user and its own
 // mpv (--vo=null --ao=null) on its own IPC socket, ffmpeg-made media, and probes — second
@@ -8,4 +8,4 @@
 // steady play, convergence after host seeks and the latency of host pauses.
 //
 // It needs mpv and ffmpeg on PATH (NeedPrograms says when they are missing).
-package roombench
+package syncbench

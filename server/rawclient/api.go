@@ -1,4 +1,4 @@
-package servertest
+package rawclient
 
 import (
 	"bytes"
@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"testing"
 )
 
 // API calls the server's HTTP endpoints with the headers supabase-js sends. Safe for concurrent
@@ -185,55 +184,4 @@ func dig(v any, keys ...string) any {
 		v = m[k]
 	}
 	return v
-}
-
-// T wraps an API with test helpers that fail the test instead of returning errors.
-type T struct {
-	*API
-	t testing.TB
-}
-
-// For returns a's test helpers bound to t.
-func (a *API) For(t testing.TB) T { return T{a, t} }
-
-// SignUp signs in a new anonymous user.
-func (x T) SignUp() Session {
-	x.t.Helper()
-	s, err := x.API.SignUp(context.Background())
-	must(x.t, err, "sign up")
-	return s
-}
-
-// Do sends a request and fails the test on a transport error.
-func (x T) Do(method, path, token string, body any) Response {
-	x.t.Helper()
-	r, err := x.API.Do(context.Background(), method, path, token, body)
-	must(x.t, err, "%s %s", method, path)
-	return r
-}
-
-// Invoke calls a function.
-func (x T) Invoke(token, fn string, body any) Response {
-	x.t.Helper()
-	return x.Do(http.MethodPost, "/functions/v1/"+fn, token, body)
-}
-
-// RPC calls an RPC.
-func (x T) RPC(token, fn string, args any) Response {
-	x.t.Helper()
-	return x.Do(http.MethodPost, "/rest/v1/rpc/"+fn, token, args)
-}
-
-// CreateRoom creates a room and returns its id.
-func (x T) CreateRoom(token, username string) string {
-	x.t.Helper()
-	id, err := x.API.CreateRoom(context.Background(), token, username)
-	must(x.t, err, "create room")
-	return id
-}
-
-// JoinRoom joins a room.
-func (x T) JoinRoom(token, roomID, username string) {
-	x.t.Helper()
-	must(x.t, x.API.JoinRoom(context.Background(), token, roomID, username), "join room")
 }

@@ -1,4 +1,4 @@
-package roombench
+package syncbench
 
 import "testing"
 
