@@ -16,7 +16,8 @@ install:
 fmt:
 	gofmt -s -w $$(git ls-files '*.go')
 
-# go vet for the three release platforms, then staticcheck.
+# go vet for the three release platforms; lint adds gofmt, staticcheck and the dead-code check
+# (.ci/deadcode).
 vet:
 	$(GO) vet ./...
 	GOOS=windows $(GO) vet ./...
@@ -25,6 +26,7 @@ vet:
 lint: vet
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 	$(STATICCHECK) ./...
+	./.ci/deadcode
 
 # Every test: lint, Go tests with the race detector (real mpv, real server, real WebSockets),
 # the supabase-js interop suite and the Supabase SQL/Edge Function suite.

@@ -11,7 +11,6 @@
 //     (Client.Auth), Edge Functions (Client.Functions), PostgREST RPC (Client.RPC) and table
 //     reads (Client.From, Client.Comments). Errors unwrap to ErrNotFound, ErrNotAllowed,
 //     ErrInvalid, ErrRateLimited or ErrUnauthorized and carry the server's code and message.
-//   - ServerClock: the server's clock from server_time samples (Cristian's method).
 //
 // Goroutines: a Socket runs one manager goroutine, plus a reader and a writer while a
 // connection is open; a subscribed Channel runs one state goroutine and one listener

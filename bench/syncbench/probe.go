@@ -74,12 +74,6 @@ func (pr *Probe) SetPause(ctx context.Context, paused bool) error {
 	return pr.p.SetProperty(ctx, "pause", paused)
 }
 
-// Seek seeks from this connection, as a user acting in mpv's window.
-func (pr *Probe) Seek(ctx context.Context, pos float64) error {
-	_, err := pr.p.Command(ctx, "seek", pos, "absolute+exact")
-	return err
-}
-
 // Sample is one reading of an mpv.
 type Sample struct {
 	// At is the midpoint between sending get_property playback-time and its reply.

@@ -165,19 +165,8 @@ func (c *Client) Close() {
 	<-c.done
 }
 
-// CloseWith closes the socket with a close handshake.
-func (c *Client) CloseWith(code websocket.StatusCode, reason string) error {
-	err := c.ws.Close(code, reason)
-	c.cancel()
-	<-c.done
-	return err
-}
-
 // Done is closed when the socket has ended (after the last frame was handed over).
 func (c *Client) Done() <-chan struct{} { return c.done }
-
-// Conn is the underlying WebSocket.
-func (c *Client) Conn() *websocket.Conn { return c.ws }
 
 // NextRef returns a fresh ref, as supabase-js's one counter per socket.
 func (c *Client) NextRef() string { return strconv.FormatInt(c.ref.Add(1), 10) }

@@ -21,7 +21,6 @@ type User struct {
 var (
 	ErrRefreshTokenNotFound    = errors.New("invalid refresh token: refresh token not found")
 	ErrRefreshTokenAlreadyUsed = errors.New("invalid refresh token: already used")
-	ErrSessionNotFound         = errors.New("session not found")
 )
 
 const refreshAlphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
