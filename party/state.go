@@ -64,6 +64,10 @@ type RoomState struct {
 	StateVersion int64
 	// MediaDuration is the media length in seconds; 0 means unknown.
 	MediaDuration float64
+	// MediaURL and MediaTitle are the room's media as the server sent them (unsanitised;
+	// MediaURL is opened only after CheckMediaURL). Empty when the row does not carry them.
+	MediaURL   string
+	MediaTitle string
 }
 
 // Known reports whether s holds a state read from the room, as opposed to the
@@ -134,6 +138,12 @@ func ParseRoomRow(m map[string]any) (RoomState, error) {
 		return RoomState{}, err
 	}
 	if s.HostUserID, err = r.optString("host_user_id"); err != nil {
+		return RoomState{}, err
+	}
+	if s.MediaURL, err = r.optString("media_url"); err != nil {
+		return RoomState{}, err
+	}
+	if s.MediaTitle, err = r.optString("media_title"); err != nil {
 		return RoomState{}, err
 	}
 	if s.IsPlaying, err = r.reqBool("is_playing"); err != nil {

@@ -89,7 +89,7 @@ func TestParseRoomRow(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := RoomState{RoomID: "abc123def4", HostUserID: "u1", IsPlaying: true, CurrentTime: 12.5,
-		UpdatedAt: t0, PlaybackRate: 1.5, StateVersion: 7, MediaDuration: 1440.5}
+		UpdatedAt: t0, PlaybackRate: 1.5, StateVersion: 7, MediaDuration: 1440.5, MediaURL: "x.mkv"}
 	if !s.UpdatedAt.Equal(t0) {
 		t.Fatalf("updated_at %v, want %v", s.UpdatedAt, t0)
 	}

@@ -3,31 +3,35 @@ package room
 import (
 	"context"
 	"time"
+
+	"github.com/watchparty/watchparty/party"
 )
 
 // backend is what a session needs from the server: the room endpoints of docs/api.md and the
-// realtime channel. The realtime-client implementation is in realtime_backend.go; keeping the
-// session on this small interface keeps its logic readable and its dependencies one-way.
+// realtime channel. rtBackend (remote.go) implements it on the realtime client; tests use an
+// in-memory one. Every row is decoded at this edge: the session sees party.RoomState,
+// party.Member and Comment, never a raw row.
 type backend interface {
-	// Join calls rooms/join and returns the room and member rows.
-	Join(ctx context.Context, roomID, username string) (room map[string]any, members []map[string]any, err error)
+	// Join calls rooms/join and returns the room and its members.
+	Join(ctx context.Context, roomID, username string) (party.RoomState, []party.Member, error)
 	// Leave calls rooms/leave.
 	Leave(ctx context.Context, roomID string) error
-	// Control calls sync/control and returns the updated room row.
-	Control(ctx context.Context, roomID, action string, pos float64, rate *float64) (map[string]any, error)
+	// Control calls sync/control and returns the updated room.
+	Control(ctx context.Context, roomID string, action HostAction, pos float64, rate *float64) (party.RoomState, error)
 	// Comment calls comments/create.
 	Comment(ctx context.Context, roomID, message string, videoTime *float64) error
 	// TrackPresence calls the track_user_presence RPC (liveness, every 3 s).
 	TrackPresence(ctx context.Context, roomID string, pos float64, playing bool) error
-	// SyncState calls get_room_sync_state; sent and received bracket the request for the clock.
-	SyncState(ctx context.Context, roomID string) (st State, err error)
-	// History reads the last n comments, newest first.
-	History(ctx context.Context, roomID string, n int) ([]map[string]any, error)
-	// Subscribe joins the realtime channel of roomID with the JS guide's bindings and presence
-	// keyed by our user id; feed receives everything, in order, until Unsubscribe.
+	// SyncState calls get_room_sync_state; Sent and Received bracket the request for the clock.
+	SyncState(ctx context.Context, roomID string) (roomSync, error)
+	// History reads the last n comments, newest first (unsanitised).
+	History(ctx context.Context, roomID string, n int) ([]Comment, error)
+	// Subscribe joins the realtime channel of roomID (rooms UPDATE, room_members *, comments
+	// INSERT, presence keyed by our user id); feed receives the feed* items below, in order,
+	// until Unsubscribe.
 	Subscribe(ctx context.Context, roomID string, feed func(any)) error
-	// Track sends our presence payload (the caller keeps within the presence budget).
-	Track(ctx context.Context, payload map[string]any) error
+	// Track sends our presence (the caller keeps within the presence budget).
+	Track(ctx context.Context, p presence) error
 	// Unsubscribe untracks and leaves the channel.
 	Unsubscribe(ctx context.Context) error
 	// UserID is the signed-in user.
@@ -36,24 +40,48 @@ type backend interface {
 	Close() error
 }
 
-// State is a get_room_sync_state reply with the local send/receive instants.
-type State struct {
-	RoomID     string
-	Room       map[string]any
-	Members    []map[string]any
+// HostAction is a host control of sync/control (docs/api.md).
+type HostAction string
+
+// The host actions.
+const (
+	ActionPlay  HostAction = "play"
+	ActionPause HostAction = "pause"
+	ActionSeek  HostAction = "seek"
+	ActionSync  HostAction = "sync" // restate where the host is (a republish)
+	ActionRate  HostAction = "rate"
+)
+
+// roomSync is a get_room_sync_state reply, decoded, with the local send/receive instants.
+type roomSync struct {
+	Room       *party.RoomState // nil: the reply had no readable room
+	Members    []party.Member
 	ServerTime time.Time
 	Sent       time.Time
 	Received   time.Time
 }
 
-// Feed items a backend delivers to the session (realtime events, in order).
+// presence is what we track on the room channel.
+type presence struct {
+	UserID   string `json:"user_id"`
+	Username string `json:"username"`
+	Mode     Mode   `json:"mode"`
+	InSync   bool   `json:"in_sync"`
+}
+
+// Feed items a backend delivers to the session (realtime events, in order). A row that cannot
+// be read arrives with Err set.
 type (
-	feedRoomUpdate struct{ Row map[string]any }
-	feedMember     struct {
-		Type     string // INSERT | UPDATE | DELETE
-		New, Old map[string]any
+	feedRoomUpdate struct {
+		Room party.RoomState
+		Err  error
 	}
-	feedComment    struct{ Row map[string]any }
+	feedMember struct {
+		Type   string       // INSERT | UPDATE | DELETE
+		Member party.Member // the new row; for DELETE the old one (maybe only its keys)
+		Err    error
+	}
+	feedComment    struct{ Comment Comment }
 	feedPresence   struct{ Online []string }
 	feedSubscribed struct{}                  // (re)joined: resync, re-track
 	feedClosed     struct{ Reason string }   // the server closed the channel (e.g. rate limit)

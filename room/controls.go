@@ -1,19 +1,28 @@
 // Package room is one room session: it wires the player (mpv), the realtime client and the
-// party sync rules together — the JavaScript guide's RealtimeRoomManager, done right.
+// party sync rules together. See docs/design.md for the session loop and the sync rules.
 package room
 
 import (
 	"context"
 	"errors"
+	"strings"
+	"time"
 )
 
 // ErrNotHost is returned by host-only actions (play, pause, seek) on a follower. Followers can
 // still pause or seek in mpv's own window; that detaches them until SyncToLive.
 var ErrNotHost = errors.New("only the host can control playback")
 
+// ErrClosed is returned by actions on a session that has ended.
+var ErrClosed = errors.New("the session has ended")
+
+// errNoPlayer: our mpv is not running (it died and is being restarted).
+var errNoPlayer = errors.New("mpv is not running")
+
 // Controls are the actions a user interface can take on a session. *Session implements it; the
 // TUI depends on this interface only. All methods are safe for concurrent use and return when
-// the server has acknowledged the action (or ctx ends).
+// the server has acknowledged the action (or ctx ends). Actions are carried out one at a
+// time, in the order they reach the session.
 type Controls interface {
 	// Events is the ordered stream of what happens; it is closed after the Closed event.
 	Events() <-chan Event
@@ -26,5 +35,145 @@ type Controls interface {
 	SeekFraction(ctx context.Context, f float64) error // host: 0–1 of the duration
 	SyncToLive(ctx context.Context) error              // follower: re-read the room state and follow again
 	Comment(ctx context.Context, text string) error    // post at our current video time
-	Leave(ctx context.Context) error                   // leave the room, stop the mpv we started
+	// Leave leaves the room and stops the mpv we started (an attached mpv keeps running). It
+	// returns within about 2 s whatever the server and mpv do; a second call while the first
+	// runs stops waiting for the server and returns once mpv is stopped.
+	Leave(ctx context.Context) error
+}
+
+// op is what a request asks the loop to do.
+type op int
+
+const (
+	opTogglePlay op = iota + 1
+	opSeekTo
+	opSeekBy
+	opSeekFraction
+	opRate
+	opSyncToLive
+	opComment
+)
+
+// request is a Controls call on its way to the loop. The loop (or a task it starts) sends
+// exactly one reply.
+type request struct {
+	ctx   context.Context
+	op    op
+	arg   float64
+	text  string
+	reply chan error // buffered 1
+}
+
+// do sends a request to the loop and waits for its reply, ctx, or the end of the session.
+func (s *Session) do(ctx context.Context, r request) error {
+	r.ctx, r.reply = ctx, make(chan error, 1)
+	select {
+	case s.inbox <- r:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-s.done:
+		return ErrClosed
+	}
+	select {
+	case err := <-r.reply:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-s.done:
+		select {
+		case err := <-r.reply:
+			return err
+		default:
+			return ErrClosed
+		}
+	}
+}
+
+// TogglePlay implements Controls.
+func (s *Session) TogglePlay(ctx context.Context) error {
+	return s.do(ctx, request{op: opTogglePlay})
+}
+
+// SeekTo implements Controls.
+func (s *Session) SeekTo(ctx context.Context, pos float64) error {
+	return s.do(ctx, request{op: opSeekTo, arg: pos})
+}
+
+// SeekBy implements Controls.
+func (s *Session) SeekBy(ctx context.Context, delta float64) error {
+	return s.do(ctx, request{op: opSeekBy, arg: delta})
+}
+
+// SeekFraction implements Controls.
+func (s *Session) SeekFraction(ctx context.Context, f float64) error {
+	return s.do(ctx, request{op: opSeekFraction, arg: f})
+}
+
+// SetRate changes the room's playback rate (host only).
+func (s *Session) SetRate(ctx context.Context, rate float64) error {
+	return s.do(ctx, request{op: opRate, arg: rate})
+}
+
+// SyncToLive implements Controls.
+func (s *Session) SyncToLive(ctx context.Context) error {
+	return s.do(ctx, request{op: opSyncToLive})
+}
+
+// Comment implements Controls.
+func (s *Session) Comment(ctx context.Context, text string) error {
+	text = strings.TrimSpace(text)
+	if text == "" {
+		return errors.New("empty comment")
+	}
+	return s.do(ctx, request{op: opComment, text: text})
+}
+
+// onRequest carries out a Controls request in the loop.
+func (s *Session) onRequest(e *engine, r request) {
+	if err := r.ctx.Err(); err != nil {
+		r.reply <- err
+		return
+	}
+	switch r.op {
+	case opSyncToLive:
+		if e.isHost() {
+			r.reply <- nil // the host is the room
+			return
+		}
+		s.goTask(func() {
+			s.resync(r.ctx, true)
+			r.reply <- nil
+		})
+	case opComment:
+		var at *float64
+		if p := s.player; p != nil && p.State().Loaded {
+			pos := p.Position()
+			at = &pos
+		}
+		s.goTask(func() {
+			ctx, cancel := s.taskContext(r.ctx, serverTimeout)
+			defer cancel()
+			r.reply <- s.be.Comment(ctx, s.opts.RoomID, r.text, at)
+		})
+	default:
+		switch {
+		case !e.isHost():
+			r.reply <- ErrNotHost
+		case s.player == nil || e.relaunching:
+			r.reply <- errNoPlayer
+		default:
+			s.queueHostOp(e, hostOp{req: &r})
+		}
+	}
+}
+
+// taskContext is the context of a task done for a caller: it ends with the caller's ctx (nil:
+// none), with the session, or after timeout.
+func (s *Session) taskContext(caller context.Context, timeout time.Duration) (context.Context, context.CancelFunc) {
+	if caller == nil {
+		return context.WithTimeout(s.ctx, timeout)
+	}
+	ctx, cancel := context.WithTimeout(caller, timeout)
+	stop := context.AfterFunc(s.ctx, cancel)
+	return ctx, func() { stop(); cancel() }
 }

@@ -23,18 +23,18 @@ type memberHarness struct {
 
 func newMemberHarness(t *testing.T) *memberHarness {
 	t.Helper()
-	s := &Session{opts: Options{RoomID: "room000001"}, events: newEventQueue(),
+	s := &Session{opts: Options{RoomID: "room000001"}, events: newEventQueue(), now: time.Now,
 		log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	t.Cleanup(func() {
 		s.events.close(Closed{})
 		for range s.events.out {
 		}
 	})
-	return &memberHarness{s: s, e: &engine{selfID: "me", online: map[string]bool{}}}
+	return &memberHarness{s: s, e: newEngine("me")}
 }
 
 func (h *memberHarness) feed(typ string, newRow, oldRow map[string]any) {
-	h.s.onMember(h.e, feedMember{Type: typ, New: newRow, Old: oldRow})
+	h.s.onMember(h.e, decodeMemberChange(typ, newRow, oldRow))
 }
 
 // notices takes the notices pushed so far.
@@ -59,7 +59,7 @@ func (h *memberHarness) notices(t *testing.T) []string {
 
 func (h *memberHarness) names() []string {
 	var out []string
-	for _, m := range h.e.members.List() {
+	for _, m := range h.e.pres.members.List() {
 		out = append(out, m.Username)
 	}
 	return out
@@ -118,15 +118,16 @@ func TestSoftLeave(t *testing.T) {
 
 func TestListedMembersWhoLeftAreDropped(t *testing.T) {
 	h := newMemberHarness(t)
-	h.e.putListedMember(row("room000001", "u1", "alice", nil), "room000001")
-	h.e.putListedMember(row("room000001", "u2", "bob", "2026-01-01T12:05:00+00:00"), "room000001")
-	h.e.putListedMember(row("otherroom1", "u3", "mallory", nil), "room000001")
+	for _, m := range decodeMembers([]map[string]any{row("room000001", "u1", "alice", nil),
+		row("room000001", "u2", "bob", "2026-01-01T12:05:00+00:00"), row("otherroom1", "u3", "mallory", nil)}) {
+		h.e.pres.putListedMember(m, "room000001")
+	}
 	if got := h.names(); len(got) != 1 || got[0] != "alice" {
 		t.Fatalf("from a join reply: %q, want alice only", got)
 	}
 	// A later state read says alice has left meanwhile.
-	h.e.applySync(State{RoomID: "room000001", Members: []map[string]any{
-		row("room000001", "u1", "alice", "2026-01-01T12:05:00+00:00"), row("room000001", "u4", "dave", nil)}})
+	h.e.applySync(roomSync{Members: decodeMembers([]map[string]any{
+		row("room000001", "u1", "alice", "2026-01-01T12:05:00+00:00"), row("room000001", "u4", "dave", nil)})}, "room000001")
 	if got := h.names(); len(got) != 1 || got[0] != "dave" {
 		t.Fatalf("after a sync state: %q, want dave only", got)
 	}
@@ -200,7 +201,7 @@ func TestAbsurdMemberPosition(t *testing.T) {
 	r := row("room000001", "u1", "alice", nil)
 	r["current_time"], r["last_seen"] = 1e308, time.Now().UTC().Format(time.RFC3339Nano)
 	h.feed("INSERT", r, nil)
-	m, _ := h.e.members.Get("u1")
+	m, _ := h.e.pres.members.Get("u1")
 	v := h.s.memberView(h.e, m, time.Now())
 	if v.Position != party.MaxPosition || v.DriftMS < 0 || v.DriftMS > party.MaxPosition*1000 {
 		t.Fatalf("member view %+v", v)

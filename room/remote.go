@@ -105,8 +105,9 @@ func (r *Remote) Create(ctx context.Context, nr NewRoom) (string, map[string]any
 	return id, out.Room, nil
 }
 
-// Control sends a host control (play, pause, seek, sync, rate) and returns the room row.
-func (r *Remote) Control(ctx context.Context, roomID, action string, pos float64, rate *float64) (map[string]any, error) {
+// Control sends a host control (play, pause, seek, sync, rate) and returns the room's new
+// state (the zero RoomState when the reply carries no readable room).
+func (r *Remote) Control(ctx context.Context, roomID, action string, pos float64, rate *float64) (party.RoomState, error) {
 	body := map[string]any{"room_id": roomID, "action": action, "current_time": pos}
 	if rate != nil {
 		body["playback_rate"] = *rate
@@ -115,9 +116,10 @@ func (r *Remote) Control(ctx context.Context, roomID, action string, pos float64
 		Room map[string]any `json:"room"`
 	}
 	if err := r.client.Functions.Invoke(ctx, "sync/control", body, &out); err != nil {
-		return nil, friendly(roomID, err)
+		return party.RoomState{}, friendly(roomID, err)
 	}
-	return out.Room, nil
+	st, _ := party.ParseRoomRow(out.Room)
+	return st, nil
 }
 
 // Comment posts a comment.
@@ -127,6 +129,17 @@ func (r *Remote) Comment(ctx context.Context, roomID, message string, videoTime 
 		body["video_timestamp"] = *videoTime
 	}
 	return friendly(roomID, r.client.Functions.Invoke(ctx, "comments/create", body, nil))
+}
+
+// State is a get_room_sync_state reply as the server sent it (the `status` command prints
+// it), with the local send/receive instants.
+type State struct {
+	RoomID     string
+	Room       map[string]any
+	Members    []map[string]any
+	ServerTime time.Time
+	Sent       time.Time
+	Received   time.Time
 }
 
 // Status reads the room state (get_room_sync_state). Sent and Received bracket the request.
@@ -175,13 +188,23 @@ func newRTBackend(r *Remote, logger *slog.Logger) (*rtBackend, error) {
 	return &rtBackend{Remote: r, sock: sock}, nil
 }
 
-func (b *rtBackend) Join(ctx context.Context, roomID, username string) (map[string]any, []map[string]any, error) {
+func (b *rtBackend) Join(ctx context.Context, roomID, username string) (party.RoomState, []party.Member, error) {
 	var out struct {
 		Room    map[string]any   `json:"room"`
 		Members []map[string]any `json:"members"`
 	}
-	err := b.client.Functions.Invoke(ctx, "rooms/join", map[string]any{"room_id": roomID, "username": username}, &out)
-	return out.Room, out.Members, friendly(roomID, err)
+	if err := b.client.Functions.Invoke(ctx, "rooms/join", map[string]any{"room_id": roomID, "username": username}, &out); err != nil {
+		return party.RoomState{}, nil, friendly(roomID, err)
+	}
+	st, err := party.ParseRoomRow(out.Room)
+	if err != nil {
+		return party.RoomState{}, nil, fmt.Errorf("read room: %w", err)
+	}
+	return st, decodeMembers(out.Members), nil
+}
+
+func (b *rtBackend) Control(ctx context.Context, roomID string, action HostAction, pos float64, rate *float64) (party.RoomState, error) {
+	return b.Remote.Control(ctx, roomID, string(action), pos, rate)
 }
 
 func (b *rtBackend) Leave(ctx context.Context, roomID string) error {
@@ -193,14 +216,30 @@ func (b *rtBackend) TrackPresence(ctx context.Context, roomID string, pos float6
 		"p_room_id": roomID, "p_current_time": pos, "p_is_playing": playing}, nil)
 }
 
-func (b *rtBackend) SyncState(ctx context.Context, roomID string) (State, error) {
-	return b.Status(ctx, roomID)
+func (b *rtBackend) SyncState(ctx context.Context, roomID string) (roomSync, error) {
+	st, err := b.Status(ctx, roomID)
+	if err != nil {
+		return roomSync{}, err
+	}
+	rs := roomSync{Members: decodeMembers(st.Members), ServerTime: st.ServerTime, Sent: st.Sent, Received: st.Received}
+	if st.Room != nil {
+		if room, err := party.ParseRoomRow(st.Room); err == nil {
+			rs.Room = &room
+		}
+	}
+	return rs, nil
 }
 
-func (b *rtBackend) History(ctx context.Context, roomID string, n int) ([]map[string]any, error) {
+func (b *rtBackend) History(ctx context.Context, roomID string, n int) ([]Comment, error) {
 	var rows []map[string]any
-	err := b.client.Comments(ctx, roomID, n, &rows)
-	return rows, err
+	if err := b.client.Comments(ctx, roomID, n, &rows); err != nil {
+		return nil, err
+	}
+	out := make([]Comment, 0, len(rows))
+	for _, r := range rows {
+		out = append(out, decodeComment(r))
+	}
+	return out, nil
 }
 
 // Subscribe joins the room channel exactly as the JavaScript guide does: UPDATE on rooms, * on
@@ -221,11 +260,14 @@ func (b *rtBackend) Subscribe(ctx context.Context, roomID string, feed func(any)
 		fn func(realtime.Change)
 	}{
 		{realtime.ChangeFilter{Event: "UPDATE", Schema: "public", Table: "rooms", Filter: filter},
-			func(c realtime.Change) { feed(feedRoomUpdate{Row: decode(c.New)}) }},
+			func(c realtime.Change) {
+				st, err := party.ParseRoomRow(decode(c.New))
+				feed(feedRoomUpdate{Room: st, Err: err})
+			}},
 		{realtime.ChangeFilter{Event: "*", Schema: "public", Table: "room_members", Filter: filter},
-			func(c realtime.Change) { feed(feedMember{Type: c.Type, New: decode(c.New), Old: decode(c.Old)}) }},
+			func(c realtime.Change) { feed(decodeMemberChange(c.Type, decode(c.New), decode(c.Old))) }},
 		{realtime.ChangeFilter{Event: "INSERT", Schema: "public", Table: "comments", Filter: filter},
-			func(c realtime.Change) { feed(feedComment{Row: decode(c.New)}) }},
+			func(c realtime.Change) { feed(feedComment{Comment: decodeComment(decode(c.New))}) }},
 	}
 	for _, bd := range binds {
 		if err := ch.OnPostgresChanges(bd.f, bd.fn); err != nil {
@@ -318,7 +360,7 @@ func (b *rtBackend) channel() *realtime.Channel {
 	return b.ch
 }
 
-func (b *rtBackend) Track(ctx context.Context, payload map[string]any) error {
+func (b *rtBackend) Track(ctx context.Context, payload presence) error {
 	ch := b.channel()
 	if ch == nil {
 		return realtime.ErrNotSubscribed
@@ -424,6 +466,59 @@ func Host(ctx context.Context, srv Server, opts Options, title string) (*Session
 		return nil, err
 	}
 	return s, nil
+}
+
+// decodeMembers reads member rows; a row that cannot be read is left out.
+func decodeMembers(rows []map[string]any) []party.Member {
+	out := make([]party.Member, 0, len(rows))
+	for _, r := range rows {
+		if m, err := party.ParseMemberRow(r); err == nil {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// decodeMemberChange reads a room_members change: the new row, or for a DELETE the old one,
+// which may carry only its keys.
+func decodeMemberChange(typ string, newRow, oldRow map[string]any) feedMember {
+	row := newRow
+	if typ == "DELETE" {
+		row = oldRow
+	}
+	m, err := party.ParseMemberRow(row)
+	if err != nil && typ == "DELETE" {
+		m.UserID, _ = row["user_id"].(string)
+		m.RoomID, _ = row["room_id"].(string)
+		err = nil
+	}
+	return feedMember{Type: typ, Member: m, Err: err}
+}
+
+// decodeComment reads a comments row (names and text sanitised).
+func decodeComment(row map[string]any) Comment {
+	c := Comment{}
+	if v, ok := row["id"].(float64); ok {
+		c.ID = int64(v)
+	} else if v, ok := row["id"].(json.Number); ok {
+		c.ID, _ = v.Int64()
+	}
+	c.UserID, _ = row["user_id"].(string)
+	name, _ := row["username"].(string)
+	msg, _ := row["message"].(string)
+	c.Username, c.Message = Sanitize(name), SanitizeMultiline(msg)
+	switch v := row["video_timestamp"].(type) {
+	case float64:
+		c.VideoTime = &v
+	case json.Number:
+		f, _ := v.Float64()
+		c.VideoTime = &f
+	}
+	if at, ok := row["created_at"].(string); ok {
+		c.At, _ = party.ParseTimestamp(at)
+	}
+	c.System, _ = row["is_system_message"].(bool)
+	return c
 }
 
 // Error kinds of the backend, for exit codes: errors.Is(err, room.ErrRoomNotFound).

@@ -1,0 +1,377 @@
+package room
+
+import (
+	"context"
+	"errors"
+	"math"
+	"time"
+
+	"github.com/watchparty/watchparty/party"
+	"github.com/watchparty/watchparty/player"
+)
+
+// This file is the host's role: carrying out host actions (the keys, mpv's own window) and
+// publishing them, republishing when our mpv falls off the published state, and learning the
+// publish lag.
+
+// Host publish lag (see hostState.lag): measured this long after a publish, when mpv's
+// position has settled; a residual above lagTolerance is republished at once, at most
+// maxLagFixes times in a row; the learnt lag is bounded to [-maxLag, maxLag].
+const (
+	lagCheckDelay = 100 * time.Millisecond
+	// restartLagPrior is the publish lag assumed until the first measurement: a typical
+	// value with mpv 0.35 (watchparty bench sync). Starting at 0 instead put every follower
+	// 100+ ms ahead of the host after the party's first seek.
+	restartLagPrior = 0.045
+	lagTolerance    = 0.025
+	maxLagFixes     = 2
+	maxLag          = 0.3
+	// hostQuiet: no republish this long after a change (mpv's pause and position properties
+	// arrive a moment after the command's reply).
+	hostQuiet = 1500 * time.Millisecond
+)
+
+// lagKind says which publish lag applies: a resume (play), a seek, or a state published
+// while mpv keeps playing (sync, rate). They differ: mpv restarts differently after an
+// unpause and after a seek, and a running player has no restart at all.
+type lagKind int
+
+const (
+	lagPlay lagKind = iota
+	lagSeek
+	lagRunning
+	lagKinds
+)
+
+func kindOf(a HostAction) lagKind {
+	switch a {
+	case ActionPlay:
+		return lagPlay
+	case ActionSeek:
+		return lagSeek
+	}
+	return lagRunning
+}
+
+// hostState is the host's part of the loop's state.
+type hostState struct {
+	// queue holds the host operations not yet started; busy says one is running (its player
+	// step or its publish). Only one runs at a time, so a room update that arrives meanwhile
+	// may be our own publish echoing back: it is stashed until the publish returns.
+	queue          []hostOp
+	busy           bool
+	lastOwnVersion int64
+	stashed        *party.RoomState
+
+	lastPublished party.RoomState // what we last published
+	quietUntil    time.Time       // no republish before this (a change is settling)
+
+	// lag is how far (wall seconds) the room's published state ends up behind the host's own
+	// mpv, per lagKind: the server stamps updated_at when the control arrives, not when we
+	// read the position, and mpv shows the next frame at once when it restarts after a seek
+	// or unpause (40 ms at 25 fps). Left alone, every follower would trail the host by that
+	// much. The loop learns it after each publish (checkPublishLag); publishes add it.
+	lag          [lagKinds]float64
+	lags         [lagKinds]party.DriftFilter // recent measurements, per lagKind
+	checkAt      time.Time                   // when to measure the last publish's lag (zero: none due)
+	checkKind    lagKind
+	checkVersion int64 // the state version the measurement is about
+	fixes        int   // republishes in a row made to correct a lag
+}
+
+func (h *hostState) init() {
+	h.lag[lagPlay], h.lag[lagSeek] = restartLagPrior, restartLagPrior
+}
+
+// failQueued answers every queued request with err.
+func (h *hostState) failQueued(err error) {
+	for _, o := range h.queue {
+		if o.req != nil {
+			o.req.reply <- err
+		}
+	}
+	h.queue = nil
+}
+
+// hostOp is one host operation: a Controls request (req), or a publish the session decides
+// on its own (action with pos, or the player's position when posNow).
+type hostOp struct {
+	req    *request
+	action HostAction
+	pos    float64
+	posNow bool
+	rate   *float64
+}
+
+// hostOpDone is a host operation's result, back in the loop.
+type hostOpDone struct {
+	op     hostOp
+	action HostAction // what was published ("" when the player step failed)
+	room   party.RoomState
+	err    error
+}
+
+// quiet holds off the host's republish rule while a change settles in mpv.
+func (s *Session) quiet(e *engine) { e.host.quietUntil = s.now().Add(hostQuiet) }
+
+// queueHostOp queues o and starts it if nothing else runs.
+func (s *Session) queueHostOp(e *engine, o hostOp) {
+	e.host.queue = append(e.host.queue, o)
+	s.nextHostOp(e)
+}
+
+// nextHostOp starts the first queued operation on a task, unless one is running.
+func (s *Session) nextHostOp(e *engine) {
+	for !e.host.busy && len(e.host.queue) > 0 {
+		o := e.host.queue[0]
+		e.host.queue = e.host.queue[1:]
+		if o.req != nil && o.req.ctx.Err() != nil {
+			o.req.reply <- o.req.ctx.Err()
+			continue
+		}
+		p := s.player
+		if p == nil || e.relaunching {
+			if o.req != nil {
+				o.req.reply <- errNoPlayer
+			}
+			continue
+		}
+		e.host.busy = true
+		lag := e.host.lag
+		s.goTask(func() {
+			var caller context.Context
+			if o.req != nil {
+				caller = o.req.ctx
+			}
+			ctx, cancel := s.taskContext(caller, serverTimeout)
+			defer cancel()
+			action, room, err := s.runHostOp(ctx, p, o, lag)
+			s.post(hostOpDone{op: o, action: action, room: room, err: err})
+		})
+	}
+}
+
+// runHostOp does o's player step, if any, and publishes the result. It runs on a task, so it
+// reads only its arguments, the player and the backend.
+func (s *Session) runHostOp(ctx context.Context, p *player.Player, o hostOp, lag [lagKinds]float64) (HostAction, party.RoomState, error) {
+	action, pos, rate := o.action, o.pos, o.rate
+	if o.posNow {
+		pos = p.Position()
+	}
+	if r := o.req; r != nil {
+		var err error
+		switch r.op {
+		case opTogglePlay:
+			if p.Paused() {
+				action, err = ActionPlay, p.Play(ctx)
+			} else {
+				action, err = ActionPause, p.Pause(ctx)
+			}
+			pos = p.Position()
+		case opSeekTo, opSeekBy, opSeekFraction:
+			action = ActionSeek
+			pos, err = hostSeek(ctx, p, r.op, r.arg)
+		case opRate:
+			rt := r.arg
+			action, rate, err = ActionRate, &rt, p.SetSpeed(ctx, rt)
+			pos = p.Position()
+		}
+		if err != nil {
+			return "", party.RoomState{}, err
+		}
+	}
+	// While the room will be playing, the position is moved on by the learnt publish lag.
+	if action == ActionPlay || action != ActionPause && !p.Paused() {
+		r := 1.0
+		if rate != nil {
+			r = *rate
+		} else if sp := p.Speed(); sp > 0 {
+			r = sp
+		}
+		pos += lag[kindOf(action)] * r
+	}
+	room, err := s.be.Control(ctx, s.opts.RoomID, action, pos, rate)
+	return action, room, err
+}
+
+// hostSeek seeks our mpv as a host seek request asks and returns the position to publish.
+func hostSeek(ctx context.Context, p *player.Player, o op, arg float64) (float64, error) {
+	pos := arg
+	switch o {
+	case opSeekBy:
+		pos = p.Position() + arg
+	case opSeekFraction:
+		d := p.Duration()
+		if d <= 0 {
+			return 0, errors.New("the video's length is unknown")
+		}
+		pos = d * math.Max(0, math.Min(1, arg))
+	}
+	pos = math.Max(0, pos)
+	if d := p.Duration(); d > 0 && pos > d {
+		pos = d
+	}
+	if err := p.Seek(ctx, pos); err != nil {
+		return 0, err
+	}
+	restarted := time.Now()
+	// Publish the target: an exact seek restarts mpv's clock there, whereas its position
+	// right after the restart comes from the frame shown and is up to a frame off, which
+	// varied the published state by ±40 ms from one seek to the next. Where mpv did not
+	// land on the target (not an exact seek), publish where playback really restarted.
+	at := p.Position()
+	if math.Abs(at-pos) < party.SeekThreshold {
+		at = pos
+		if !p.Paused() {
+			at += time.Since(restarted).Seconds() * p.Speed()
+		}
+	}
+	return at, nil
+}
+
+// onHostOpDone takes a host operation's result: the room it published, when to measure the
+// publish lag, the caller's reply; then a stashed room update, or the next operation.
+func (s *Session) onHostOpDone(e *engine, m hostOpDone) {
+	e.host.busy = false
+	s.quiet(e)
+	switch {
+	case m.err != nil && m.action != "":
+		s.events.push(Notice{NoticeError, string(m.action) + " failed: " + m.err.Error()})
+	case m.err == nil && m.room.Known():
+		st := m.room
+		if st.StateVersion > e.host.lastOwnVersion {
+			e.host.lastOwnVersion = st.StateVersion
+		}
+		if st.Newer(e.room) {
+			e.room = st
+			e.host.lastPublished = st
+			s.roomChanged(e)
+		}
+		if st.IsPlaying {
+			e.host.checkAt = s.now().Add(lagCheckDelay)
+			e.host.checkKind, e.host.checkVersion = kindOf(m.action), st.StateVersion
+		}
+	}
+	if m.op.req != nil {
+		m.op.req.reply <- m.err
+	}
+	if len(e.host.queue) == 0 && e.host.stashed != nil {
+		st := *e.host.stashed
+		e.host.stashed = nil
+		s.onRoomState(e, st)
+	}
+	s.nextHostOp(e)
+}
+
+// hostBusy reports whether a host operation is running or waiting.
+func (e *engine) hostBusy() bool { return e.host.busy || len(e.host.queue) > 0 }
+
+// maybeRepublish is the host's rule: if our player fell off our published state (buffering),
+// publish where we really are.
+func (s *Session) maybeRepublish(e *engine) {
+	if !e.isHost() || e.hostBusy() || !e.room.Known() || e.fol.seekInFlight || s.now().Before(e.host.quietUntil) {
+		return
+	}
+	p := s.player
+	if p == nil || e.relaunching {
+		return
+	}
+	st := p.State()
+	if !st.Loaded || st.Seeking {
+		return
+	}
+	expected := e.room.ExpectedPosition(e.clock.ServerNow(s.now()))
+	if party.ShouldRepublish(st.Position, expected, false) || st.Paused == e.room.IsPlaying && !st.EndOfFile {
+		action := ActionSync
+		if st.Paused == e.room.IsPlaying {
+			action = ActionPlay
+			if st.Paused {
+				action = ActionPause
+			}
+		}
+		s.queueHostOp(e, hostOp{action: action, pos: st.Position})
+	}
+}
+
+// checkPublishLag measures, once mpv has settled after our last publish, how far the room's
+// state trails our mpv, learns it for the next publishes, and republishes at once if the
+// residual is more than lagTolerance.
+func (s *Session) checkPublishLag(e *engine) {
+	h := &e.host
+	if h.checkAt.IsZero() || s.now().Before(h.checkAt) {
+		return
+	}
+	h.checkAt = time.Time{}
+	if !e.isHost() || !e.room.IsPlaying || e.room.StateVersion != h.checkVersion || e.hostBusy() || e.fol.seekInFlight {
+		return
+	}
+	p := s.player
+	if p == nil || e.relaunching {
+		return
+	}
+	st := p.State()
+	if !st.Loaded || st.Paused || st.Seeking || st.Buffering || st.EndOfFile {
+		return
+	}
+	resid := (st.Position - e.room.ExpectedPosition(e.clock.ServerNow(s.now()))) / e.room.Rate()
+	if !h.learnLag(h.checkKind, resid) {
+		return
+	}
+	s.log.Debug("host publish lag", "residual_ms", int(resid*1000), "kind", int(h.checkKind), "lag_ms", int(h.lag[h.checkKind]*1000))
+	s.queueHostOp(e, hostOp{action: ActionSync, posNow: true})
+}
+
+// learnLag takes one residual measured after a publish of kind k (s, positive: the room is
+// behind our mpv) and reports whether to republish at once to correct it.
+func (h *hostState) learnLag(k lagKind, resid float64) bool {
+	if math.Abs(resid) >= party.RepublishThreshold {
+		return false // not a lag: the republish rule handles it
+	}
+	// What this publish's lag would have been uncompensated; the median of recent ones is used.
+	h.lag[k] = math.Max(-maxLag, math.Min(maxLag, h.lags[k].Add(resid+h.lag[k])))
+	if math.Abs(resid) <= lagTolerance || h.fixes >= maxLagFixes {
+		h.fixes = 0
+		return false
+	}
+	h.fixes++
+	return true
+}
+
+// applyRoomToHost makes the host's player match a room state it did not publish itself.
+func (s *Session) applyRoomToHost(e *engine) {
+	p := s.player
+	if p == nil {
+		return
+	}
+	in := e.room.Input(e.clock.ServerNow(s.now()))
+	in.Position, in.Paused, in.Speed = p.Position(), p.Paused(), p.Speed()
+	c := party.Decide(in)
+	// The host's player is the room's clock: it never nudges, it only takes the room's rate.
+	c.Actions &^= party.ActionNudge | party.ActionRestoreRate
+	if rate := e.room.Rate(); math.Abs(in.Speed-rate) > 1e-3 {
+		c.Actions |= party.ActionRestoreRate
+		c.Speed = rate
+	}
+	s.apply(e, p, c)
+	e.host.lastPublished = e.room
+	s.quiet(e)
+}
+
+// hostWindowAction publishes what the host did in mpv's own window (or mpv pausing at the
+// end) so everyone follows.
+func (s *Session) hostWindowAction(e *engine, ev player.Event) {
+	s.quiet(e)
+	o := hostOp{pos: ev.Position}
+	switch ev.Kind {
+	case player.EventPaused:
+		o.action = ActionPause
+	case player.EventResumed:
+		o.action = ActionPlay
+	case player.EventSeeked:
+		o.action = ActionSeek
+	case player.EventSpeedChanged:
+		rate := ev.Speed
+		o.action, o.rate = ActionRate, &rate
+	}
+	s.queueHostOp(e, o)
+}

@@ -1,0 +1,149 @@
+package room
+
+import (
+	"context"
+	"time"
+
+	"github.com/watchparty/watchparty/party"
+)
+
+// This file is presence and liveness: the member list (room_members rows), who is on the
+// channel, our presence payload and our 3-second liveness report.
+
+// presenceState is the presence part of the loop's state.
+type presenceState struct {
+	members      party.Members
+	online       map[string]bool
+	lastPresence presence // the payload last tracked
+	tracked      bool
+	livenessBusy bool
+}
+
+func (p *presenceState) init() { p.online = map[string]bool{} }
+
+// livenessDone: the liveness report in flight has returned.
+type livenessDone struct{}
+
+// putListedMember applies one member of a list (a join reply or get_room_sync_state): a
+// current member of roomID is added or updated; a member who has left (left_at set) is
+// removed; a row of another room is ignored. It reports whether the list changed.
+func (p *presenceState) putListedMember(m party.Member, roomID string) bool {
+	if m.RoomID != "" && m.RoomID != roomID {
+		return false
+	}
+	if m.Left() {
+		return p.members.Remove(m.UserID)
+	}
+	p.members.Put(m)
+	return true
+}
+
+func (s *Session) memberName(e *engine, id string) string {
+	if m, ok := e.pres.members.Get(id); ok {
+		return Sanitize(m.Username)
+	}
+	return "someone"
+}
+
+// onMember applies a room_members change. Every row must be of this room (a hostile server
+// could send other rooms' rows). Members leave softly: an UPDATE that sets left_at is a leave;
+// an INSERT or UPDATE without it is a current member (added or updated); a DELETE still
+// removes (older servers).
+func (s *Session) onMember(e *engine, m feedMember) {
+	if m.Member.RoomID != s.opts.RoomID {
+		s.log.Warn("member change of another room ignored", "type", m.Type, "room_id", Sanitize(m.Member.RoomID))
+		return
+	}
+	switch m.Type {
+	case "INSERT", "UPDATE":
+		if m.Err != nil {
+			return
+		}
+		mem := m.Member
+		if mem.Left() {
+			s.memberLeft(e, mem)
+			break
+		}
+		change := "update"
+		if e.pres.members.Put(mem) {
+			change = "join"
+			if mem.UserID != e.selfID {
+				s.events.push(Notice{NoticeInfo, Sanitize(mem.Username) + " joined"})
+			}
+		}
+		s.events.push(MemberChanged{Change: change, Member: s.memberView(e, mem, s.now())})
+	case "DELETE":
+		s.memberLeft(e, m.Member)
+	default:
+		return
+	}
+	e.view.changed = true
+}
+
+// memberLeft removes a member who left ("X left", as before soft leaves). A leave of someone
+// not in the list changes nothing.
+func (s *Session) memberLeft(e *engine, mem party.Member) {
+	if old, ok := e.pres.members.Get(mem.UserID); ok && mem.Username == "" {
+		mem = old // a DELETE's old row may carry only the key
+	}
+	if !e.pres.members.Remove(mem.UserID) {
+		return
+	}
+	if mem.UserID != e.selfID {
+		s.events.push(Notice{NoticeInfo, Sanitize(mem.Username) + " left"})
+	}
+	s.events.push(MemberChanged{Change: "leave", Member: s.memberView(e, mem, s.now())})
+}
+
+// onPresence takes the set of members present on the channel.
+func (s *Session) onPresence(e *engine, online []string) {
+	e.pres.online = map[string]bool{}
+	for _, id := range online {
+		e.pres.online[id] = true
+	}
+	s.events.push(PresenceChanged{Online: append([]string{}, online...)})
+	e.view.changed = true
+}
+
+// liveness reports our position (track_user_presence, every livenessInterval).
+func (s *Session) liveness(e *engine) {
+	p := s.player
+	if e.pres.livenessBusy || p == nil {
+		return
+	}
+	e.pres.livenessBusy = true
+	pos, playing := p.Position(), !p.Paused()
+	s.goTask(func() {
+		ctx, cancel := context.WithTimeout(s.ctx, 5*time.Second)
+		defer cancel()
+		if err := s.be.TrackPresence(ctx, s.opts.RoomID, pos, playing); err != nil {
+			s.log.Debug("liveness", "err", err)
+		}
+		s.post(livenessDone{})
+	})
+}
+
+// trackPresence publishes our presence when it changed. The channel keeps it within the
+// presence budget (at most 4 tracks per 30 s, coalescing to the latest) and re-tracks after
+// every rejoin.
+func (s *Session) trackPresence(e *engine) {
+	mode := ModeFollowing
+	if e.isHost() {
+		mode = ModeHost
+	} else if e.fol.detached {
+		mode = ModeDetached
+	}
+	pr := presence{UserID: e.selfID, Username: s.opts.Username, Mode: mode,
+		InSync: e.fol.lastIndicator.InSync() || e.isHost()}
+	if e.pres.tracked && pr == e.pres.lastPresence {
+		return
+	}
+	e.pres.lastPresence, e.pres.tracked = pr, true
+	s.goTask(func() {
+		ctx, cancel := context.WithTimeout(s.ctx, serverTimeout)
+		defer cancel()
+		if err := s.be.Track(ctx, pr); err != nil {
+			s.log.Debug("track", "err", err)
+		}
+	})
+}
