@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/watchparty/watchparty/server/store"
+	"github.com/watchparty/watchparty/textsafe"
 )
 
 // apiError is an Edge Function error: {"success":false,"error":{"code","message"}}.
@@ -124,7 +125,7 @@ func (f fields) username() (string, *apiError) {
 	if err != nil {
 		return "", err
 	}
-	name := cleanText(*raw, false)
+	name := textsafe.Line(*raw)
 	if n := runeLen(name); n == 0 || n > MaxUsername {
 		return "", &apiError{http.StatusBadRequest, "INVALID_USERNAME", fmt.Sprintf("username must be 1–%d characters", MaxUsername)}
 	}
@@ -322,7 +323,7 @@ func (s *Server) fnComment(r *http.Request, c caller, f fields) (any, *apiError)
 	if e != nil {
 		return nil, e
 	}
-	msg := cleanText(*raw, true)
+	msg := textsafe.Multiline(*raw)
 	if n := runeLen(msg); n == 0 || n > MaxMessage {
 		return nil, &apiError{http.StatusBadRequest, "INVALID_MESSAGE", fmt.Sprintf("message must be 1–%d characters", MaxMessage)}
 	}

@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"strings"
 	"unicode"
+
+	"github.com/watchparty/watchparty/textsafe"
 )
 
 // Field limits of docs/security.md. Every one of them is enforced the same way by the SQL
@@ -70,7 +72,7 @@ func (f fields) cleanField(name string, max int) (*string, *apiError) {
 	if e != nil || raw == nil {
 		return nil, e
 	}
-	t := cleanText(*raw, false)
+	t := textsafe.Line(*raw)
 	if runeLen(t) > max {
 		return nil, invalid("%s must be at most %d characters", name, max)
 	}
@@ -123,7 +125,7 @@ func (f fields) animeID() (*string, *apiError) {
 	if e != nil || id == nil {
 		return id, e
 	}
-	t := cleanText(*id, false)
+	t := textsafe.Line(*id)
 	if runeLen(t) > MaxAnimeID {
 		return nil, invalid("anime_id must be at most %d characters", MaxAnimeID)
 	}

@@ -1,13 +1,14 @@
-package tui
+package textsafe
 
 import (
+	"strings"
 	"testing"
 	"unicode/utf8"
 
 	"github.com/charmbracelet/x/ansi"
 )
 
-func TestSanitize(t *testing.T) {
+func TestLine(t *testing.T) {
 	cases := []struct{ name, in, want string }{
 		{"plain", "hello", "hello"},
 		{"empty", "", ""},
@@ -21,46 +22,80 @@ func TestSanitize(t *testing.T) {
 		{"c1 as runes", "a\u009b31mb\u0085c", "a31mbc"},
 		{"c1 as raw byte", "a\x9b31mb", "a\ufffd31mb"},
 		{"invalid utf8", "a\xffb", "a\ufffdb"},
-		{"newlines and tabs", "one\ntwo\r\nthree\tfour\u2028five", "one two  three four five"},
+		{"newlines and tabs", "one\ntwo\r\nthree\tfour\u2028five", "one two three four five"},
 		{"bidi overrides", "abc\u202edcba\u202c \u2066x\u2069 \u200fy\u200e", "abcdcba x y"},
 		{"bom", "\ufeffhi", "hi"},
 		{"wide and emoji kept", "小心 🐿️ 👨‍👩‍👧 👍🏽", "小心 🐿️ 👨‍👩‍👧 👍🏽"},
 		{"combining kept", "e\u0301", "e\u0301"},
+		{"private use", "a\ue000b\U000f0000c", "abc"},
+		{"paragraph separator", "a\u2029b", "a b"},
+		{"trimmed", " \t\n a b \u2028", "a b"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			got := Sanitize(c.in)
+			got := Line(c.in)
 			if got != c.want {
-				t.Fatalf("Sanitize(%q) = %q, want %q", c.in, got, c.want)
+				t.Fatalf("Line(%q) = %q, want %q", c.in, got, c.want)
 			}
-			if again := Sanitize(got); again != got {
+			if again := Line(got); again != got {
 				t.Fatalf("not idempotent: %q -> %q", got, again)
 			}
 		})
 	}
 }
 
-// FuzzSanitize checks the output's invariants on any input: valid UTF-8, no escape or control
+func TestMultiline(t *testing.T) {
+	cases := []struct{ name, in, want string }{
+		{"newlines kept", "one\ntwo\n\nthree", "one\ntwo\n\nthree"},
+		{"tabs become spaces", "a\tb", "a b"},
+		{"crlf is one newline", "one\r\ntwo", "one\ntwo"},
+		{"lone cr", "one\rtwo\n\r", "one two"},
+		{"separators become spaces", "a\u2028b\u2029c", "a b c"},
+		{"bom and bidi dropped", "\ufeffa\u202eb", "ab"},
+		{"escape inside a line", "a\n\x1b[2Jb", "a\nb"},
+		{"trimmed, inner newlines kept", "\n\n hi\nthere \n", "hi\nthere"},
+		{"empty after cleaning", "  \n\t ", ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got := Multiline(c.in)
+			if got != c.want {
+				t.Fatalf("Multiline(%q) = %q, want %q", c.in, got, c.want)
+			}
+			if again := Multiline(got); again != got {
+				t.Fatalf("not idempotent: %q -> %q", got, again)
+			}
+			if one := Line(c.in); strings.Contains(one, "\n") {
+				t.Fatalf("Line(%q) = %q kept a newline", c.in, one)
+			}
+		})
+	}
+}
+
+// FuzzLine checks the output of Line (and of Multiline, newlines aside)'s invariants on any input: valid UTF-8, no escape or control
 // characters, no bidi controls, and stable under a second pass.
-func FuzzSanitize(f *testing.F) {
+func FuzzLine(f *testing.F) {
 	for _, s := range []string{"\x1b]0;X\x07\x1b[2J", "a\u202eb", "\x9b2J", "小心🐿️", "\x1bP\x1b\\"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, in string) {
-		out := Sanitize(in)
+		out := Line(in)
 		if !utf8.ValidString(out) {
 			t.Fatalf("invalid UTF-8 from %q", in)
 		}
 		for _, r := range out {
 			if forbidden(r) {
-				t.Fatalf("Sanitize(%q) kept %U", in, r)
+				t.Fatalf("Line(%q) kept %U", in, r)
 			}
 		}
 		if ansi.Strip(out) != out {
-			t.Fatalf("Sanitize(%q) = %q still has escape sequences", in, out)
+			t.Fatalf("Line(%q) = %q still has escape sequences", in, out)
 		}
-		if Sanitize(out) != out {
+		if Line(out) != out {
 			t.Fatalf("not idempotent on %q", in)
+		}
+		if m := Multiline(in); Multiline(m) != m || strings.ContainsFunc(m, func(r rune) bool { return r != '\n' && forbidden(r) }) {
+			t.Fatalf("Multiline(%q) = %q: not idempotent or kept a forbidden character", in, m)
 		}
 	})
 }
