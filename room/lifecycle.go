@@ -298,6 +298,11 @@ func (s *Session) Leave(ctx context.Context) error {
 // Close ends the session without leaving the room (the member stays, as after a crash; a
 // later join resumes it).
 func (s *Session) Close() error {
+	select {
+	case <-s.stop.done:
+		return nil // already shut down
+	default:
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), closeServerTimeout)
 	defer cancel()
 	s.be.Unsubscribe(ctx)
