@@ -21,6 +21,11 @@ type fakeControls struct {
 	err      error // returned by every action but Leave
 	leaveErr error
 	closed   bool // Leave ended the event stream
+	// hangLeave makes Leave wait, like a session whose server does not answer, until a
+	// second Leave call aborts it (or its ctx ends).
+	hangLeave bool
+	abort     chan struct{}
+	leaves    int
 }
 
 func newFake(s room.Snapshot) *fakeControls {
@@ -62,8 +67,23 @@ func (f *fakeControls) Comment(_ context.Context, text string) error {
 	return f.record("comment %s", text)
 }
 
-func (f *fakeControls) Leave(context.Context) error {
+func (f *fakeControls) Leave(ctx context.Context) error {
 	f.mu.Lock()
+	if f.hangLeave {
+		f.leaves++
+		if f.leaves == 1 {
+			f.abort = make(chan struct{})
+			abort := f.abort
+			f.mu.Unlock()
+			select {
+			case <-abort:
+			case <-ctx.Done():
+			}
+			f.mu.Lock()
+		} else if f.leaves == 2 && f.abort != nil {
+			close(f.abort)
+		}
+	}
 	f.calls = append(f.calls, "leave")
 	err, closed := f.leaveErr, f.closed
 	f.closed = true

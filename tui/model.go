@@ -43,8 +43,6 @@ type Model struct {
 
 	showHelp bool
 	tickTag  int
-	busy     bool      // an action is in flight
-	queue    []pending // actions waiting for it, in key order
 	leaving  bool      // the user quit; waiting for Leave
 	left     bool      // Leave returned
 	closed   bool      // the session sent Closed
@@ -92,8 +90,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case eventMsg:
 		return m.handleEvent(msg.ev)
 	case actionMsg:
-		m = m.handleResult(msg)
-		return m.next()
+		return m.handleResult(msg), nil
 	case leftMsg:
 		m.left, m.done = true, true
 		if msg.err != nil && m.err == nil {
@@ -206,7 +203,7 @@ func (m Model) handleKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 			m.layout()
 			return m, nil
 		}
-		return m.enqueue(pending{name: "sync to live", fn: m.ctrl.SyncToLive})
+		return m, m.send("sync to live", "", m.ctrl.SyncToLive)
 	case key.Matches(msg, k.Comment):
 		m.showHelp = false
 		return m, m.comments.Focus()
@@ -232,8 +229,7 @@ func (m Model) handleInputKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 			return m, nil
 		}
 		m.comments.SetValue("")
-		return m.enqueue(pending{name: "comment", text: text,
-			fn: func(ctx context.Context) error { return m.ctrl.Comment(ctx, text) }})
+		return m, m.send("comment", text, func(ctx context.Context) error { return m.ctrl.Comment(ctx, text) })
 	case key.Matches(msg, k.LeaveInput):
 		m.comments.Blur()
 		return m, nil
@@ -261,53 +257,21 @@ func (m Model) hostAction(name string, fn func(context.Context) error) (tea.Mode
 		m.layout()
 		return m, nil
 	}
-	return m.enqueue(pending{name: name, fn: fn})
+	return m, m.send(name, "", fn)
 }
 
-// pending is an action waiting to be sent.
-type pending struct {
-	name, text string
-	fn         func(context.Context) error
+// send runs an action against the session in a command. Actions are not queued here: the
+// session carries them out one at a time, in the order they reach it.
+func (m Model) send(name, text string, fn func(context.Context) error) tea.Cmd {
+	return action(m.ctx, m.opts.ActionTimeout, name, text, fn)
 }
 
-// maxQueued bounds the actions waiting behind the one in flight (a key held down while the
-// server is slow); more are refused with a notice.
-const maxQueued = 16
-
-// enqueue sends an action, or queues it while another is in flight: actions reach the session
-// one at a time, in the order of the keys (Bubble Tea runs commands concurrently).
-func (m Model) enqueue(p pending) (tea.Model, tea.Cmd) {
-	if !m.busy {
-		m.busy = true
-		return m, action(m.ctx, m.opts.ActionTimeout, p.name, p.text, p.fn)
-	}
-	if len(m.queue) >= maxQueued {
-		m.toasts.Push(room.NoticeWarn, p.name+": too many actions waiting, try again", m.clock())
-		if p.text != "" && m.comments.Value() == "" {
-			m.comments.SetValue(p.text)
-		}
-		m.layout()
-		return m, nil
-	}
-	m.queue = append(m.queue, p)
-	return m, nil
-}
-
-// next sends the first queued action, if any, after one finished.
-func (m Model) next() (tea.Model, tea.Cmd) {
-	if len(m.queue) == 0 {
-		m.busy = false
-		return m, nil
-	}
-	p := m.queue[0]
-	m.queue = append([]pending(nil), m.queue[1:]...)
-	return m, action(m.ctx, m.opts.ActionTimeout, p.name, p.text, p.fn)
-}
-
-// quit starts leaving the room; leftMsg ends the program.
+// quit starts leaving the room; leftMsg ends the program. Asked again while leaving (a
+// second Ctrl-C or signal), it quits at once: Run then cuts the leave short.
 func (m Model) quit() (tea.Model, tea.Cmd) {
 	if m.leaving {
-		return m, nil
+		m.done = true
+		return m, tea.Quit
 	}
 	if m.closed {
 		m.done = true

@@ -527,37 +527,45 @@ func TestViewIsAltScreen(t *testing.T) {
 	}
 }
 
-func TestActionsGoOutInKeyOrder(t *testing.T) {
+func TestActionsAreSentAtOnce(t *testing.T) {
 	f := newFake(hostSnapshot())
 	m := newTestModel(t, f, 80, 24, Options{})
-	m, first := press(t, m, "space")
-	m, c2 := press(t, m, "right")
-	m, c3 := press(t, m, "3")
-	if first == nil || c2 != nil || c3 != nil {
-		t.Fatal("a second action was sent while the first was in flight")
+	// No queue in the screen: every key sends its action at once (the session serialises).
+	var cmds []tea.Cmd
+	for _, k := range []string{"space", "right", "3"} {
+		var cmd tea.Cmd
+		m, cmd = press(t, m, k)
+		if cmd == nil {
+			t.Fatalf("%s sent nothing", k)
+		}
+		cmds = append(cmds, cmd)
 	}
-	cmd := first
-	for cmd != nil {
+	for _, cmd := range cmds {
 		msgs := run(t, cmd)
 		if len(msgs) != 1 {
 			t.Fatalf("action produced %v", msgs)
 		}
-		m, cmd = updateCmd(t, m, msgs[0])
+		m, _ = updateCmd(t, m, msgs[0])
 	}
 	if got := f.Calls(); !slices.Equal(got, []string{"toggle", "seekby +5", "fraction 0.3"}) {
 		t.Fatalf("calls = %q", got)
 	}
-	if m.busy || len(m.queue) != 0 {
-		t.Fatal("queue not drained")
+}
+
+func TestQuitRequestWhileLeavingQuits(t *testing.T) {
+	f := newFake(hostSnapshot())
+	m := newTestModel(t, f, 80, 24, Options{})
+	m, _ = updateCmd(t, m, quitRequestMsg{})
+	if !m.leaving {
+		t.Fatal("quit request did not start leaving")
 	}
-	// A full queue refuses more, with a notice.
-	m, _ = press(t, m, "space")
-	for range maxQueued {
-		m, _ = press(t, m, "right")
+	// A second signal while leaving quits without waiting for Leave.
+	m, cmd := updateCmd(t, m, quitRequestMsg{})
+	if !m.done || cmd == nil {
+		t.Fatal("second quit request did not quit")
 	}
-	m, _ = press(t, m, "left")
-	if len(m.queue) != maxQueued || !strings.Contains(strings.Join(m.toasts.Texts(), "\n"), "too many actions waiting") {
-		t.Fatalf("queue %d, toasts %q", len(m.queue), m.toasts.Texts())
+	if _, ok := cmd().(tea.QuitMsg); !ok {
+		t.Fatal("second quit request returned no quit")
 	}
 }
 

@@ -157,6 +157,27 @@ func TestRun(t *testing.T) {
 	}
 }
 
+// TestRunSecondCtrlC: q starts leaving; when the server does not answer, a second Ctrl-C ends
+// Run within a second (Leave is called again, which cuts the wait short).
+func TestRunSecondCtrlC(t *testing.T) {
+	f := newFake(followerSnapshot())
+	f.hangLeave = true
+	in, out, errc := runProgram(t, context.Background(), f, Options{LeaveTimeout: time.Minute})
+	waitUntil(t, "the first frame", func() bool { return strings.Contains(out.String(), "abc123def4") })
+	if _, err := in.Write([]byte("q")); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "leaving", func() bool { return strings.Contains(out.String(), "leaving") })
+	start := time.Now()
+	if _, err := in.Write([]byte{3}); err != nil { // ctrl+c
+		t.Fatal(err)
+	}
+	runResult(t, errc, "second ctrl+c")
+	if took := time.Since(start); took > time.Second {
+		t.Fatalf("second ctrl+c took %v", took)
+	}
+}
+
 // TestRunContextCancelled: when the program is stopped from outside, Run still leaves the room.
 func TestRunContextCancelled(t *testing.T) {
 	f := newFake(followerSnapshot())

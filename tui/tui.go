@@ -39,6 +39,9 @@ type Options struct {
 	LeaveTimeout time.Duration
 }
 
+// forcedLeaveTimeout bounds the leave when the user quits a second time while leaving.
+const forcedLeaveTimeout = time.Second
+
 func (o Options) withDefaults() Options {
 	if o.ActionTimeout <= 0 {
 		o.ActionTimeout = 10 * time.Second
@@ -83,7 +86,13 @@ func Run(ctx context.Context, ctrl room.Controls, opts Options, progOpts ...tea.
 		fm = m
 	}
 	if !fm.left && !fm.closed {
-		lctx, cancel := context.WithTimeout(context.WithoutCancel(outer), m.opts.LeaveTimeout)
+		timeout := m.opts.LeaveTimeout
+		if fm.leaving {
+			// The user quit again while leaving: Leave, called a second time, stops waiting
+			// for the server; give it only the time to stop mpv.
+			timeout = forcedLeaveTimeout
+		}
+		lctx, cancel := context.WithTimeout(context.WithoutCancel(outer), timeout)
 		defer cancel()
 		if lerr := ctrl.Leave(lctx); lerr != nil {
 			return fmt.Errorf("leave room: %w", lerr)
