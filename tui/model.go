@@ -43,11 +43,11 @@ type Model struct {
 
 	showHelp bool
 	tickTag  int
-	leaving  bool      // the user quit; waiting for Leave
-	left     bool      // Leave returned
-	closed   bool      // the session sent Closed
-	done     bool      // quitting: let Bubble Tea's quit through
-	err      error     // returned by Run
+	leaving  bool  // the user quit; waiting for Leave
+	left     bool  // Leave returned
+	closed   bool  // the session sent Closed
+	done     bool  // quitting: let Bubble Tea's quit through
+	err      error // returned by Run
 }
 
 func newModel(ctx context.Context, ctrl room.Controls, opts Options) Model {
