@@ -43,12 +43,17 @@ type Model struct {
 
 	showHelp bool
 	tickTag  int
-	leaving  bool  // the user quit; waiting for Leave
-	left     bool  // Leave returned
-	closed   bool  // the session sent Closed
-	done     bool  // quitting: let Bubble Tea's quit through
-	err      error // returned by Run
+	// turn is closed when the last action sent has returned (the next one waits for it).
+	turn    chan struct{}
+	leaving bool  // the user quit; waiting for Leave
+	left    bool  // Leave returned
+	closed  bool  // the session sent Closed
+	done    bool  // quitting: let Bubble Tea's quit through
+	err     error // returned by Run
 }
+
+// closedTurn is the turn of a model that has sent no action yet.
+var closedTurn = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
 
 func newModel(ctx context.Context, ctrl room.Controls, opts Options) Model {
 	opts = opts.withDefaults()
@@ -69,6 +74,7 @@ func newModel(ctx context.Context, ctrl room.Controls, opts Options) Model {
 		toasts:     toast.New(st.Toast),
 		help:       hm,
 		tickTag:    1,
+		turn:       closedTurn,
 	}
 	m.now = m.clock()
 	m.setSnapshot(ctrl.Snapshot())
@@ -203,7 +209,8 @@ func (m Model) handleKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 			m.layout()
 			return m, nil
 		}
-		return m, m.send("sync to live", "", m.ctrl.SyncToLive)
+		cmd := m.send("sync to live", "", m.ctrl.SyncToLive)
+		return m, cmd
 	case key.Matches(msg, k.Comment):
 		m.showHelp = false
 		return m, m.comments.Focus()
@@ -229,7 +236,8 @@ func (m Model) handleInputKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 			return m, nil
 		}
 		m.comments.SetValue("")
-		return m, m.send("comment", text, func(ctx context.Context) error { return m.ctrl.Comment(ctx, text) })
+		cmd := m.send("comment", text, func(ctx context.Context) error { return m.ctrl.Comment(ctx, text) })
+		return m, cmd
 	case key.Matches(msg, k.LeaveInput):
 		m.comments.Blur()
 		return m, nil
@@ -257,13 +265,25 @@ func (m Model) hostAction(name string, fn func(context.Context) error) (tea.Mode
 		m.layout()
 		return m, nil
 	}
-	return m, m.send(name, "", fn)
+	cmd := m.send(name, "", fn)
+	return m, cmd
 }
 
-// send runs an action against the session in a command. Actions are not queued here: the
-// session carries them out one at a time, in the order they reach it.
-func (m Model) send(name, text string, fn func(context.Context) error) tea.Cmd {
-	return action(m.ctx, m.opts.ActionTimeout, name, text, fn)
+// send runs an action against the session in a command. The session carries actions out one
+// at a time, in the order they reach it; Bubble Tea starts commands concurrently, so each
+// action waits for the one before it to return (see turn), which keeps the keys' order.
+func (m *Model) send(name, text string, fn func(context.Context) error) tea.Cmd {
+	prev, next := m.turn, make(chan struct{})
+	m.turn = next
+	return action(m.ctx, m.opts.ActionTimeout, name, text, func(ctx context.Context) error {
+		defer close(next)
+		select {
+		case <-prev:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		return fn(ctx)
+	})
 }
 
 // quit starts leaving the room; leftMsg ends the program. Asked again while leaving (a

@@ -527,10 +527,10 @@ func TestViewIsAltScreen(t *testing.T) {
 	}
 }
 
-func TestActionsAreSentAtOnce(t *testing.T) {
+func TestActionsKeepKeyOrder(t *testing.T) {
 	f := newFake(hostSnapshot())
 	m := newTestModel(t, f, 80, 24, Options{})
-	// No queue in the screen: every key sends its action at once (the session serialises).
+	// Every key sends its action at once; each waits for the one before it to return.
 	var cmds []tea.Cmd
 	for _, k := range []string{"space", "right", "3"} {
 		var cmd tea.Cmd
