@@ -25,10 +25,8 @@ type testServer struct {
 	addr    string
 	anonKey string
 
-	mu     sync.Mutex
-	srv    *server.Server
-	cancel context.CancelFunc
-	done   chan error
+	mu      sync.Mutex
+	running *server.Running
 }
 
 func startServer(t testing.TB, cfg server.Config) *testServer {
@@ -36,66 +34,41 @@ func startServer(t testing.TB, cfg server.Config) *testServer {
 	if cfg.DataDir == "" {
 		cfg.DataDir = t.TempDir()
 	}
-	ts := &testServer{t: t, cfg: cfg}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts.addr = ln.Addr().String()
-	ts.serve(ln)
+	ts := &testServer{t: t, cfg: cfg, addr: "127.0.0.1:0"}
+	ts.start()
 	t.Cleanup(ts.stop)
 	return ts
 }
 
 func (ts *testServer) URL() string { return "http://" + ts.addr }
 
-func (ts *testServer) serve(ln net.Listener) {
-	ts.t.Helper()
-	srv, err := server.New(ts.cfg)
-	if err != nil {
-		ln.Close()
-		ts.t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, ln) }()
-	ts.mu.Lock()
-	ts.srv, ts.cancel, ts.done = srv, cancel, done
-	ts.anonKey = srv.AnonKey()
-	ts.mu.Unlock()
-}
-
 // stop shuts the server down gracefully and waits for it.
 func (ts *testServer) stop() {
 	ts.mu.Lock()
-	cancel, done := ts.cancel, ts.done
-	ts.cancel, ts.done = nil, nil
+	r := ts.running
+	ts.running = nil
 	ts.mu.Unlock()
-	if cancel == nil {
+	if r == nil {
 		return
 	}
-	cancel()
-	if err := <-done; err != nil {
+	if err := r.Stop(); err != nil {
 		ts.t.Logf("server stopped: %v", err)
 	}
 }
 
-// start listens again on the same port with the same data directory.
+// start serves (again, after stop: on the same port with the same data directory).
 func (ts *testServer) start() {
 	ts.t.Helper()
-	var ln net.Listener
-	var err error
-	for i := 0; i < 50; i++ {
-		ln, err = net.Listen("tcp", ts.addr)
-		if err == nil {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	r, err := server.StartRetrying(ts.cfg, ts.addr, time.Second)
 	if err != nil {
-		ts.t.Fatalf("listen again on %s: %v", ts.addr, err)
+		ts.t.Fatalf("serve on %s: %v", ts.addr, err)
 	}
-	ts.serve(ln)
+	if ts.addr == "127.0.0.1:0" { // the first start, before anyone reads addr
+		ts.addr = r.Addr.String()
+	}
+	ts.mu.Lock()
+	ts.running, ts.anonKey = r, r.AnonKey()
+	ts.mu.Unlock()
 }
 
 // waitFor polls cond until it holds or the timeout passes.

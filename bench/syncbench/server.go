@@ -1,11 +1,7 @@
 package syncbench
 
 import (
-	"context"
-	"errors"
-	"fmt"
 	"log/slog"
-	"net"
 	"sync"
 	"time"
 
@@ -25,9 +21,8 @@ type Server struct {
 	addr    string
 	logger  *slog.Logger
 
-	mu     sync.Mutex
-	cancel context.CancelFunc
-	done   chan error
+	mu      sync.Mutex
+	running *server.Running
 }
 
 // StartServer serves a new server with its data in dataDir on a free loopback port.
@@ -41,29 +36,14 @@ func StartServer(dataDir string, logger *slog.Logger) (*Server, error) {
 }
 
 func (s *Server) start() error {
-	srv, err := server.New(server.Config{DataDir: s.dataDir, Logger: s.logger})
+	// The old listener's port is free again at once (Go listens with SO_REUSEADDR), but allow
+	// a moment in case the kernel is slow to release it.
+	r, err := server.StartRetrying(server.Config{DataDir: s.dataDir, Logger: s.logger}, s.addr, 5*time.Second)
 	if err != nil {
 		return err
 	}
-	var ln net.Listener
-	// The old listener's port is free again at once (Go listens with SO_REUSEADDR), but
-	// allow a moment in case the kernel is slow to release it.
-	for try := 0; ; try++ {
-		ln, err = net.Listen("tcp", s.addr)
-		if err == nil || try == 50 {
-			break
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	if err != nil {
-		srv.Close()
-		return fmt.Errorf("listen on %s: %w", s.addr, err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, ln) }()
 	s.mu.Lock()
-	s.addr, s.AnonKey, s.cancel, s.done = ln.Addr().String(), srv.AnonKey(), cancel, done
+	s.addr, s.AnonKey, s.running = r.Addr.String(), r.AnonKey(), r
 	s.mu.Unlock()
 	return nil
 }
@@ -72,19 +52,13 @@ func (s *Server) start() error {
 // stopped server does nothing.
 func (s *Server) Stop() error {
 	s.mu.Lock()
-	cancel, done := s.cancel, s.done
-	s.cancel, s.done = nil, nil
+	r := s.running
+	s.running = nil
 	s.mu.Unlock()
-	if cancel == nil {
+	if r == nil {
 		return nil
 	}
-	cancel()
-	select {
-	case err := <-done:
-		return err
-	case <-time.After(15 * time.Second):
-		return errors.New("server did not stop within 15 s")
-	}
+	return r.Stop()
 }
 
 // Restart stops the server and serves the same data dir on the same port again.

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -253,23 +252,14 @@ Server data lives in the user data dir ($WATCHPARTY_HOME/data when set).`,
 			}
 
 			// The server, in this process.
-			srv, err := server.New(server.Config{DataDir: filepath.Join(env.paths.Data, "server"), Version: version, Logger: logger})
-			if err != nil {
+			srv, err := server.Start(server.Config{DataDir: filepath.Join(env.paths.Data, "server"), Version: version, Logger: logger}, listen)
+			if le := (*server.ListenError)(nil); errors.As(err, &le) {
+				return fmt.Errorf("%w (pick another port with --listen)", err)
+			} else if err != nil {
 				return err
 			}
-			ln, err := net.Listen("tcp", listen)
-			if err != nil {
-				srv.Close()
-				return fmt.Errorf("cannot listen on %s: %w (pick another port with --listen)", listen, err)
-			}
-			srvCtx, stopServer := context.WithCancel(context.WithoutCancel(ctx))
-			served := make(chan error, 1)
-			go func() { served <- srv.Serve(srvCtx, ln) }()
-			defer func() {
-				stopServer()
-				<-served
-			}()
-			urls := serverURLs(ln.Addr().(*net.TCPAddr))
+			defer srv.Stop()
+			urls := serverURLs(srv.Addr)
 			env.server.URL, env.server.AnonKey, env.server.Logger = urls[0], srv.AnonKey(), logger
 
 			sess, err := room.Host(ctx, env.server, room.Options{

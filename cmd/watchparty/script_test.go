@@ -1,10 +1,8 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -67,23 +65,12 @@ func TestScripts(t *testing.T) {
 }
 
 func setupScript(env *testscript.Env) error {
-	srv, err := server.New(server.Config{DataDir: filepath.Join(env.WorkDir, "server-data")})
+	srv, err := server.Start(server.Config{DataDir: filepath.Join(env.WorkDir, "server-data")}, "127.0.0.1:0")
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		srv.Close()
-		return err
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, ln) }()
-	env.Defer(func() {
-		cancel()
-		<-done
-	})
-	env.Setenv("WATCHPARTY_SERVER", "http://"+ln.Addr().String())
+	env.Defer(func() { srv.Stop() })
+	env.Setenv("WATCHPARTY_SERVER", srv.URL)
 	env.Setenv("WATCHPARTY_HOME", filepath.Join(env.WorkDir, "home", "alice"))
 	env.Setenv("NO_COLOR", "1")
 	if syncbench.NeedPrograms() == nil {

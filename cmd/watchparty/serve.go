@@ -46,26 +46,19 @@ closed. Data lives in --data (default: the user data dir, or $WATCHPARTY_HOME/da
 				level = slog.LevelDebug
 			}
 			logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
-			srv, err := server.New(server.Config{DataDir: dataDir, Version: version, Logger: logger})
-			if err != nil {
+			srv, err := server.Start(server.Config{DataDir: dataDir, Version: version, Logger: logger}, listen)
+			if le := (*server.ListenError)(nil); errors.As(err, &le) {
+				return fmt.Errorf("%w (is another server running? pick another port with --listen)", err)
+			} else if err != nil {
 				return err
 			}
-			ln, err := net.Listen("tcp", listen)
-			if err != nil {
-				srv.Close()
-				var addrErr *net.OpError
-				if errors.As(err, &addrErr) {
-					return fmt.Errorf("cannot listen on %s: %v (is another server running? pick another port with --listen)", listen, addrErr.Err)
-				}
-				return fmt.Errorf("cannot listen on %s: %w", listen, err)
-			}
 			out := cmd.OutOrStdout()
-			for _, u := range serverURLs(ln.Addr().(*net.TCPAddr)) {
+			for _, u := range serverURLs(srv.Addr) {
 				fmt.Fprintf(out, "watchparty server listening on %s\n", u)
 			}
 			fmt.Fprintf(out, "anon key: %s\n", srv.AnonKey())
 			fmt.Fprintf(out, "data: %s\n", dataDir)
-			err = srv.Serve(cmd.Context(), ln)
+			err = srv.Wait(cmd.Context())
 			fmt.Fprintln(os.Stderr, "watchparty server stopped")
 			return err
 		},

@@ -260,21 +260,13 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 			return res, err
 		}
 		defer os.RemoveAll(dir)
-		srv, err := server.New(server.Config{DataDir: dir})
+		srv, err := server.Start(server.Config{DataDir: dir}, "127.0.0.1:0")
 		if err != nil {
 			return res, err
 		}
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			srv.Close()
-			return res, err
-		}
-		sctx, stop := context.WithCancel(context.WithoutCancel(ctx))
-		done := make(chan error, 1)
-		go func() { done <- srv.Serve(sctx, ln) }()
-		defer func() { stop(); <-done }()
+		defer srv.Stop()
 		res.Mode = "in process"
-		baseURL, anonKey = "http://"+ln.Addr().String(), srv.AnonKey()
+		baseURL, anonKey = srv.URL, srv.AnonKey()
 	}
 	logf("server %s at %s", res.Mode, baseURL)
 

@@ -5,9 +5,7 @@ package servertest
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"net"
 	"testing"
 	"time"
 
@@ -25,9 +23,8 @@ type Server struct {
 	// Srv is the running server.
 	Srv *server.Server
 
-	api    *API
-	cancel context.CancelFunc
-	done   chan error
+	api     *API
+	running *server.Running
 }
 
 // Start runs a server with cfg (DataDir defaults to a fresh t.TempDir()) on 127.0.0.1:0. It is
@@ -37,19 +34,12 @@ func Start(t testing.TB, cfg server.Config) *Server {
 	if cfg.DataDir == "" {
 		cfg.DataDir = t.TempDir()
 	}
-	srv, err := server.New(cfg)
+	r, err := server.Start(cfg, "127.0.0.1:0")
 	if err != nil {
-		t.Fatalf("new server: %v", err)
+		t.Fatalf("start server: %v", err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		srv.Close()
-		t.Fatalf("listen: %v", err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	s := &Server{URL: "http://" + ln.Addr().String(), AnonKey: srv.AnonKey(), DataDir: cfg.DataDir, Srv: srv, cancel: cancel, done: make(chan error, 1)}
+	s := &Server{URL: r.URL, AnonKey: r.AnonKey(), DataDir: cfg.DataDir, Srv: r.Server, running: r}
 	s.api = NewAPI(s.URL, s.AnonKey, nil)
-	go func() { s.done <- srv.Serve(ctx, ln) }()
 	t.Cleanup(func() {
 		if err := s.Stop(); err != nil {
 			t.Errorf("server stop: %v", err)
@@ -59,19 +49,10 @@ func Start(t testing.TB, cfg server.Config) *Server {
 }
 
 // Stop shuts the server down gracefully and returns what Serve returned. Calling it again
-// returns nil.
+// returns the same.
 func (s *Server) Stop() error {
-	s.cancel()
 	defer s.api.HTTP.CloseIdleConnections()
-	select {
-	case err, ok := <-s.done:
-		if ok {
-			close(s.done)
-		}
-		return err
-	case <-time.After(15 * time.Second):
-		return errors.New("server did not stop within 15 s")
-	}
+	return s.running.Stop()
 }
 
 // API returns the HTTP API client of the server (one keep-alive pool, closed by Stop).
