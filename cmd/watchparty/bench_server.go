@@ -29,7 +29,7 @@ bench sync measures the sync engine with real mpv players.`,
 		Example: `  watchparty bench server --clients 1000
   watchparty bench server --clients 5000 --duration 60s
   watchparty bench sync`,
-		Args:      cobra.ExactArgs(1),
+		Args:      exactArgs(1, "server or sync"),
 		ValidArgs: []string{"server", "sync"},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			switch args[0] {

@@ -27,15 +27,11 @@ func run(args []string) int {
 	defer stop()
 	root := newRootCmd()
 	root.SetArgs(args)
-	cmd, err := root.ExecuteContextC(ctx)
+	err := root.ExecuteContext(ctx)
 	if err == nil {
 		return exitOK
 	}
-	msg := lowerFirst(err.Error())
-	if isUsageError(err) && !strings.Contains(msg, "--help") && cmd != nil {
-		msg += " (see " + cmd.CommandPath() + " --help)"
-	}
-	fmt.Fprintln(os.Stderr, "watchparty: "+msg)
+	fmt.Fprintln(os.Stderr, "watchparty: "+lowerFirst(err.Error()))
 	var ee *exitError
 	if errors.As(err, &ee) {
 		return ee.code
@@ -54,31 +50,6 @@ const (
 	exitNotFound   = 3
 	exitNotAllowed = 4
 )
-
-// exitError carries an exit code with its message.
-type exitError struct {
-	code int
-	err  error
-}
-
-func (e *exitError) Error() string { return e.err.Error() }
-func (e *exitError) Unwrap() error { return e.err }
-
-func usageErrorf(format string, args ...any) error {
-	return &exitError{exitUsage, fmt.Errorf(format, args...)}
-}
-
-// isUsageError recognises cobra's own argument and flag errors.
-func isUsageError(err error) bool {
-	msg := err.Error()
-	for _, p := range []string{"unknown command", "unknown flag", "unknown shorthand", "flag needs an argument",
-		"invalid argument", "accepts ", "requires at least", "requires at most", "required flag"} {
-		if strings.Contains(msg, p) {
-			return true
-		}
-	}
-	return false
-}
 
 func lowerFirst(s string) string {
 	if s == "" || strings.HasPrefix(s, "API") || strings.HasPrefix(s, "JSON") {

@@ -30,17 +30,21 @@ Supabase project running the functions in supabase/.`,
   watchparty serve --listen 0.0.0.0:54321  # run only the backend`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		// Runnable, so that an unknown command reaches subcommand (a typed usage error)
+		// instead of cobra's own message; without arguments it shows the help.
+		Args: subcommand,
+		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
 	root.PersistentFlags().StringVar(&g.server, "server", "", "backend URL (env WATCHPARTY_SERVER, config \"server\"; default http://127.0.0.1:54321)")
 	root.PersistentFlags().StringVar(&g.anonKey, "anon-key", "", "backend anon key (env WATCHPARTY_ANON_KEY; a watchparty server publishes its own)")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
-		return usageErrorf("%v (see %s --help)", err, c.CommandPath())
+		return usageErrorf("%v%s", err, seeHelp(c))
 	})
 	root.AddCommand(
-		newServeCmd(),
-		newHostCmd(g),
+		newServeCmd(nil),
+		newHostCmd(g, nil),
 		newCreateCmd(g),
-		newJoinCmd(g),
+		newJoinCmd(g, nil),
 		newControlCmd(g, "play"),
 		newControlCmd(g, "pause"),
 		newSeekCmd(g),

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/watchparty/watchparty/headless"
 	"github.com/watchparty/watchparty/room"
 )
 
@@ -53,7 +54,7 @@ server) become its host, so "watchparty play/pause/seek --room ID" and a later
 "watchparty join ID" act as the host.`,
 		Example: `  watchparty create --server http://127.0.0.1:54321 --media https://example.com/film.mp4 --title "Movie night"
   watchparty create --json`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			// Names and media are checked before anything is sent (even the sign-in).
 			env, err := g.resolve(quietLogger())
@@ -100,7 +101,7 @@ func newControlCmd(g *globalFlags, action string) *cobra.Command {
 		Long: verb + ` the room's video for everyone, from a script. Only the room's host may do this
 (exit code 4 otherwise); the host is the user of the saved session for --server.`,
 		Example: fmt.Sprintf("  watchparty %s --room abc123def4", action),
-		Args:    cobra.NoArgs,
+		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			r, st, err := g.roomStatus(cmd.Context(), roomID)
 			if err != nil {
@@ -111,7 +112,7 @@ func newControlCmd(g *globalFlags, action string) *cobra.Command {
 			if _, err := r.Control(cmd.Context(), st.RoomID, action, pos, nil); err != nil {
 				return classify(err)
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%s at %s\n", map[string]string{"play": "playing", "pause": "paused"}[action], clockText(pos))
+			fmt.Fprintf(cmd.OutOrStdout(), "%s at %s\n", map[string]string{"play": "playing", "pause": "paused"}[action], headless.Clock(pos))
 			return nil
 		},
 	}
@@ -128,7 +129,7 @@ func newSeekCmd(g *globalFlags) *cobra.Command {
 		Example: `  watchparty seek 1:30 --room abc123def4
   watchparty seek +30 --room abc123def4
   watchparty seek --room abc123def4 -- -10`,
-		Args: cobra.ExactArgs(1),
+		Args: exactArgs(1, "POS"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			pos, relative, err := parsePosition(args[0])
 			if err != nil {
@@ -149,7 +150,7 @@ func newSeekCmd(g *globalFlags) *cobra.Command {
 			if _, err := r.Control(cmd.Context(), st.RoomID, "seek", pos, nil); err != nil {
 				return classify(err)
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "seeked to %s\n", clockText(pos))
+			fmt.Fprintf(cmd.OutOrStdout(), "seeked to %s\n", headless.Clock(pos))
 			return nil
 		},
 	}
@@ -165,7 +166,7 @@ func newCommentCmd(g *globalFlags) *cobra.Command {
 		Long: `Post a comment to a room you have joined (with the same saved session). Words
 are joined with spaces; at most 2000 characters.`,
 		Example: `  watchparty comment --room abc123def4 "this scene!"`,
-		Args:    cobra.MinimumNArgs(1),
+		Args:    minArgs(1, "MESSAGE"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			id, err := roomFlag(roomID)
 			if err != nil {
@@ -206,7 +207,7 @@ func newStatusCmd(g *globalFlags) *cobra.Command {
 joined the room with the same saved session.`,
 		Example: `  watchparty status --room abc123def4
   watchparty status --room abc123def4 --json | jq .room.current_time`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			r, st, err := g.roomStatus(cmd.Context(), roomID)
 			if err != nil {

@@ -1,11 +1,11 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
-	"os"
 	"path/filepath"
 
 	"github.com/spf13/cobra"
@@ -13,9 +13,30 @@ import (
 	"github.com/watchparty/watchparty/server"
 )
 
-func newServeCmd() *cobra.Command {
-	var listen, dataDir string
-	var verbose bool
+// serveOptions is everything `watchparty serve` needs, filled from its flags.
+type serveOptions struct {
+	io      ioStreams
+	Listen  string
+	DataDir string
+	Verbose bool
+}
+
+func (o *serveOptions) streams() *ioStreams { return &o.io }
+
+// validate checks the flags.
+func (o *serveOptions) validate() error {
+	if _, _, err := net.SplitHostPort(o.Listen); err != nil {
+		return usageErrorf("--listen %q: want host:port, e.g. 127.0.0.1:54321 or 0.0.0.0:54321", o.Listen)
+	}
+	return nil
+}
+
+// newServeCmd builds `watchparty serve`; runF (nil: runServe) runs it.
+func newServeCmd(runF func(context.Context, *serveOptions) error) *cobra.Command {
+	o := &serveOptions{}
+	if runF == nil {
+		runF = runServe
+	}
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the embedded backend (Supabase-compatible, SQLite storage)",
@@ -29,44 +50,44 @@ stops it cleanly: clients are told, queued messages are sent and the database is
 closed. Data lives in --data (default: the user data dir, or $WATCHPARTY_HOME/data).`,
 		Example: `  watchparty serve
   watchparty serve --listen 0.0.0.0:54321 --data ./party-data`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if _, _, err := net.SplitHostPort(listen); err != nil {
-				return usageErrorf("--listen %q: want host:port, e.g. 127.0.0.1:54321 or 0.0.0.0:54321", listen)
-			}
-			if dataDir == "" {
-				p, err := config.ResolvePaths()
-				if err != nil {
-					return err
-				}
-				dataDir = filepath.Join(p.Data, "server")
-			}
-			level := slog.LevelInfo
-			if verbose {
-				level = slog.LevelDebug
-			}
-			logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
-			srv, err := server.Start(server.Config{DataDir: dataDir, Version: version, Logger: logger}, listen)
-			if le := (*server.ListenError)(nil); errors.As(err, &le) {
-				return fmt.Errorf("%w (is another server running? pick another port with --listen)", err)
-			} else if err != nil {
-				return err
-			}
-			out := cmd.OutOrStdout()
-			for _, u := range serverURLs(srv.Addr) {
-				fmt.Fprintf(out, "watchparty server listening on %s\n", u)
-			}
-			fmt.Fprintf(out, "anon key: %s\n", srv.AnonKey())
-			fmt.Fprintf(out, "data: %s\n", dataDir)
-			err = srv.Wait(cmd.Context())
-			fmt.Fprintln(os.Stderr, "watchparty server stopped")
-			return err
-		},
+		Args: noArgs,
+		RunE: runE(o, runF),
 	}
-	cmd.Flags().StringVar(&listen, "listen", server.DefaultListen, "address to listen on (host:port); 0.0.0.0:PORT to accept other machines")
-	cmd.Flags().StringVar(&dataDir, "data", "", "data directory (database, keys)")
-	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "log every request and connection")
+	cmd.Flags().StringVar(&o.Listen, "listen", server.DefaultListen, "address to listen on (host:port); 0.0.0.0:PORT to accept other machines")
+	cmd.Flags().StringVar(&o.DataDir, "data", "", "data directory (database, keys)")
+	cmd.Flags().BoolVarP(&o.Verbose, "verbose", "v", false, "log every request and connection")
 	return cmd
+}
+
+// runServe serves until ctx ends (Ctrl-C, SIGTERM), then stops gracefully.
+func runServe(ctx context.Context, o *serveOptions) error {
+	dataDir := o.DataDir
+	if dataDir == "" {
+		p, err := config.ResolvePaths()
+		if err != nil {
+			return err
+		}
+		dataDir = filepath.Join(p.Data, "server")
+	}
+	level := slog.LevelInfo
+	if o.Verbose {
+		level = slog.LevelDebug
+	}
+	logger := slog.New(slog.NewTextHandler(o.io.ErrOut, &slog.HandlerOptions{Level: level}))
+	srv, err := server.Start(server.Config{DataDir: dataDir, Version: version, Logger: logger}, o.Listen)
+	if le := (*server.ListenError)(nil); errors.As(err, &le) {
+		return fmt.Errorf("%w (is another server running? pick another port with --listen)", err)
+	} else if err != nil {
+		return err
+	}
+	for _, u := range serverURLs(srv.Addr) {
+		fmt.Fprintf(o.io.Out, "watchparty server listening on %s\n", u)
+	}
+	fmt.Fprintf(o.io.Out, "anon key: %s\n", srv.AnonKey())
+	fmt.Fprintf(o.io.Out, "data: %s\n", dataDir)
+	err = srv.Wait(ctx)
+	fmt.Fprintln(o.io.ErrOut, "watchparty server stopped")
+	return err
 }
 
 // serverURLs lists the URLs a listener is reachable at: its own address, or for a wildcard

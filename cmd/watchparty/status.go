@@ -8,6 +8,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/watchparty/watchparty/headless"
 	"github.com/watchparty/watchparty/party"
 	"github.com/watchparty/watchparty/room"
 )
@@ -19,14 +20,6 @@ func expectedNow(row map[string]any, serverTime time.Time) float64 {
 		return 0
 	}
 	return st.ExpectedPosition(serverTime)
-}
-
-func clockText(sec float64) string {
-	t := int(sec + 0.5)
-	if t >= 3600 {
-		return fmt.Sprintf("%d:%02d:%02d", t/3600, t/60%60, t%60)
-	}
-	return fmt.Sprintf("%d:%02d", t/60, t%60)
 }
 
 // roomNew describes a room from flags. An http(s) URL becomes the room's media URL (every
@@ -58,9 +51,9 @@ func printStatus(w io.Writer, roomRow map[string]any, members []map[string]any, 
 	if p, _ := roomRow["is_playing"].(bool); p {
 		state = "playing"
 	}
-	fmt.Fprintf(w, "room %s: %s at %s", str(roomRow, "room_id"), state, clockText(pos))
+	fmt.Fprintf(w, "room %s: %s at %s", str(roomRow, "room_id"), state, headless.Clock(pos))
 	if d, ok := roomRow["media_duration"].(float64); ok && d > 0 {
-		fmt.Fprintf(w, " / %s", clockText(d))
+		fmt.Fprintf(w, " / %s", headless.Clock(d))
 	}
 	if r, ok := roomRow["playback_rate"].(float64); ok && r != 1 {
 		fmt.Fprintf(w, " (×%g)", r)
@@ -85,7 +78,7 @@ func printStatus(w io.Writer, roomRow map[string]any, members []map[string]any, 
 		if !mem.LastSeen.IsZero() {
 			seen = now.Sub(mem.LastSeen).Round(time.Second).String() + " ago"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", room.Sanitize(mem.Username), mem.Role, st, clockText(mem.CurrentTime), seen)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", room.Sanitize(mem.Username), mem.Role, st, headless.Clock(mem.CurrentTime), seen)
 	}
 	tw.Flush()
 }

@@ -13,7 +13,7 @@ func newVersionCmd() *cobra.Command {
 		Use:     "version",
 		Short:   "Print the version, commit and Go version",
 		Example: "  watchparty version",
-		Args:    cobra.NoArgs,
+		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			v, c := buildVersion()
 			fmt.Fprintf(cmd.OutOrStdout(), "watchparty %s (commit %s, %s, %s/%s)\n", v, c, runtime.Version(), runtime.GOOS, runtime.GOARCH)

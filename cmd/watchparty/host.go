@@ -1,0 +1,110 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/watchparty/watchparty/headless"
+	"github.com/watchparty/watchparty/room"
+	"github.com/watchparty/watchparty/server"
+)
+
+// hostOptions is everything `watchparty host` needs, filled from its flags.
+type hostOptions struct {
+	sessionOptions
+	Title  string
+	Listen string
+}
+
+// newHostCmd builds `watchparty host`; runF (nil: runHost) runs it.
+func newHostCmd(g *globalFlags, runF func(context.Context, *hostOptions) error) *cobra.Command {
+	o := &hostOptions{sessionOptions: sessionOptions{global: g}}
+	if runF == nil {
+		runF = runHost
+	}
+	cmd := &cobra.Command{
+		Use:   "host",
+		Short: "Start a party: server, room and mpv in one command",
+		Long: `Start a party in one command: run the embedded server in this process, create a
+room, open the video in mpv and show the party screen. It prints the exact command
+your friends run to join (with your LAN address when --listen is not loopback).
+Without --media it plays a 90 s demo clip (rendered once with mpv into the cache).
+
+If mpv is missing and you are root on Debian/Ubuntu, it is installed with apt-get.
+Server data lives in the user data dir ($WATCHPARTY_HOME/data when set).`,
+		Example: `  watchparty host --media movie.mkv
+  watchparty host --media movie.mkv --listen 0.0.0.0:54321 --name Alice
+  watchparty host --headless --json --mpv-arg=--vo=null --mpv-arg=--ao=null`,
+		Args: noArgs,
+		RunE: runE(o, runF),
+	}
+	o.register(cmd)
+	cmd.Flags().StringVar(&o.Media, "media", "", "video file or URL (default: a demo clip)")
+	cmd.Flags().StringVar(&o.Title, "title", "", "room title (default: the file name)")
+	cmd.Flags().StringVar(&o.Listen, "listen", server.DefaultListen, "server address; 0.0.0.0:PORT lets friends on your network join")
+	return cmd
+}
+
+// runHost starts the server in this process, creates the room and runs the session until it
+// ends; the server stops with it.
+func runHost(ctx context.Context, o *hostOptions) error {
+	env, err := o.prepare(ctx)
+	if err != nil {
+		return err
+	}
+	defer env.close()
+	media, title := o.Media, o.Title
+	if media == "" {
+		if media, err = demoClip(ctx, env.mpv.Binary, env.paths.Cache, o.io.ErrOut); err != nil {
+			return err
+		}
+		if title == "" {
+			title = "watchparty demo"
+		}
+	} else if !strings.Contains(media, "://") {
+		if _, err := os.Stat(media); err != nil {
+			return fmt.Errorf("cannot open %s: %w", media, errors.Unwrap(err))
+		}
+	}
+	if title == "" {
+		title = filepath.Base(media)
+	}
+
+	// The server, in this process.
+	srv, err := server.Start(server.Config{DataDir: filepath.Join(env.paths.Data, "server"), Version: version, Logger: env.logger}, o.Listen)
+	if le := (*server.ListenError)(nil); errors.As(err, &le) {
+		return fmt.Errorf("%w (pick another port with --listen)", err)
+	} else if err != nil {
+		return err
+	}
+	defer srv.Stop()
+	urls := serverURLs(srv.Addr)
+	env.server.URL, env.server.AnonKey = urls[0], srv.AnonKey()
+
+	sess, err := room.Host(ctx, env.server, room.Options{
+		Username: o.username(env), Media: media, MPV: env.mpv, Logger: env.logger,
+	}, title)
+	if err != nil {
+		return classify(err)
+	}
+	friendURL := urls[len(urls)-1] // a LAN address when there is one
+	mediaArg := "<your copy of " + filepath.Base(media) + ">"
+	if o.Media == "" {
+		mediaArg = "demo" // the joiner renders the same demo clip
+	}
+	roomID := sess.Snapshot().RoomID
+	join := fmt.Sprintf("watchparty join %s --server %s --media %s", roomID, friendURL, mediaArg)
+	if !o.Headless {
+		fmt.Fprintf(o.io.ErrOut, "friends join with: %s\n", join)
+	}
+	if o.JSON {
+		headless.PrintHosting(o.io.Out, time.Now(), roomID, friendURL, join)
+	}
+	return o.runSession(ctx, sess, join)
+}
