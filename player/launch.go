@@ -162,6 +162,12 @@ func Attach(ctx context.Context, socket string) (*Player, error) {
 	return p, nil
 }
 
+// Bounds of stopping an mpv we started (see process.stop).
+const (
+	quitReplyTimeout = 500 * time.Millisecond
+	quitExitTimeout  = 500 * time.Millisecond
+)
+
 // process is an mpv we started.
 type process struct {
 	cmd    *exec.Cmd
@@ -195,22 +201,24 @@ func startProcess(path string, args []string, output io.Writer) (*process, error
 	return pr, nil
 }
 
-// stop asks mpv to quit over c, then kills it if it has not exited within
-// a second, and waits until it is reaped. Only this process is signalled.
+// stop asks mpv to quit over c (its reply awaited at most quitReplyTimeout), then kills it if
+// it has not exited within quitExitTimeout, and waits until it is reaped: at most about a
+// second in all, so that leaving a session stays bounded with a hung mpv. Only this process is
+// signalled.
 func (pr *process) stop(c *conn) {
 	select {
 	case <-pr.exited:
 		return
 	default:
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), quitReplyTimeout)
 	_, err := c.call(ctx, "quit", []any{"quit"}, nil)
 	cancel()
 	if err == nil {
 		select {
 		case <-pr.exited:
 			return
-		case <-time.After(time.Second):
+		case <-time.After(quitExitTimeout):
 		}
 	}
 	pr.kill()

@@ -260,7 +260,7 @@ func (p *Player) Wait() error {
 }
 
 // Close ends the Player. If Launch started mpv, Close asks it to quit,
-// kills it if it has not exited within a second, and reaps it; an attached
+// kills it if it has not exited soon after (about a second in all), and reaps it; an attached
 // mpv is left running. Calls in flight fail with ErrClosed. Close is
 // idempotent and returns nil.
 func (p *Player) Close() error {

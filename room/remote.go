@@ -131,15 +131,20 @@ func (r *Remote) Comment(ctx context.Context, roomID, message string, videoTime 
 	return friendly(roomID, r.client.Functions.Invoke(ctx, "comments/create", body, nil))
 }
 
-// State is a get_room_sync_state reply as the server sent it (the `status` command prints
-// it), with the local send/receive instants.
+// State is a get_room_sync_state reply, decoded, with the local send/receive instants.
 type State struct {
-	RoomID     string
-	Room       map[string]any
-	Members    []map[string]any
+	RoomID string
+	// RoomState is the room (RoomErr says why there is none); MemberList the members (rows
+	// that cannot be read are left out).
+	RoomState  party.RoomState
+	RoomErr    error
+	MemberList []party.Member
 	ServerTime time.Time
 	Sent       time.Time
 	Received   time.Time
+	// Room and Members are the rows as the server sent them, for `status --json` only.
+	Room    map[string]any
+	Members []map[string]any
 }
 
 // Status reads the room state (get_room_sync_state). Sent and Received bracket the request.
@@ -155,8 +160,10 @@ func (r *Remote) Status(ctx context.Context, roomID string) (State, error) {
 	if err != nil {
 		return State{}, friendly(roomID, err)
 	}
-	return State{RoomID: roomID, Room: out.Room, Members: out.Members, ServerTime: time.UnixMilli(int64(out.ServerTime)),
-		Sent: sent, Received: received}, nil
+	st := State{RoomID: roomID, Room: out.Room, Members: out.Members, MemberList: decodeMembers(out.Members),
+		ServerTime: time.UnixMilli(int64(out.ServerTime)), Sent: sent, Received: received}
+	st.RoomState, st.RoomErr = party.ParseRoomRow(out.Room)
+	return st, nil
 }
 
 // StatusJSON is Status as the `status --json` document.
@@ -221,11 +228,9 @@ func (b *rtBackend) SyncState(ctx context.Context, roomID string) (roomSync, err
 	if err != nil {
 		return roomSync{}, err
 	}
-	rs := roomSync{Members: decodeMembers(st.Members), ServerTime: st.ServerTime, Sent: st.Sent, Received: st.Received}
-	if st.Room != nil {
-		if room, err := party.ParseRoomRow(st.Room); err == nil {
-			rs.Room = &room
-		}
+	rs := roomSync{Members: st.MemberList, ServerTime: st.ServerTime, Sent: st.Sent, Received: st.Received}
+	if st.RoomErr == nil {
+		rs.Room = &st.RoomState
 	}
 	return rs, nil
 }
