@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/watchparty/watchparty/room"
 	"github.com/watchparty/watchparty/bench/syncbench"
+	"github.com/watchparty/watchparty/room"
 )
 
 // Tolerances for "in sync" in these tests. They check behaviour, not performance (the

@@ -22,10 +22,10 @@ import (
 
 	_ "modernc.org/sqlite"
 
+	"github.com/watchparty/watchparty/bench/syncbench"
 	wparty "github.com/watchparty/watchparty/party"
 	"github.com/watchparty/watchparty/player"
 	"github.com/watchparty/watchparty/room"
-	"github.com/watchparty/watchparty/bench/syncbench"
 )
 
 // These tests play a hostile server: a real embedded server on loopback whose database the
