@@ -167,10 +167,10 @@ func (s *Session) onRequest(e *engine, r request) {
 	}
 }
 
-// taskContext is the context of a task done for a caller: it ends with the caller's ctx (nil:
-// none), with the session, or after timeout.
+// taskContext is the context of a task done for a caller: it ends with the caller's ctx (the
+// session's own for the loop's tasks), with the session, or after timeout.
 func (s *Session) taskContext(caller context.Context, timeout time.Duration) (context.Context, context.CancelFunc) {
-	if caller == nil {
+	if caller == s.ctx {
 		return context.WithTimeout(s.ctx, timeout)
 	}
 	ctx, cancel := context.WithTimeout(caller, timeout)

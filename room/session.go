@@ -203,7 +203,7 @@ func (s *Session) loop(e *engine) {
 		case <-live.C:
 			s.liveness(e)
 		case <-clk.C:
-			s.goTask(func() { s.sampleClock(nil, false) })
+			s.goTask(func() { s.sampleClock(s.ctx, false) })
 		case item := <-s.inbox:
 			if _, ok := item.(leaveReq); ok {
 				return

@@ -147,10 +147,10 @@ func (s *Session) onSubscribed(e *engine) {
 	if first {
 		// The room may have changed between our first read and now (mpv was starting),
 		// and that change was broadcast before we listened: read the state once more.
-		s.goTask(func() { s.sampleClock(nil, false) })
+		s.goTask(func() { s.sampleClock(s.ctx, false) })
 		return
 	}
-	s.goTask(func() { s.resync(nil, false) })
+	s.goTask(func() { s.resync(s.ctx, false) })
 	s.events.push(Notice{NoticeInfo, "reconnected"})
 }
 
