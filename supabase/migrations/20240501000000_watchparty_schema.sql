@@ -1,6 +1,6 @@
 -- watchparty: tables, row-level security and the realtime publication.
 --
--- Column names are the contract (docs/api.md, DESIGN.md §5): the embedded server's SQLite schema
+-- Column names are the contract (docs/api.md, "Rows"): the embedded server's SQLite schema
 -- uses the same names, and realtime payloads and function replies use them as JSON keys.
 -- "current_time" is a keyword in SQL, so it is always quoted.
 --

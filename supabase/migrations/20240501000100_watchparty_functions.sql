@@ -66,8 +66,9 @@ as $$
     '', 'g')
 $$;
 
--- Text from users as every client will see it, the same cleaning as the embedded server's
--- (server/text.go): terminal escape sequences (CSI, OSC, DCS/SOS/PM/APC strings, other ESC
+-- Text from users as every client will see it, the cleaning the embedded server had when this
+-- migration was written (the trust migration, 20240601000000, replaces it with the rule of
+-- package textsafe, which the server and the client share): terminal escape sequences (CSI, OSC, DCS/SOS/PM/APC strings, other ESC
 -- sequences) removed; C0/C1 controls removed, except that newline and tab are kept in multi-line
 -- text (comments) and become spaces in single-line text (names, titles); bidi embeddings,
 -- overrides, isolates and marks removed (they reorder what others see); private-use characters
@@ -567,8 +568,8 @@ end
 $$;
 
 -- ---------------------------------------------------------------------------------------------
--- RPC get_room_sync_state: {room, members, server_time (epoch ms)} for members, or the JS guide's
--- {error: "..."} shape.
+-- RPC get_room_sync_state: {room, members, server_time (epoch ms)} for members, or the
+-- {error: "..."} shape the browser client reads (docs/design.md §1, docs/api.md).
 
 create function public.get_room_sync_state(
   p_room_id  text default null,

@@ -14,6 +14,9 @@
 --                constraints for all of them.
 --   room_id      anything but ^[a-z0-9]{10}$ is an unknown room (404 ROOM_NOT_FOUND; the
 --                {"error":"Room not found"} shape in get_room_sync_state).
+--   text         clean_text follows package textsafe exactly: tabs, lone carriage returns and
+--                U+2028/U+2029 become spaces (comments included), a CR LF is one newline in
+--                comments, the byte-order mark is dropped.
 --   username     also needs a visible character, and may not be "system" in any case.
 --   soft leaves  room_members.left_at: a leave is an UPDATE (left_at = now()), never a DELETE,
 --                because Supabase Realtime applies no row security to DELETE events — every
@@ -114,6 +117,45 @@ begin
   if p_value is not null and not (p_value >= 0 and p_value <= 604800) then
     perform watchparty_private.fail(400, 'INVALID_REQUEST', p_name || ' must be between 0 and 604800 seconds');
   end if;
+end
+$$;
+
+-- Text from users as every client will see it: the rule of package textsafe, which the embedded
+-- server and the client apply (its tests are mirrored in tests/sql/text_test.sql):
+--   - terminal escape sequences (CSI, OSC, DCS/SOS/PM/APC strings, other ESC sequences) removed;
+--   - a CR LF pair is one newline; tabs, lone carriage returns and the line and paragraph
+--     separators (U+2028, U+2029) become one space, and so do newlines except in multi-line text
+--     (comments), which keeps them;
+--   - other C0 and C1 controls, DEL, bidi embeddings, overrides, isolates and marks, the
+--     byte-order mark (U+FEFF) and private-use characters removed;
+--   - surrounding white space trimmed.
+-- (Replaces the functions migration's version, which kept tabs in comments, the BOM and the
+-- separators, and dropped carriage returns: "a\rb" was "ab".)
+create or replace function watchparty_private.clean_text(p_text text, p_multiline boolean)
+returns text
+language plpgsql
+immutable
+set search_path = ''
+as $$
+declare
+  v text := p_text;
+begin
+  if v is null then
+    return null;
+  end if;
+  v := regexp_replace(v, '\x1b\][^\x07\x1b]*(\x07|\x1b\\)?', '', 'g');          -- OSC … BEL|ST
+  v := regexp_replace(v, '\x1b[PX^_][^\x1b]*(\x1b\\)?', '', 'g');                -- DCS/SOS/PM/APC … ST
+  v := regexp_replace(v, '\x1b\[[\x30-\x3f]*[\x20-\x2f]*[\x40-\x7e]', '', 'g');  -- CSI
+  v := regexp_replace(v, '\x1b[\x20-\x2f]*[\x30-\x7e]', '', 'g');                -- other ESC sequences
+  v := replace(v, E'\r\n', E'\n');
+  if p_multiline then
+    v := regexp_replace(v, '[\t\r\u2028\u2029]', ' ', 'g');
+  else
+    v := regexp_replace(v, '[\t\n\r\u2028\u2029]', ' ', 'g');
+  end if;
+  v := regexp_replace(v, '[\u0001-\u0009\u000b-\u001f\u007f-\u009f]', '', 'g');  -- newlines left are kept
+  v := regexp_replace(v, '[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c\ufeff\ue000-\uf8ff\U000f0000-\U000ffffd\U00100000-\U0010fffd]', '', 'g');
+  return watchparty_private.trim_space(v);
 end
 $$;
 

@@ -35,7 +35,7 @@ begin
   perform tests.throws(format('select public.create_comment(%L)', v_room), 'PT400', 'INVALID_REQUEST', 'no message');
   perform tests.throws(format('select public.create_comment(%L, %L, %L)', v_room, 'x', 'Infinity'), 'PT400', 'INVALID_REQUEST', 'an infinite video_timestamp');
   v := public.create_comment(v_room, E'\u001b[31mred\u001b[0m\nline\ttwo\u0007\u202e');
-  perform tests.is(v #>> '{comment,message}', E'red\nline\ttwo', 'escape sequences and controls go, newline and tab stay');
+  perform tests.is(v #>> '{comment,message}', E'red\nline two', 'escape sequences and controls go, newline stays, tab is a space');
   perform tests.throws(format('select public.create_comment(%L, %L)', v_room, E'\u001b[31m\u001b[0m'), 'PT400', 'INVALID_MESSAGE',
     'a message of escape sequences only');
   perform tests.throws('select public.create_comment(''zzzzzzzzzz'', ''x'')', 'PT404', 'ROOM_NOT_FOUND', 'an unknown room');
