@@ -1,6 +1,6 @@
 // Shared helpers for the interop suite: real supabase-js clients pointed at the server that
 // run.sh started (WATCHPARTY_URL, WATCHPARTY_ANON_KEY), an event recorder to wait on with a
-// deadline, and the seed guide's channel set-up.
+// deadline, and the channel set-up of the browser client (docs/design.md §1).
 import assert from 'node:assert/strict';
 import { createClient } from '@supabase/supabase-js';
 import WebSocket from 'ws';
@@ -136,7 +136,7 @@ export class Recorder {
   }
 }
 
-// roomChannel builds the seed guide's channel for a room: broadcast self, presence keyed by
+// roomChannel builds the browser client's channel for a room: broadcast self, presence keyed by
 // the user id, the three postgres_changes bindings and the presence listeners, all recorded.
 // It does not subscribe.
 export function roomChannel(sb, roomId, userId, rec) {
@@ -157,7 +157,7 @@ export function roomChannel(sb, roomId, userId, rec) {
   ch.on('presence', { event: 'join' }, (p) => rec.push('join', p));
   ch.on('presence', { event: 'leave' }, (p) => rec.push('leave', p));
   ch.on('system', {}, (p) => rec.push('system', p));
-  // Broadcast listeners are not part of the join payload, so this keeps the seed's bindings.
+  // Broadcast listeners are not part of the join payload, so this keeps the browser client's bindings.
   ch.on('broadcast', { event: '*' }, (p) => rec.push('broadcast', p));
   return ch;
 }
@@ -179,12 +179,12 @@ export function subscribe(ch, rec) {
   });
 }
 
-// presenceMeta is what the seed guide tracks.
+// presenceMeta is what the browser client tracks.
 export function presenceMeta(user, username, currentTime, isPlaying) {
   return { user_id: user.id, username, current_time: currentTime, is_playing: isPlaying, last_update: Date.now() };
 }
 
-// syncState reads a room through get_room_sync_state as the seed's syncToLive does.
+// syncState reads a room through get_room_sync_state as the browser client's sync to live does.
 export async function syncState(sb, roomId, userId) {
   const { data, error, status } = await sb.rpc('get_room_sync_state', { p_room_id: roomId, p_user_id: userId });
   assert.equal(error, null, `get_room_sync_state: ${error?.message}`);

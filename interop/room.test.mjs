@@ -1,5 +1,5 @@
-// A watch party the way the seed guide's browser client runs one, with the real supabase-js:
-// alice hosts, bob joins, both subscribe the seed's channel, and each step is checked on the
+// A watch party the way the browser client (docs/design.md §1) runs one, with the real supabase-js:
+// alice hosts, bob joins, both subscribe its channel, and each step is checked on the
 // other side of the wire.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -34,7 +34,7 @@ describe('a room driven by supabase-js', () => {
     assert.equal(created.room.host_user_id, alice.user.id);
     assert.equal(created.member.role, 'host');
 
-    // The seed sends user_id in the body; it must equal the caller, and bob's is bob's.
+    // The browser client sends user_id in the body; it must equal the caller, and bob's is bob's.
     const joined = await invokeOK(bob.sb, 'rooms/join', { room_id: roomId, user_id: bob.user.id, username: 'bob' });
     assert.equal(joined.member.user_id, bob.user.id);
     assert.equal(joined.member.role, 'member');
@@ -43,7 +43,7 @@ describe('a room driven by supabase-js', () => {
 
   after(closeAll);
 
-  it('subscribes the seed channel and each sees the other in presenceState()', async () => {
+  it('subscribes the browser client\'s channel and each sees the other in presenceState()', async () => {
     aRec = new Recorder('alice');
     bRec = new Recorder('bob');
     aCh = roomChannel(alice.sb, roomId, alice.user.id, aRec);
@@ -170,7 +170,7 @@ describe('a room driven by supabase-js', () => {
   });
 
   it('broadcasts to self and to the other, and acks when asked', async () => {
-    // The seed channel: broadcast.self, no ack.
+    // The browser client's channel: broadcast.self, no ack.
     let since = [aRec.mark(), bRec.mark()];
     assert.equal(await aCh.send({ type: 'broadcast', event: 'cue', payload: { at: 50 } }), 'ok');
     for (const [i, rec] of [aRec, bRec].entries()) {

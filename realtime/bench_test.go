@@ -18,9 +18,9 @@ func median(ds []time.Duration) time.Duration {
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
-// BenchmarkJoin measures a channel join on loopback: Subscribe of a channel subscribed the
-// seed's way (three postgres_changes bindings and presence) on an open socket, until the
-// server's reply. Reports the median and p95 as well as the mean (ns/op).
+// BenchmarkJoin measures a channel join on loopback: Subscribe of a channel subscribed the browser
+// client's way (docs/design.md §1: three postgres_changes bindings and presence) on an open socket,
+// until the server's reply. Reports the median and p95 as well as the mean (ns/op).
 func BenchmarkJoin(b *testing.B) {
 	ts := startServer(b, server.Config{})
 	u := newUser(b, ts.URL(), ts.anonKey, SocketOptions{})

@@ -9,7 +9,7 @@ import (
 )
 
 // A watch-party client: sign in (reusing the saved session), join a room, subscribe to its
-// channel the way the JavaScript guide does, and publish presence.
+// channel the way the browser client does (docs/design.md §1), and publish presence.
 func Example() {
 	ctx := context.Background()
 	info, err := realtime.FetchInfo(ctx, nil, "http://127.0.0.1:54321")

@@ -361,8 +361,8 @@ func (u *user) comment(t testing.TB, roomID, msg string) {
 	}
 }
 
-// roomChannel is a channel subscribed like the seed: the three postgres_changes bindings
-// plus presence keyed by user id, recording everything.
+// roomChannel is a channel subscribed like the browser client (docs/design.md §1): the three
+// postgres_changes bindings plus presence keyed by user id, recording everything.
 type roomChannel struct {
 	ch       *Channel
 	changes  recorder[Change]

@@ -10,7 +10,7 @@ import (
 	"time"
 )
 
-// MaxBodyBytes is the largest HTTP request body accepted (DESIGN §7).
+// MaxBodyBytes is the largest HTTP request body accepted (docs/security.md, "Limits").
 const MaxBodyBytes = 64 << 10
 
 func (s *Server) routes() {

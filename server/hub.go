@@ -283,7 +283,7 @@ func (h *hub) publishChangeLocked(c store.Change) {
 	}
 	roomID, _ := row["room_id"].(string)
 	// Frames are shared by channels with the same topic and ids (binding ids are content hashes,
-	// so every client subscribed the seed's way gets the same bytes).
+	// so every client subscribed the browser client's way, docs/design.md §1, gets the same bytes).
 	cache := map[string]*frameCache{}
 	for ch, ids := range matches {
 		// Row security, as the supabase/ RLS policies: only the room's current members receive

@@ -62,8 +62,8 @@ func noFrames(t *testing.T, c *servertest.Client, what string) {
 	}
 }
 
-// joinRoom joins the seed's channel for roomID as sess and consumes the reply, the
-// presence_state and the "Subscribed to PostgreSQL" notice.
+// joinRoom joins the browser client's channel (docs/design.md §1) for roomID as sess and consumes
+// the reply, the presence_state and the "Subscribed to PostgreSQL" notice.
 func joinRoom(t *testing.T, c *servertest.Client, roomID string, sess servertest.Session) string {
 	t.Helper()
 	topic := servertest.RoomTopic(roomID)

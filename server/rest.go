@@ -118,7 +118,7 @@ func (s *Server) rpcSyncState(w http.ResponseWriter, r *http.Request, c caller, 
 	room, members, err := s.store.RoomState(r.Context(), *roomID)
 	switch {
 	case errors.Is(err, store.ErrRoomNotFound):
-		// The JS guide reads data.error from a 200 reply.
+		// The browser client (docs/design.md §1) reads data.error from a 200 reply.
 		writeJSON(w, http.StatusOK, map[string]any{"error": "Room not found"})
 	case err != nil:
 		s.log.Error("get_room_sync_state", "err", err)

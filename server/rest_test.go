@@ -57,7 +57,7 @@ func TestRPC(t *testing.T) {
 		t.Fatalf("GET rpc: %d %s", r.Status, r.Body)
 	}
 
-	// The shapes the JS guide reads from a 200 reply.
+	// The shapes the browser client (docs/design.md §1) reads from a 200 reply.
 	r = api.RPC(stranger.AccessToken, "get_room_sync_state", map[string]any{"p_room_id": roomID})
 	if r.Status != 200 || r.Object()["error"] != "Not a member of this room" {
 		t.Fatalf("stranger sync state: %d %s", r.Status, r.Body)

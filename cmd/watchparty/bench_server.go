@@ -18,7 +18,7 @@ func newBenchCmd() *cobra.Command {
 
 bench server starts "watchparty serve" as a child process (so its memory is the server's
 alone), or uses --server URL, and runs --clients simulated clients in rooms of
---room-size: each signs in, joins its room's channel like the JS guide (three
+--room-size: each signs in, joins its room's channel like a browser client (three
 postgres_changes bindings and presence), calls track_user_presence every 3 s, and each
 host sends a control now and then. It prints connections held, events delivered per
 second, delivery latency (write sent → change decoded by each member) p50/p90/p99,

@@ -82,7 +82,7 @@ func (g *globalFlags) connect(ctx context.Context) (*room.Remote, clientEnv, err
 
 func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
-// classify gives backend errors their exit codes (DESIGN §4).
+// classify gives backend errors their exit codes (docs/design.md §4).
 func classify(err error) error {
 	var ee *exitError
 	switch {

@@ -42,7 +42,7 @@ func run(args []string) int {
 	return exitFailure
 }
 
-// Exit codes (DESIGN §4).
+// Exit codes (docs/design.md §4).
 const (
 	exitOK         = 0
 	exitFailure    = 1

@@ -4,7 +4,7 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// globalFlags are accepted by every command (DESIGN §4).
+// globalFlags are accepted by every command (docs/design.md §4).
 type globalFlags struct {
 	server  string
 	anonKey string

@@ -39,7 +39,7 @@ func runE[O commandOptions](o O, runF func(context.Context, O) error) func(*cobr
 	}
 }
 
-// mpvFlags are the mpv options of join and host (DESIGN §4).
+// mpvFlags are the mpv options of join and host (docs/design.md §4).
 type mpvFlags struct {
 	binary string
 	socket string

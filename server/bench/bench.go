@@ -1,6 +1,6 @@
 // Package bench measures the embedded server under a watch-party load on loopback: N simulated
-// clients in rooms of 10, each signed in anonymously, subscribed to its room's channel the way
-// the JS guide does (three postgres_changes bindings and presence), calling
+// clients in rooms of 10, each signed in anonymously, subscribed to its room's channel the way the
+// browser client does (docs/design.md §1: three postgres_changes bindings and presence), calling
 // track_user_presence every 3 s, with the host sending a playback control now and then.
 //
 // What is measured:
@@ -49,7 +49,7 @@ type Config struct {
 	RoomSize     int           // clients per room, the first is host (default 10)
 	Duration     time.Duration // measured load phase (default 30 s)
 	Warmup       time.Duration // load before the measurement starts (default 5 s)
-	TrackEvery   time.Duration // track_user_presence period per client (default 3 s, the JS guide's)
+	TrackEvery   time.Duration // track_user_presence period per client (default 3 s, the browser client's)
 	ControlEvery time.Duration // mean period of a host's controls (default 10 s)
 
 	// Where the server comes from: ServerURL connects to a running server; else ServerBinary
@@ -561,8 +561,8 @@ func (r *run) setup(ctx context.Context, logf func(string, ...any)) error {
 	return nil
 }
 
-// connect opens a client's socket, joins its room channel like the JS guide and tracks presence
-// once (hosted Supabase allows 5 tracks per 30 s; liveness is the RPC).
+// connect opens a client's socket, joins its room channel like the browser client and tracks
+// presence once (hosted Supabase allows 5 tracks per 30 s; liveness is the RPC).
 func (r *run) connect(ctx context.Context, c *client) error {
 	ser, _ := phx.SerializerFor(phx.Vsn2)
 	rt, err := rawclient.Dial(ctx, rawclient.RealtimeURL(r.baseURL, r.anonKey, phx.Vsn2), rawclient.DialOptions{

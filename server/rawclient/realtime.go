@@ -305,7 +305,8 @@ func IsEvent(topic, event string) func(Frame) bool {
 // RoomTopic is the channel topic of a room.
 func RoomTopic(roomID string) string { return "realtime:room:" + roomID }
 
-// SeedBindings are the JS guide's three postgres_changes bindings for a room.
+// SeedBindings are the three postgres_changes bindings of the browser client (docs/design.md §1)
+// for a room.
 func SeedBindings(roomID string) []phx.ChangeBinding {
 	var b []phx.ChangeBinding
 	_ = json.Unmarshal([]byte(`[{"event":"UPDATE","schema":"public","table":"rooms","filter":"room_id=eq.`+roomID+`"},`+
@@ -314,7 +315,7 @@ func SeedBindings(roomID string) []phx.ChangeBinding {
 	return b
 }
 
-// SeedConfig is the join config of the JS guide's channel: its three bindings, presence keyed
+// SeedConfig is the join config of the browser client's channel: its three bindings, presence keyed
 // by the user id, broadcast to self.
 func SeedConfig(roomID, userID string) phx.JoinConfig {
 	return phx.JoinConfig{

@@ -356,7 +356,8 @@ type presenceWrite struct {
 	done           chan struct{} // closed, under writeMu, once err is final
 }
 
-// TrackPresence records a member's liveness and player state (the JS guide's 3 s heartbeat).
+// TrackPresence records a member's liveness and player state (every member's 3 s call:
+// docs/design.md §7.8).
 //
 // Every member makes this write every 3 s, so concurrent calls are committed together (group
 // commit): each call queues its write, and whoever holds the write lock commits everything

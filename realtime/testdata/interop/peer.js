@@ -1,7 +1,7 @@
 // A supabase-js 2.119.0 peer for realtime's interop test (interop_test.go): it signs in
-// anonymously, joins a room through the rooms/join Edge Function, subscribes to the room's
-// channel exactly as the JavaScript guide does (three postgres_changes listeners and presence
-// keyed by user id), tracks its presence, and reports everything it sees as JSON lines on
+// anonymously, joins a room through the rooms/join Edge Function, subscribes to the room's channel
+// exactly as the browser client of docs/design.md §1 does (three postgres_changes listeners and
+// presence keyed by user id), tracks its presence, and reports everything it sees as JSON lines on
 // stdout. It reads commands as JSON lines on stdin: {"cmd":"comment","message":"…"},
 // {"cmd":"track","payload":{…}} and {"cmd":"exit"}.
 //

@@ -70,12 +70,12 @@ begin
   perform tests.ok((v ->> 'server_time')::bigint between v_now - 5 and v_now + 1000, 'server_time is epoch ms, now');
   perform tests.ok((v ->> 'server_time') !~ '\.', 'server_time is whole milliseconds');
 
-  perform tests.is(public.get_room_sync_state('zzzzzzzzzz'), '{"error":"Room not found"}'::jsonb, 'an unknown room gives the guide''s error shape');
+  perform tests.is(public.get_room_sync_state('zzzzzzzzzz'), '{"error":"Room not found"}'::jsonb, 'an unknown room gives the browser client''s error shape');
   perform tests.throws(format('select public.get_room_sync_state(%L, %L)', v_room, tests.uid('alice')),
     'PT403', 'USER_MISMATCH', 'sync state for another user');
   perform tests.throws('select public.get_room_sync_state()', 'PT400', 'INVALID_REQUEST', 'sync state without room');
   perform tests.act_as('carol');
-  perform tests.is(public.get_room_sync_state(v_room), '{"error":"Not a member of this room"}'::jsonb, 'an outsider gets the guide''s error shape');
+  perform tests.is(public.get_room_sync_state(v_room), '{"error":"Not a member of this room"}'::jsonb, 'an outsider gets the browser client''s error shape');
   perform tests.act_as_anon();
   perform tests.throws(format('select public.get_room_sync_state(%L)', v_room), 'PT401', 'UNAUTHORIZED', 'sync state with the anon key');
 end $$;
