@@ -118,6 +118,9 @@ type Event struct {
 	Err error
 	// Time is when the event was read from mpv's socket.
 	Time time.Time
+	// UserActs is how many events with Origin ByUser the player had emitted
+	// up to and including this one (compare State.UserActs).
+	UserActs uint64
 }
 
 // maxQueued bounds the events held for a consumer that does not read.

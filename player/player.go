@@ -81,6 +81,9 @@ type State struct {
 	// cannot be seeked in (it may still seek within its cache), true when
 	// it can or while unknown.
 	Seekable bool
+	// UserActs counts the events with Origin ByUser emitted so far (see
+	// Event.UserActs): more than the last event read says one is on its way.
+	UserActs uint64
 }
 
 // posSamples is how many recent time-pos samples feed the position
@@ -159,9 +162,13 @@ type Player struct {
 	// Our seeks, by stage: sent (no reply yet), replied (queued in mpv, not
 	// yet executed), and executed in the seek now in progress.
 	seeksSent, seeksReplied, seekGroup []*seekWait
-	// Pending expectations from our Play/Pause/Load and SetSpeed.
-	wantPause *bool
+	// Pending expectations from our Play/Pause/Load and SetSpeed. wantPause
+	// holds every pause change of ours mpv has not reported yet, oldest first:
+	// a Pause then a Play sent before the first change arrives are both ours.
+	wantPause []*bool
 	wantSpeed *float64
+	// userActs counts the events with Origin ByUser emitted.
+	userActs uint64
 	// Load outcomes by playlist entry id, and a channel closed (and
 	// replaced) whenever one is recorded.
 	loads      map[int64]error
@@ -323,7 +330,25 @@ func (p *Player) State() State {
 		Seeking:   p.st.seeking,
 		EndOfFile: p.st.eof,
 		Seekable:  !p.st.unseekable,
+		UserActs:  p.userActs,
 	}
+}
+
+// PauseTarget reports the pause state mpv is heading to: the value asked by a
+// Play or Pause whose change mpv has not reported yet (it sends the property
+// change after the command's reply), otherwise Paused.
+func (p *Player) PauseTarget() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.pauseTarget()
+}
+
+// pauseTarget is PauseTarget; p.mu must be held.
+func (p *Player) pauseTarget() bool {
+	if n := len(p.wantPause); n > 0 {
+		return *p.wantPause[n-1]
+	}
+	return p.st.paused
 }
 
 // Play resumes playback. The resulting Resumed event has Origin ByUs.
@@ -336,20 +361,26 @@ func (p *Player) setPause(ctx context.Context, v bool) error {
 	return p.c.setProperty(ctx, "pause", v, p.expectPause(v))
 }
 
-// expectPause marks the next change of pause to v as ours, and returns the
-// reply hook of the command that causes it.
+// expectPause marks the change of pause to v that the command about to be
+// sent causes as ours, and returns the command's reply hook.
 func (p *Player) expectPause(v bool) replyHook {
 	want := &v
 	p.mu.Lock()
-	p.wantPause = want
+	if p.pauseTarget() == v {
+		p.mu.Unlock()
+		return nil // no change: mpv reports none
+	}
+	p.wantPause = append(p.wantPause, want)
 	p.mu.Unlock()
 	return func(_ json.RawMessage, err error) {
 		// mpv sends the property change after the reply, and none at all
-		// when the value did not change: then expect nothing.
+		// when the value did not change (the user made the same change
+		// first): then expect nothing.
 		p.mu.Lock()
 		defer p.mu.Unlock()
-		if p.wantPause == want && (err != nil || p.st.paused == v) {
-			p.wantPause = nil
+		i := slices.Index(p.wantPause, want)
+		if i >= 0 && (err != nil || i == 0 && p.st.paused == v) {
+			p.wantPause = slices.Delete(p.wantPause, i, i+1)
 		}
 	}
 }
@@ -627,6 +658,10 @@ func (p *Player) emit(now time.Time, ev Event) {
 	ev.Time = now
 	ev.Position = p.positionAt(now)
 	ev.Speed = p.st.speed
+	if ev.Origin == ByUser {
+		p.userActs++
+	}
+	ev.UserActs = p.userActs
 	p.q.push(ev)
 }
 
@@ -824,8 +859,11 @@ func (p *Player) onProperty(m message, now time.Time) {
 // pauseOrigin says who changed pause to v; p.mu must be held.
 func (p *Player) pauseOrigin(v bool) Origin {
 	switch {
-	case p.wantPause != nil && *p.wantPause == v:
-		p.wantPause = nil
+	case slices.ContainsFunc(p.wantPause, func(w *bool) bool { return *w == v }):
+		// mpv may report only the last of changes made in a row: the ones
+		// before it are done too.
+		i := slices.IndexFunc(p.wantPause, func(w *bool) bool { return *w == v })
+		p.wantPause = p.wantPause[i+1:]
 		return ByUs
 	case v && p.st.eof:
 		return ByPlayer // keep-open pauses at the end

@@ -541,3 +541,42 @@ func TestEventQueueCoalescesOnlyStateGroups(t *testing.T) {
 		t.Fatalf("got %v\nwant %v", got, want)
 	}
 }
+
+// TestPauseTaggingBackToBack: a Pause then a Play sent before mpv reports the first change
+// are both ours (the toggle pressed twice quickly), and PauseTarget already says where mpv is
+// heading while its Paused lags. User changes are counted in UserActs.
+func TestPauseTaggingBackToBack(t *testing.T) {
+	f := newFakePlayerMPV(t, playingMPV, func(fc *fakempv.Conn, r fakempv.Request) {
+		fc.OK(r.ID, nil) // the changes are sent by the test, late
+	})
+	p := newFakePlayer(t, f, time.Now)
+	fc := f.Conn(0)
+	ctx := context.Background()
+	if err := p.Pause(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if p.Paused() || !p.PauseTarget() {
+		t.Fatalf("after Pause, before its change: Paused %v, PauseTarget %v", p.Paused(), p.PauseTarget())
+	}
+	if err := p.Play(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if p.PauseTarget() {
+		t.Fatal("after Play: PauseTarget still true")
+	}
+	fc.Send(`{"event":"property-change","id":2,"name":"pause","data":true}`)
+	if ev := nextEvent(t, p); ev.Kind != EventPaused || ev.Origin != ByUs || ev.UserActs != 0 {
+		t.Fatalf("our late pause: %+v", ev)
+	}
+	fc.Send(`{"event":"property-change","id":2,"name":"pause","data":false}`)
+	if ev := nextEvent(t, p); ev.Kind != EventResumed || ev.Origin != ByUs {
+		t.Fatalf("our late resume: %+v", ev)
+	}
+	fc.Send(`{"event":"property-change","id":2,"name":"pause","data":true}`)
+	if ev := nextEvent(t, p); ev.Kind != EventPaused || ev.Origin != ByUser || ev.UserActs != 1 {
+		t.Fatalf("user pause: %+v", ev)
+	}
+	if n := p.State().UserActs; n != 1 {
+		t.Fatalf("State.UserActs %d, want 1", n)
+	}
+}

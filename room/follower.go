@@ -48,6 +48,12 @@ type follower struct {
 	landCheckAt time.Time // when to measure the last correction seek's landing (zero: none due)
 	landVersion int64     // the room state that seek was aimed at
 
+	// userActsSeen is the player's UserActs as of the last player event the loop handled:
+	// when the player's state counts more, the user acted in mpv and the event saying so is
+	// still on its way to the loop. The state then already shows the user's pause or seek:
+	// correcting it would undo what the user did before the loop knows to detach.
+	userActsSeen uint64
+
 	lastIndicator  party.Indicator
 	durationWarned bool
 	seekFails      int       // correction seeks in a row that did not work
@@ -85,10 +91,10 @@ func (s *Session) correct(e *engine) {
 		return
 	}
 	st := p.State()
-	if !st.Loaded {
+	f := &e.fol
+	if !st.Loaded || st.UserActs != f.userActsSeen {
 		return
 	}
-	f := &e.fol
 	in := e.room.Input(e.clock.ServerNow(s.now()))
 	in.Position, in.Paused, in.Speed, in.AtEOF = st.Position, st.Paused, st.Speed, st.EndOfFile
 	in.Detached, in.SeekInFlight = f.detached, f.seekInFlight

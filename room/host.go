@@ -139,7 +139,7 @@ func (s *Session) nextHostOp(e *engine) {
 		e.host.busy = true
 		lag := e.host.lag
 		s.goTask(func() {
-			var caller context.Context
+			caller := s.ctx
 			if o.req != nil {
 				caller = o.req.ctx
 			}
@@ -162,7 +162,9 @@ func (s *Session) runHostOp(ctx context.Context, p *player.Player, o hostOp, lag
 		var err error
 		switch r.op {
 		case opTogglePlay:
-			if p.Paused() {
+			// Not Paused: a toggle right after the last one must see its pause, which
+			// mpv reports only after the reply.
+			if p.PauseTarget() {
 				action, err = ActionPlay, p.Play(ctx)
 			} else {
 				action, err = ActionPause, p.Pause(ctx)

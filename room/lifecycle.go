@@ -250,6 +250,7 @@ func (s *Session) onPlayerReady(e *engine, m playerReady) {
 	s.player = m.p
 	s.goTask(func() { s.forwardPlayer(m.p) })
 	e.fol.drift.Reset()
+	e.fol.userActsSeen = 0 // the new player counts afresh
 	s.events.push(Notice{NoticeInfo, "mpv restarted at the room's position"})
 }
 

@@ -171,6 +171,7 @@ func (s *Session) onPlayerEvent(e *engine, m playerEvent) {
 	if m.p != s.player {
 		return // an old mpv's last events
 	}
+	e.fol.userActsSeen = ev.UserActs
 	switch ev.Kind {
 	case player.EventClosed:
 		if s.ownsPl && !e.relaunching && s.ctx.Err() == nil {
