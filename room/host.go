@@ -56,12 +56,26 @@ func kindOf(a HostAction) lagKind {
 // hostState is the host's part of the loop's state.
 type hostState struct {
 	// queue holds the host operations not yet started; busy says one is running (its player
-	// step or its publish). Only one runs at a time, so a room update that arrives meanwhile
-	// may be our own publish echoing back: it is stashed until the publish returns.
+	// step or its publish). Only one runs at a time, except that a host action does not wait
+	// for a republish the session started on its own: the action supersedes it and starts at
+	// once (a pause must go out now, not after a stale restatement of the room). The
+	// superseded republish still completes (a publish cannot be unsent); superseded counts
+	// those in flight. A room update that arrives while any publish is in flight may be our
+	// own publish echoing back: it is stashed until they have all returned.
 	queue          []hostOp
 	busy           bool
+	busyRepublish  bool   // the running operation is a republish (it may be superseded)
+	running        uint64 // the running operation's id (0: none)
+	lastID         uint64
+	superseded     int
 	lastOwnVersion int64
 	stashed        *party.RoomState
+	// actionVersion is the state version our last host action published; lateVersion the
+	// highest version a superseded republish published. A republish that landed after the
+	// action that superseded it (lateVersion > actionVersion) has put the room back to a stale
+	// state: what our mpv shows is published again at once.
+	actionVersion, lateVersion int64
+	lateRoom                   party.RoomState // the state that late republish published
 
 	lastPublished party.RoomState // what we last published
 	quietUntil    time.Time       // no republish before this (a change is settling)
@@ -101,6 +115,10 @@ type hostOp struct {
 	pos    float64
 	posNow bool
 	rate   *float64
+	// republish: the session restates where the room is (the republish rule, a lag fix),
+	// not a host action; a host action supersedes it.
+	republish bool
+	id        uint64 // set when it starts
 }
 
 // hostOpDone is a host operation's result, back in the loop.
@@ -120,8 +138,14 @@ func (s *Session) queueHostOp(e *engine, o hostOp) {
 	s.nextHostOp(e)
 }
 
-// nextHostOp starts the first queued operation on a task, unless one is running.
+// nextHostOp starts the first queued operation on a task, unless one is running. A host
+// action does not wait for a republish in flight: that one is superseded.
 func (s *Session) nextHostOp(e *engine) {
+	h := &e.host
+	if h.busy && h.busyRepublish && len(h.queue) > 0 && !h.queue[0].republish {
+		h.busy, h.busyRepublish, h.running = false, false, 0
+		h.superseded++
+	}
 	for !e.host.busy && len(e.host.queue) > 0 {
 		o := e.host.queue[0]
 		e.host.queue = e.host.queue[1:]
@@ -136,7 +160,9 @@ func (s *Session) nextHostOp(e *engine) {
 			}
 			continue
 		}
-		e.host.busy = true
+		h.lastID++
+		o.id = h.lastID
+		h.busy, h.busyRepublish, h.running = true, o.republish, o.id
 		lag := e.host.lag
 		s.goTask(func() {
 			caller := s.ctx
@@ -234,7 +260,12 @@ func hostSeek(ctx context.Context, p *player.Player, o op, arg float64) (float64
 // onHostOpDone takes a host operation's result: the room it published, when to measure the
 // publish lag, the caller's reply; then a stashed room update, or the next operation.
 func (s *Session) onHostOpDone(e *engine, m hostOpDone) {
-	e.host.busy = false
+	h := &e.host
+	if m.op.id != h.running {
+		s.onSupersededDone(e, m) // a republish a host action superseded
+		return
+	}
+	h.busy, h.busyRepublish, h.running = false, false, 0
 	s.quiet(e)
 	switch {
 	case m.err != nil && m.action != "":
@@ -243,6 +274,9 @@ func (s *Session) onHostOpDone(e *engine, m hostOpDone) {
 		st := m.room
 		if st.StateVersion > e.host.lastOwnVersion {
 			e.host.lastOwnVersion = st.StateVersion
+		}
+		if !m.op.republish && st.StateVersion > h.actionVersion {
+			h.actionVersion = st.StateVersion
 		}
 		if st.Newer(e.room) {
 			e.room = st
@@ -257,16 +291,61 @@ func (s *Session) onHostOpDone(e *engine, m hostOpDone) {
 	if m.op.req != nil {
 		m.op.req.reply <- m.err
 	}
-	if len(e.host.queue) == 0 && e.host.stashed != nil {
-		st := *e.host.stashed
-		e.host.stashed = nil
+	s.afterHostOps(e)
+}
+
+// onSupersededDone takes the result of a republish a host action superseded: its version is
+// ours (its echo is not someone else's update), but its state is stale.
+func (s *Session) onSupersededDone(e *engine, m hostOpDone) {
+	h := &e.host
+	h.superseded--
+	if m.err == nil && m.room.Known() {
+		if v := m.room.StateVersion; v > h.lastOwnVersion {
+			h.lastOwnVersion = v
+		}
+		if v := m.room.StateVersion; v > h.lateVersion {
+			h.lateVersion, h.lateRoom = v, m.room
+		}
+	}
+	s.afterHostOps(e)
+}
+
+// afterHostOps runs when a host operation has returned: once none is in flight, a republish
+// that landed after the action that superseded it is corrected, and a stashed room update is
+// taken; then the next operation starts.
+func (s *Session) afterHostOps(e *engine) {
+	h := &e.host
+	if !h.busy && h.superseded == 0 && h.lateVersion > 0 {
+		late := h.lateVersion > h.actionVersion
+		lateRoom := h.lateRoom
+		h.lateVersion, h.lateRoom = 0, party.RoomState{}
+		if p := s.player; late && p != nil && !e.relaunching {
+			if lateRoom.Newer(e.room) {
+				e.room = lateRoom // what the server has now
+			}
+			s.log.Debug("a superseded republish landed after the host action: publishing again")
+			o := hostOp{action: ActionSync, posNow: true}
+			if paused := p.PauseTarget(); paused {
+				o.action = ActionPause
+			} else if !lateRoom.IsPlaying {
+				o.action = ActionPlay
+			}
+			h.queue = append([]hostOp{o}, h.queue...)
+		}
+	}
+	if len(h.queue) == 0 && !h.busy && h.superseded == 0 && h.stashed != nil {
+		st := *h.stashed
+		h.stashed = nil
 		s.onRoomState(e, st)
 	}
 	s.nextHostOp(e)
 }
 
-// hostBusy reports whether a host operation is running or waiting.
-func (e *engine) hostBusy() bool { return e.host.busy || len(e.host.queue) > 0 }
+// hostBusy reports whether a host operation is running, waiting, or superseded but still in
+// flight.
+func (e *engine) hostBusy() bool {
+	return e.host.busy || len(e.host.queue) > 0 || e.host.superseded > 0
+}
 
 // maybeRepublish is the host's rule: if our player fell off our published state (buffering),
 // publish where we really are.
@@ -291,7 +370,7 @@ func (s *Session) maybeRepublish(e *engine) {
 				action = ActionPause
 			}
 		}
-		s.queueHostOp(e, hostOp{action: action, pos: st.Position})
+		s.queueHostOp(e, hostOp{action: action, pos: st.Position, republish: true})
 	}
 }
 
@@ -320,7 +399,7 @@ func (s *Session) checkPublishLag(e *engine) {
 		return
 	}
 	s.log.Debug("host publish lag", "residual_ms", int(resid*1000), "kind", int(h.checkKind), "lag_ms", int(h.lag[h.checkKind]*1000))
-	s.queueHostOp(e, hostOp{action: ActionSync, posNow: true})
+	s.queueHostOp(e, hostOp{action: ActionSync, posNow: true, republish: true})
 }
 
 // learnLag takes one residual measured after a publish of kind k (s, positive: the room is

@@ -21,7 +21,7 @@ type memBackend struct {
 	members  []party.Member
 	feed     func(any)
 	hung     bool
-	gate     chan struct{} // non-nil: Control waits for it (a publish held in flight)
+	gate     chan struct{} // non-nil: the next Control waits for it (a publish held in flight)
 	entered  chan HostAction
 	controls []HostAction
 	left     bool
@@ -48,18 +48,14 @@ func (b *memBackend) setHung(v bool) {
 	b.mu.Unlock()
 }
 
-// hold makes Control wait until the returned func is called.
+// hold makes the next Control wait until the returned func is called (later ones do not).
 func (b *memBackend) hold() (release func()) {
 	g := make(chan struct{})
 	b.mu.Lock()
 	b.gate = g
 	b.mu.Unlock()
-	return func() {
-		b.mu.Lock()
-		b.gate = nil
-		b.mu.Unlock()
-		close(g)
-	}
+	var once sync.Once
+	return func() { once.Do(func() { close(g) }) }
 }
 
 // wait blocks a hung call until ctx ends; it returns ctx's error then, nil when not hung.
@@ -113,6 +109,7 @@ func (b *memBackend) Control(ctx context.Context, roomID string, action HostActi
 	b.entered <- action
 	b.mu.Lock()
 	gate := b.gate
+	b.gate = nil
 	b.mu.Unlock()
 	if gate != nil {
 		select {

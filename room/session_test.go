@@ -211,6 +211,39 @@ func TestSessionTable(t *testing.T) {
 				t.Fatal("the older pause was applied after our newer seek")
 			}
 		}},
+		{"a pause while a republish is in flight goes out at once", selfID, true, func(t *testing.T, f *fixture) {
+			release := f.be.hold() // the next publish (the republish) stays in flight
+			defer release()
+			f.sim.Stall(-3) // our mpv falls 3 s behind the room: the host republishes
+			select {
+			case a := <-f.be.entered:
+				if a != ActionSync {
+					t.Fatalf("first control %s, want a sync republish", a)
+				}
+			case <-time.After(2 * time.Second):
+				t.Fatal("no republish")
+			}
+			// The pause is published while the republish is still held.
+			if err := f.s.TogglePlay(ctxFor(t)); err != nil {
+				t.Fatalf("pause while a republish is in flight: %v", err)
+			}
+			if got := f.controls(); len(got) != 1 || got[0] != ActionPause {
+				t.Fatalf("published %v while the republish is held, want [pause]", got)
+			}
+			if !f.sim.Paused() {
+				t.Fatal("our mpv is not paused")
+			}
+			// The stale republish lands after the pause: the pause is published again.
+			release()
+			f.waitFor("the room paused again after the stale republish", func() bool {
+				got := f.controls()
+				f.be.mu.Lock()
+				playing := f.be.room.IsPlaying
+				f.be.mu.Unlock()
+				return len(got) == 3 && got[1] == ActionSync && got[2] == ActionPause && !playing
+			})
+			f.waitFor("the snapshot paused", func() bool { return !f.s.Snapshot().Playing })
+		}},
 		{"a script acting on our room after a publish", selfID, true, func(t *testing.T, f *fixture) {
 			if err := f.s.SeekTo(ctxFor(t), 100); err != nil {
 				t.Fatal(err)

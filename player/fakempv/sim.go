@@ -88,6 +88,16 @@ func (s *Sim) UserSeek(pos float64) {
 	s.broadcast(`{"event":"seek"}`, s.prop("time-pos"), `{"event":"playback-restart"}`)
 }
 
+// Stall moves the position by delta without a seek, as playback that stalls (or skips) does:
+// mpv reports only the new time-pos.
+func (s *Sim) Stall(delta float64) {
+	s.mu.Lock()
+	s.rebase(time.Now())
+	s.pos = math.Max(0, math.Min(s.duration, s.pos+delta))
+	s.mu.Unlock()
+	s.broadcast(s.prop("time-pos"))
+}
+
 func (s *Sim) posAt(now time.Time) float64 {
 	p := s.pos
 	if !s.paused {
