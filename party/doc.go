@@ -1,7 +1,6 @@
 // Package party is the pure domain of a watch party: the room's playback
 // state, the clock offset to the server, drift and the follower's correction
-// policy, the sync indicator, member staleness, presence coalescing and the
-// host's republish rule.
+// policy, the sync indicator, member staleness and the host's republish rule.
 //
 // Nothing here does I/O or reads the clock: every function takes the times
 // and values it decides on as arguments, so the rules are deterministic and
@@ -15,7 +14,7 @@
 //
 // Concurrency: plain values (RoomState, CorrectionInput, Correction,
 // Indicator, Member) may be copied and shared freely. The stateful helpers
-// (ClockOffset, DriftFilter, PresenceBudget, Members) are not safe for
+// (ClockOffset, DriftFilter, Members) are not safe for
 // concurrent use; their owner serialises calls, as the room session does
 // from its single event loop.
 package party

@@ -13,7 +13,7 @@ func Example() {
 	var clock party.ClockOffset
 	sent := time.Date(2024, 5, 1, 12, 0, 9, 980e6, time.UTC) // local clock
 	received := sent.Add(40 * time.Millisecond)
-	serverTime, _ := party.ParseServerTime(1714564815000.0) // 5 s ahead of us
+	serverTime := time.UnixMilli(1714564815000).UTC() // the reply's server_time: 5 s ahead of us
 	_ = clock.AddSample(sent, received, serverTime)
 
 	// The room row, from the reply or a postgres_changes UPDATE.

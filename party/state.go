@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -44,7 +43,7 @@ func ClampPosition(pos, duration float64) float64 {
 }
 
 // RoomState is the playback state a room publishes (the rooms row of
-// DESIGN §5): CurrentTime is the media position at UpdatedAt, a server-clock
+// docs/api.md (Rows)): CurrentTime is the media position at UpdatedAt, a server-clock
 // instant, and the position moves on from there at PlaybackRate while
 // IsPlaying.
 type RoomState struct {
@@ -121,7 +120,7 @@ func (s RoomState) Newer(old RoomState) bool {
 }
 
 // ParseRoomRow reads a rooms row as it arrives in a postgres_changes record,
-// an Edge Function reply or get_room_sync_state: keys are the DESIGN §5 column
+// an Edge Function reply or get_room_sync_state: keys are the docs/api.md (Rows) column
 // names, numbers may be float64, json.Number or Go integers, updated_at is a
 // timestamp string (see ParseTimestamp). is_playing, current_time and
 // updated_at are required; a missing or null playback_rate reads as 1 and a
@@ -212,23 +211,6 @@ func ParseTimestamp(s string) (time.Time, error) {
 		}
 	}
 	return time.Time{}, fmt.Errorf("bad timestamp %q", s)
-}
-
-// ParseServerTime reads get_room_sync_state's server_time, epoch
-// milliseconds, as a number (float64, json.Number, Go integer) or a numeric
-// string.
-func ParseServerTime(v any) (time.Time, error) {
-	ms, err := number(v)
-	if err != nil {
-		if s, ok := v.(string); ok {
-			ms, err = strconv.ParseFloat(strings.TrimSpace(s), 64)
-		}
-	}
-	if err != nil || math.IsNaN(ms) || math.IsInf(ms, 0) || ms <= 0 {
-		return time.Time{}, fmt.Errorf("bad server_time %v", v)
-	}
-	whole, frac := math.Modf(ms)
-	return time.UnixMilli(int64(whole)).Add(time.Duration(frac * float64(time.Millisecond))).UTC(), nil
 }
 
 func timeValue(v any) (time.Time, error) {

@@ -200,24 +200,6 @@ func TestParseTimestamp(t *testing.T) {
 	}
 }
 
-func TestParseServerTime(t *testing.T) {
-	ms := t0.UnixMilli()
-	for _, v := range []any{float64(ms), json.Number("1714564800123"), ms, "1714564800123"} {
-		got, err := ParseServerTime(v)
-		if err != nil || !got.Equal(t0) {
-			t.Errorf("ParseServerTime(%#v) = %v, %v; want %v", v, got, err, t0)
-		}
-	}
-	if got, err := ParseServerTime(float64(ms) + 0.5); err != nil || got.Sub(t0) != 500*time.Microsecond {
-		t.Errorf("fractional ms: %v, %v", got, err)
-	}
-	for _, bad := range []any{nil, true, "soon", 0.0, -5.0, math.Inf(1)} {
-		if _, err := ParseServerTime(bad); err == nil {
-			t.Errorf("ParseServerTime(%#v) accepted", bad)
-		}
-	}
-}
-
 func TestNewer(t *testing.T) {
 	a := RoomState{StateVersion: 3, UpdatedAt: t0}
 	tests := []struct {

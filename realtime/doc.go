@@ -5,8 +5,9 @@
 //   - Socket and Channel: Realtime over a Phoenix WebSocket (vsn 2.0.0) with heartbeats,
 //     reconnects (1, 2, 5, 10 s plus jitter, forever), rejoins with a new join_ref,
 //     postgres_changes, presence (supabase-js's state/diff algorithm, from realtime/phx) and
-//     broadcast. Track coalesces presence updates to stay within hosted Supabase's limit of
-//     5 per 30 s per channel.
+//     broadcast. Track coalesces presence updates to at most 4 track/untrack pushes per 30 s
+//     per join (ChannelOptions.PresenceLimit): hosted Supabase allows 5 and closes the channel
+//     on the 6th, and one is kept spare for the untrack of a leave.
 //   - Client: anonymous GoTrue auth with refresh and a saved session per server
 //     (Client.Auth), Edge Functions (Client.Functions), PostgREST RPC (Client.RPC) and table
 //     reads (Client.From, Client.Comments). Errors unwrap to ErrNotFound, ErrNotAllowed,

@@ -166,15 +166,6 @@ func (r *Remote) Status(ctx context.Context, roomID string) (State, error) {
 	return st, nil
 }
 
-// StatusJSON is Status as the `status --json` document.
-func (r *Remote) StatusJSON(ctx context.Context, roomID string) (map[string]any, error) {
-	st, err := r.Status(ctx, roomID)
-	if err != nil {
-		return nil, err
-	}
-	return map[string]any{"room": st.Room, "members": st.Members, "server_time": st.ServerTime.UnixMilli()}, nil
-}
-
 // rtBackend is the session's backend on the realtime client.
 type rtBackend struct {
 	*Remote
@@ -247,7 +238,8 @@ func (b *rtBackend) History(ctx context.Context, roomID string, n int) ([]Commen
 	return out, nil
 }
 
-// Subscribe joins the room channel exactly as the JavaScript guide does: UPDATE on rooms, * on
+// Subscribe joins the room channel with the same bindings as the browser client
+// (docs/design.md §1; the channel's contract is in docs/api.md): UPDATE on rooms, * on
 // room_members, INSERT on comments (all filtered by room_id), presence keyed by user id.
 func (b *rtBackend) Subscribe(ctx context.Context, roomID string, feed func(any)) error {
 	ch := b.sock.Channel("room:"+roomID, roomChannelOptions(b.userID))
