@@ -108,7 +108,7 @@ func newControlCmd(g *globalFlags, action string) *cobra.Command {
 				return err
 			}
 			defer r.Close()
-			pos := expectedNow(st.Room, st.ServerTime)
+			pos := expectedNow(st)
 			if _, err := r.Control(cmd.Context(), st.RoomID, action, pos, nil); err != nil {
 				return classify(err)
 			}
@@ -141,10 +141,10 @@ func newSeekCmd(g *globalFlags) *cobra.Command {
 			}
 			defer r.Close()
 			if relative {
-				pos += expectedNow(st.Room, st.ServerTime)
+				pos += expectedNow(st)
 			}
 			pos = math.Max(0, pos)
-			if d, ok := st.Room["media_duration"].(float64); ok && d > 0 {
+			if d := st.RoomState.MediaDuration; st.RoomErr == nil && d > 0 {
 				pos = math.Min(pos, d)
 			}
 			if _, err := r.Control(cmd.Context(), st.RoomID, "seek", pos, nil); err != nil {
@@ -183,8 +183,8 @@ are joined with spaces; at most 2000 characters.`,
 			defer r.Close()
 			// The poster's current video time: where the room is now, for a script.
 			var at *float64
-			if st, err := r.Status(cmd.Context(), id); err == nil && st.Room != nil {
-				pos := expectedNow(st.Room, st.ServerTime)
+			if st, err := r.Status(cmd.Context(), id); err == nil && st.RoomErr == nil {
+				pos := expectedNow(st)
 				at = &pos
 			}
 			if err := r.Comment(cmd.Context(), id, msg, at); err != nil {
@@ -214,12 +214,12 @@ joined the room with the same saved session.`,
 				return err
 			}
 			defer r.Close()
-			pos := expectedNow(st.Room, st.ServerTime)
+			pos := expectedNow(st)
 			if asJSON {
 				return printJSONLine(cmd.OutOrStdout(), map[string]any{
 					"room": st.Room, "members": st.Members, "server_time": st.ServerTime.UnixMilli(), "position": pos})
 			}
-			printStatus(cmd.OutOrStdout(), st.Room, st.Members, pos)
+			printStatus(cmd.OutOrStdout(), st, pos)
 			return nil
 		},
 	}

@@ -13,13 +13,13 @@ import (
 	"github.com/watchparty/watchparty/room"
 )
 
-// expectedNow is the room's position at the server time of the reply.
-func expectedNow(row map[string]any, serverTime time.Time) float64 {
-	st, err := party.ParseRoomRow(row)
-	if err != nil {
+// expectedNow is the room's position at the server time of the reply (0 when the room could
+// not be read).
+func expectedNow(st room.State) float64 {
+	if st.RoomErr != nil {
 		return 0
 	}
-	return st.ExpectedPosition(serverTime)
+	return st.RoomState.ExpectedPosition(st.ServerTime)
 }
 
 // roomNew describes a room from flags. An http(s) URL becomes the room's media URL (every
@@ -42,43 +42,46 @@ func roomNew(username, media, title string, duration float64) (room.NewRoom, err
 	return nr, nil
 }
 
-func printStatus(w io.Writer, roomRow map[string]any, members []map[string]any, pos float64) {
-	str := func(m map[string]any, k string) string {
-		v, _ := m[k].(string)
-		return room.Sanitize(v)
+// printStatus prints a room's state and members, decoded (room.State's RoomState and
+// MemberList), for a person.
+func printStatus(w io.Writer, st room.State, pos float64) {
+	rs := st.RoomState
+	id := rs.RoomID
+	if id == "" {
+		id = st.RoomID
 	}
-	state := "paused"
-	if p, _ := roomRow["is_playing"].(bool); p {
-		state = "playing"
-	}
-	fmt.Fprintf(w, "room %s: %s at %s", str(roomRow, "room_id"), state, headless.Clock(pos))
-	if d, ok := roomRow["media_duration"].(float64); ok && d > 0 {
-		fmt.Fprintf(w, " / %s", headless.Clock(d))
-	}
-	if r, ok := roomRow["playback_rate"].(float64); ok && r != 1 {
-		fmt.Fprintf(w, " (×%g)", r)
-	}
-	fmt.Fprintln(w)
-	if t := str(roomRow, "media_title"); t != "" {
-		fmt.Fprintf(w, "title: %s\n", t)
+	if st.RoomErr != nil {
+		fmt.Fprintf(w, "room %s: state unreadable (%s)\n", room.Sanitize(id), room.Sanitize(st.RoomErr.Error()))
+	} else {
+		state := "paused"
+		if rs.IsPlaying {
+			state = "playing"
+		}
+		fmt.Fprintf(w, "room %s: %s at %s", room.Sanitize(id), state, headless.Clock(pos))
+		if d := rs.MediaDuration; d > 0 {
+			fmt.Fprintf(w, " / %s", headless.Clock(d))
+		}
+		if r := rs.Rate(); r != 1 {
+			fmt.Fprintf(w, " (×%g)", r)
+		}
+		fmt.Fprintln(w)
+		if t := room.Sanitize(rs.MediaTitle); t != "" {
+			fmt.Fprintf(w, "title: %s\n", t)
+		}
 	}
 	now := time.Now()
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "MEMBER\tROLE\tSTATE\tPOSITION\tLAST SEEN")
-	for _, m := range members {
-		mem, err := party.ParseMemberRow(m)
-		if err != nil {
-			continue
-		}
-		st := "paused"
+	for _, mem := range st.MemberList {
+		state := "paused"
 		if mem.IsPlaying {
-			st = "playing"
+			state = "playing"
 		}
 		seen := "never"
 		if !mem.LastSeen.IsZero() {
 			seen = now.Sub(mem.LastSeen).Round(time.Second).String() + " ago"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", room.Sanitize(mem.Username), mem.Role, st, headless.Clock(mem.CurrentTime), seen)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", room.Sanitize(mem.Username), mem.Role, state, headless.Clock(mem.CurrentTime), seen)
 	}
 	tw.Flush()
 }
