@@ -6,12 +6,12 @@ import (
 	"strings"
 )
 
-// Thresholds of the follower correction policy (DESIGN §6), in seconds of
+// Thresholds of the follower correction policy (docs/design.md §7.3), in seconds of
 // media unless noted. They are constants so that every client of a room
 // behaves alike.
 const (
 	// SeekThreshold: a playing follower more than this far from the room
-	// seeks (the seed's rule). Smaller drifts are closed with speed.
+	// seeks (docs/design.md §7.3). Smaller drifts are closed with speed.
 	SeekThreshold = 0.5
 	// NudgeThreshold: a follower at the room rate starts a speed nudge when
 	// its drift exceeds this (the dead zone; OpenWatchParty uses 40 ms,
@@ -165,7 +165,7 @@ type Correction struct {
 // Has reports whether c asks for action a.
 func (c Correction) Has(a Action) bool { return c.Actions&a != 0 }
 
-// Decide is the follower correction policy (DESIGN §6). It is pure: call it
+// Decide is the follower correction policy (docs/design.md §7.3). It is pure: call it
 // on every measurement (each player event or tick) and apply the result.
 //
 //   - Nothing while detached, or before the room state is known.

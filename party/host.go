@@ -3,7 +3,7 @@ package party
 import "math"
 
 // RepublishThreshold: a host whose own player is more than this many seconds
-// off the room's published state republishes it (DESIGN §6).
+// off the room's published state republishes it (docs/design.md §7.6).
 const RepublishThreshold = 0.5
 
 // ShouldRepublish reports whether the host should republish its position

@@ -6,7 +6,7 @@ import (
 )
 
 // InSyncThreshold: a follower within this many seconds of the room shows as
-// in sync (the seed's rule).
+// in sync (docs/design.md §7.7).
 const InSyncThreshold = 2.0
 
 // Status is the state the sync indicator shows.
@@ -45,7 +45,7 @@ type Indicator struct {
 	DriftMS int64
 }
 
-// InSync reports the seed's rule, |drift| ≤ InSyncThreshold, for a follower
+// InSync reports the in-sync rule (docs/design.md §7.7), |drift| ≤ InSyncThreshold, for a follower
 // that is not detached; a running correction within the threshold counts as
 // in sync. It is the "in_sync" of the JSON sync event.
 func (i Indicator) InSync() bool {

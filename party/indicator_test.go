@@ -54,7 +54,7 @@ func TestIndicate(t *testing.T) {
 	}
 }
 
-// The seed's rule: in sync up to 2 s inclusive. Decide itself always
+// In sync up to 2 s inclusive (docs/design.md §7.7). Decide itself always
 // corrects beyond 0.5 s, so the edges are tested on the indicator directly.
 func TestIndicatorThreshold(t *testing.T) {
 	tests := []struct {

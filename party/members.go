@@ -51,7 +51,7 @@ func (m Member) Left() bool { return !m.LeftAt.IsZero() }
 // Stale reports whether m is stale at now (server clock).
 func (m Member) Stale(now time.Time) bool { return IsStale(m.LastSeen, now) }
 
-// ParseMemberRow reads a room_members row (keys as in DESIGN §5, types as for
+// ParseMemberRow reads a room_members row (keys as in docs/api.md (Rows), types as for
 // ParseRoomRow). user_id is required; the rest defaults to zero values, and
 // an unknown role reads as member. current_time is clamped to
 // [0, MaxPosition]. A non-null left_at marks a member who has left.

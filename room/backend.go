@@ -8,8 +8,8 @@ import (
 )
 
 // backend is what a session needs from the server: the room endpoints of docs/api.md and the
-// realtime channel. rtBackend (remote.go) implements it on the realtime client; tests use an
-// in-memory one. Every row is decoded at this edge: the session sees party.RoomState,
+// realtime channel. rtBackend (remote.go) implements it on the realtime client; the tests use
+// memBackend (membackend_test.go), an in-memory one. Every row is decoded at this edge: the session sees party.RoomState,
 // party.Member and Comment, never a raw row.
 type backend interface {
 	// Join calls rooms/join and returns the room and its members.

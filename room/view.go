@@ -47,7 +47,7 @@ type SyncView struct {
 	Speed    float64 // our player's current speed (room rate × nudge)
 }
 
-// InSync reports the seed's rule: |drift| ≤ 2 s.
+// InSync reports whether we are in sync: |drift| ≤ 2 s (docs/design.md §7.7).
 func (s SyncView) InSync() bool {
 	return party.Indicator{Status: s.Status, DriftMS: s.DriftMS}.InSync()
 }
