@@ -106,11 +106,11 @@ func (b *memBackend) Leave(ctx context.Context, roomID string) error {
 }
 
 func (b *memBackend) Control(ctx context.Context, roomID string, action HostAction, pos float64, rate *float64) (party.RoomState, error) {
-	b.entered <- action
 	b.mu.Lock()
-	gate := b.gate
+	gate := b.gate // taken before entered says so: the held call is the one reported
 	b.gate = nil
 	b.mu.Unlock()
+	b.entered <- action
 	if gate != nil {
 		select {
 		case <-gate:
