@@ -4,7 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"unicode"
+
+	"github.com/watchparty/watchparty/textsafe"
 )
 
 // MaxUsernameLen is the longest display name, in characters after cleaning (docs/security.md).
@@ -28,15 +29,13 @@ var (
 // name.
 func CheckUsername(name string) (string, error) {
 	clean := Sanitize(name)
-	visible := strings.ContainsFunc(clean, func(r rune) bool {
-		return unicode.In(r, unicode.L, unicode.N, unicode.P, unicode.S)
-	})
+	shown := textsafe.Shown(clean)
 	switch {
-	case !visible:
+	case shown == "":
 		return "", &userError{msg: "your name is empty once control characters are removed: pick one with --name", err: ErrInvalidUsername}
 	case len([]rune(clean)) > MaxUsernameLen:
 		return "", &userError{msg: fmt.Sprintf("your name is longer than %d characters: pick a shorter one with --name", MaxUsernameLen), err: ErrInvalidUsername}
-	case strings.EqualFold(clean, "system"):
+	case strings.EqualFold(shown, "system"):
 		return "", &userError{msg: `the name "system" is reserved for the room's own messages: pick another with --name`, err: ErrInvalidUsername}
 	}
 	return clean, nil

@@ -94,29 +94,14 @@ func (f fields) boundedNum(name string, required bool) (*float64, *apiError) {
 // checkUsername applies the name rules beyond length: a name must show something, and nobody
 // may appear as the system's notices do (not even with invisible characters in between).
 func checkUsername(name string) *apiError {
-	var shown strings.Builder
-	for _, r := range name {
-		if visible(r) {
-			shown.WriteRune(r)
-		}
-	}
-	if shown.Len() == 0 {
+	shown := textsafe.Shown(name)
+	if shown == "" {
 		return &apiError{http.StatusBadRequest, "INVALID_USERNAME", "username must have a visible character"}
 	}
-	if strings.EqualFold(shown.String(), "system") {
+	if strings.EqualFold(shown, "system") {
 		return &apiError{http.StatusBadRequest, "INVALID_USERNAME", `username "system" is reserved`}
 	}
 	return nil
-}
-
-// visible reports whether r draws something: letters, digits, punctuation and symbols, except
-// the blank ones that are letters or symbols only by category (Hangul fillers, the braille blank).
-func visible(r rune) bool {
-	switch r {
-	case 0x115f, 0x1160, 0x3164, 0xffa0, 0x2800:
-		return false
-	}
-	return unicode.In(r, unicode.L, unicode.N, unicode.P, unicode.S)
 }
 
 // animeID reads the optional anime_id (a string or a number), cleaned and bounded.

@@ -52,3 +52,21 @@ func clean(s string, multiline bool) string {
 		return r
 	}, s))
 }
+
+// Shown is what of s draws something on screen: letters, digits, punctuation and symbols,
+// except the blank ones that are letters or symbols only by category (Hangul fillers, the
+// braille blank). A name whose Shown is empty is invisible; one whose Shown is "system" in any
+// case passes for the room's own notices.
+func Shown(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		switch r {
+		case 0x115f, 0x1160, 0x3164, 0xffa0, 0x2800:
+			continue
+		}
+		if unicode.In(r, unicode.L, unicode.N, unicode.P, unicode.S) {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}

@@ -106,3 +106,18 @@ func forbidden(r rune) bool {
 	return r < 0x20 || r == 0x7f || r >= 0x80 && r <= 0x9f || r >= 0x202a && r <= 0x202e ||
 		r >= 0x2066 && r <= 0x2069 || r == 0x200e || r == 0x200f || r == 0x061c || r == 0xfeff
 }
+
+func TestShown(t *testing.T) {
+	for in, want := range map[string]string{
+		"Hana":               "Hana",
+		"Sys\u200btem":       "System",
+		"\u3164\u2800\u0301": "",
+		"\u200b\u200d\u2060": "",
+		"a b":                "ab",
+		"🎬 Kai":              "🎬Kai",
+	} {
+		if got := Shown(in); got != want {
+			t.Errorf("Shown(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
