@@ -160,7 +160,9 @@ func (s *Store) notice(ctx context.Context, tx *sql.Tx, w *changeSet, room Room,
 func listMembers(ctx context.Context, q interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 }, roomID string) ([]Member, error) {
-	rows, err := q.QueryContext(ctx, memberSelect+` WHERE room_id = ? AND left_at IS NULL ORDER BY joined_at, user_id`, roomID)
+	// Joined first, first; on a millisecond tie the host (a creator and the first to join can
+	// share one), as supabase/ orders them.
+	rows, err := q.QueryContext(ctx, memberSelect+` WHERE room_id = ? AND left_at IS NULL ORDER BY joined_at, role = 'host' DESC, user_id`, roomID)
 	if err != nil {
 		return nil, err
 	}

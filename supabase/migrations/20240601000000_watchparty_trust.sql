@@ -347,14 +347,15 @@ as $$
     'left_at', watchparty_private.ts(p_member.left_at))
 $$;
 
--- The current members, in the order they joined (the hand-over order).
+-- The current members, in the order they joined (the hand-over order); on a millisecond tie the
+-- host first (a room's creator and the first to join can share a millisecond).
 create or replace function watchparty_private.members_json(p_room_id text)
 returns jsonb
 language sql
 stable
 set search_path = ''
 as $$
-  select coalesce(jsonb_agg(watchparty_private.member_json(m) order by m.joined_at, m.user_id), '[]')
+  select coalesce(jsonb_agg(watchparty_private.member_json(m) order by m.joined_at, m.role = 'host' desc, m.user_id), '[]')
   from public.room_members m
   where m.room_id = p_room_id and m.left_at is null
 $$;
