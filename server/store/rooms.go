@@ -160,9 +160,9 @@ func (s *Store) notice(ctx context.Context, tx *sql.Tx, w *changeSet, room Room,
 func listMembers(ctx context.Context, q interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 }, roomID string) ([]Member, error) {
-	// Joined first, first; on a millisecond tie the host (a creator and the first to join can
-	// share one), as supabase/ orders them.
-	rows, err := q.QueryContext(ctx, memberSelect+` WHERE room_id = ? AND left_at IS NULL ORDER BY joined_at, role = 'host' DESC, user_id`, roomID)
+	// Joined first, first; a millisecond tie (a creator and the first to join, two quick joins)
+	// goes by insertion order, not by the random user ids.
+	rows, err := q.QueryContext(ctx, memberSelect+` WHERE room_id = ? AND left_at IS NULL ORDER BY joined_at, rowid`, roomID)
 	if err != nil {
 		return nil, err
 	}
@@ -207,7 +207,7 @@ func (s *Store) LeaveRoom(ctx context.Context, roomID, userID string) (Room, err
 		if room.HostUserID != userID {
 			return nil
 		}
-		next, err := scanMember(tx.QueryRowContext(ctx, memberSelect+` WHERE room_id = ? AND left_at IS NULL ORDER BY joined_at, user_id LIMIT 1`, roomID))
+		next, err := scanMember(tx.QueryRowContext(ctx, memberSelect+` WHERE room_id = ? AND left_at IS NULL ORDER BY joined_at, rowid LIMIT 1`, roomID))
 		if errors.Is(err, ErrNotMember) {
 			return nil // empty room: it keeps its last host until someone joins and the room is reused
 		}
