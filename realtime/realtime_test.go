@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -326,6 +327,11 @@ func TestSlowListenerDoesNotBlockTheSocket(t *testing.T) {
 	slowRoom, fastRoom := u.createRoom(t, "u"), u.createRoom(t, "u")
 
 	release := make(chan struct{})
+	var releaseOnce sync.Once
+	free := func() { releaseOnce.Do(func() { close(release) }) }
+	// Registered after newUser's cleanup, so it runs first: a failed test frees the held
+	// listener before the socket's Close waits for it (it would wait for the whole timeout).
+	t.Cleanup(free)
 	var got recorder[string]
 	slow := u.sock.Channel("room:"+slowRoom, ChannelOptions{})
 	slow.OnPostgresChanges(ChangeFilter{Event: "INSERT", Schema: "public", Table: "comments", Filter: "room_id=eq." + slowRoom}, func(c Change) {
@@ -349,7 +355,7 @@ func TestSlowListenerDoesNotBlockTheSocket(t *testing.T) {
 	u.comment(t, fastRoom, "still flowing")
 	fast.waitChange(t, "comments", "INSERT", func(r map[string]any) bool { return r["message"] == "still flowing" })
 
-	close(release)
+	free()
 	waitFor(t, 5*time.Second, "the held events", func() bool { return len(got.all()) == n })
 	for i, m := range got.all() {
 		if m != fmt.Sprintf("m%d", i) {
