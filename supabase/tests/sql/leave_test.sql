@@ -13,6 +13,10 @@ begin
   perform public.join_room(v_room, 'carol');
   perform tests.act_as('bob');
   perform public.join_room(v_room, 'bob');
+  -- Their first beats announce them (notices 1 and 2).
+  perform public.track_user_presence(v_room, null, '0', 'false');
+  perform tests.act_as('carol');
+  perform public.track_user_presence(v_room, null, '0', 'false');
   -- Join order made explicit (joins inside one transaction share now()): carol before bob.
   perform tests.act_as_admin();
   update public.room_members set joined_at = now() - interval '2 minutes' where user_id = tests.uid('carol');
@@ -54,22 +58,25 @@ begin
   perform tests.ok(public.control_room(v_room, 'play', 3) is not null, 'the new host controls');
   perform tests.act_as('alice');
   perform tests.throws(format('select public.control_room(%L, %L, 1)', v_room, 'play'), 'PT403', 'NOT_MEMBER', 'the old host, gone, cannot');
+  -- alice is the room's owner and left without handing the room over: she is host again
+  -- (lifecycle_test.sql has the owner rules).
   v := public.join_room(v_room, 'alice');
-  perform tests.is(v #>> '{member,role}', 'member', 'the old host rejoins as a member');
-  perform tests.throws(format('select public.control_room(%L, %L, 1)', v_room, 'play'), 'PT403', 'NOT_HOST', 'and is no longer host');
+  perform tests.is(v #>> '{member,role}', 'host', 'the owner rejoins as host (owner return)');
+  perform tests.is(public.leave_room(v_room) #>> '{room,host_user_id}', tests.uid('carol')::text, 'and hands over to carol again on leaving');
+  perform tests.act_as('bob');
+  perform tests.throws(format('select public.control_room(%L, %L, 1)', v_room, 'play'), 'PT403', 'NOT_HOST', 'bob is no host');
   perform tests.is(public.leave_room(v_room) #>> '{room,host_user_id}', tests.uid('carol')::text, 'a member leaving changes no host');
 
-  perform tests.act_as('bob');
-  perform public.leave_room(v_room);
   perform tests.act_as('carol');
   v := public.leave_room(v_room);
   perform tests.is(v #>> '{room,host_user_id}', tests.uid('carol')::text, 'the last member leaving keeps host_user_id');
   perform tests.throws(format('select public.leave_room(%L)', v_room), 'PT403', 'NOT_MEMBER', 'leaving twice');
   v := public.join_room(v_room, 'carol');
   perform tests.is(v #>> '{member,role}', 'host', 'the host gets an empty room back by joining');
+  perform public.track_user_presence(v_room, null, '0', 'false');
   perform tests.act_as_admin();
   perform tests.is((select count(*) from public.comments where room_id = v_room and message = 'carol joined the room'), 2::bigint,
-    'a join after a leave is a first join again');
+    'a join after a leave is a first join again (announced again at its first beat)');
 end $$;
 
 -- A hand-over while playing restates the position at the hand-over time.

@@ -48,15 +48,17 @@ begin
   perform tests.act_as('mallory');
   for i in 1..9 loop
     perform public.join_room(v_room, 'HOST: go to evil.example');
+    perform public.track_user_presence(v_room, null, '0', 'false');  -- the first beat announces
     perform public.leave_room(v_room);
   end loop;
   perform public.join_room(v_other, 'm');
+  perform public.track_user_presence(v_other, null, '0', 'false');
   perform public.leave_room(v_other);
   perform tests.throws(format('select public.join_room(%L, %L)', v_room, 'm'), 'PT429', 'RATE_LIMITED',
     'the 21st join or leave in a minute is refused');
   perform tests.act_as_admin();
   perform tests.is((select count(*) from public.comments where room_id = v_room and is_system_message), 4::bigint,
-    '18 joins and leaves of one member wrote 4 notices');
+    '18 joins (each announced by a beat) and leaves of one member wrote 4 notices');
   perform tests.is((select count(*) from public.room_members where room_id = v_room and left_at is null), 1::bigint,
     'the membership changed all the same (mallory left last)');
   perform tests.is((select count(*) from public.comments where room_id = v_other and is_system_message), 2::bigint,
@@ -67,9 +69,10 @@ begin
   update watchparty_private.notice_events set at = at - interval '61 seconds';
   perform tests.act_as('mallory');
   perform public.join_room(v_room, 'm');
+  perform public.track_user_presence(v_room, null, '0', 'false');
   perform tests.act_as_admin();
   perform tests.is((select count(*) from public.comments where room_id = v_room and is_system_message), 5::bigint,
-    'a minute later the join is announced again');
+    'a minute later the join is announced again (at its first beat)');
 end $$;
 
 -- a room's notices: 30 a minute, whoever joins
@@ -84,10 +87,11 @@ begin
   for i in 1..40 loop
     perform tests.act_as('user' || i);
     perform public.join_room(v_room, 'user' || i);
+    perform public.track_user_presence(v_room, null, '0', 'false');
   end loop;
   perform tests.act_as_admin();
   perform tests.is((select count(*) from public.comments where room_id = v_room and is_system_message), 30::bigint,
-    '40 first joins in a minute write 30 notices');
+    '40 first joins (and beats) in a minute write 30 notices');
   perform tests.is((select count(*) from public.room_members where room_id = v_room and left_at is null), 41::bigint,
     'and all 40 joined');
 end $$;

@@ -60,10 +60,16 @@ begin
   perform tests.is(jsonb_array_length(v -> 'members'), 2, 'joining again adds no member');
 
   perform tests.act_as_admin();
+  perform tests.is((select count(*) from public.comments where room_id = v_room), 0::bigint,
+    'a join adds no notice (it comes with the first beat)');
+  perform tests.act_as('bob');
+  perform public.track_user_presence(v_room, null, '0', 'false');
+  perform public.track_user_presence(v_room, null, '0', 'false');
+  perform tests.act_as_admin();
   perform tests.is((select count(*) from public.comments where room_id = v_room), 1::bigint,
-    'first join adds one notice, the second none');
-  perform tests.is((select message from public.comments where room_id = v_room), 'bob joined the room',
-    'the notice says who joined');
+    'the first beat adds one notice, the second none');
+  perform tests.is((select message from public.comments where room_id = v_room), 'bobby joined the room',
+    'the notice says who joined, by their name at the beat');
   perform tests.ok((select is_system_message and user_id is null and username = 'system' and anime_id = 'anime123'
                     from public.comments where room_id = v_room),
     'the notice is a system message from "system", with the room''s anime');
