@@ -52,6 +52,15 @@
 // and replies are matched by id. One goroutine reads the socket and one
 // delivers events; both end by Close (or when mpv goes away, once the
 // events are consumed). When mpv dies, calls fail with ErrClosed, Done is
-// closed and EventClosed is delivered; Wait returns mpv's exit status. The
-// caller may then Launch again and Load at the old Position.
+// closed and EventClosed is delivered; Wait returns mpv's exit status and
+// WaitExit says what it means: ExitQuit when the user quit mpv (q or
+// closing its window), ExitCrashed when it died. The caller may then Launch
+// again and Load at the old Position.
+//
+// # Lifetime
+//
+// An mpv that Launch started dies with the process that started it, however
+// that process ends (kill -9 included): on Linux by a parent-death signal,
+// on Windows by a job object that kills it when our handle closes. macOS
+// has neither; see docs/player.md. An attached mpv is never touched.
 package player

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -170,10 +171,12 @@ const (
 
 // process is an mpv we started.
 type process struct {
-	cmd    *exec.Cmd
-	out    *tailBuffer
-	exited chan struct{} // closed after Wait returned
-	err    error         // Wait's result, set before exited is closed
+	cmd      *exec.Cmd
+	out      *tailBuffer
+	stopping atomic.Bool   // stop has begun: an exit from now on is ours (ExitStopped)
+	exited   chan struct{} // closed after Wait returned
+	err      error         // Wait's result, set before exited is closed
+	reason   ExitReason    // how it ended, set before exited is closed
 }
 
 func startProcess(path string, args []string, output io.Writer) (*process, error) {
@@ -187,17 +190,20 @@ func startProcess(path string, args []string, output io.Writer) (*process, error
 	// mpv may start helpers (yt-dlp) that inherit the output pipe; do not
 	// let them hold up Wait once mpv itself is gone.
 	cmd.WaitDelay = time.Second
-	if err := cmd.Start(); err != nil {
+	pr := &process{cmd: cmd, out: tail, exited: make(chan struct{})}
+	// spawn ties mpv's life to ours where the system allows (spawn_*.go): if watchparty dies,
+	// even by kill -9, mpv goes too.
+	err := spawn(cmd, func(err error) {
+		pr.err = err
+		pr.reason = exitReason(cmd.ProcessState, pr.stopping.Load())
+		close(pr.exited)
+	})
+	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, exec.ErrNotFound) {
 			return nil, fmt.Errorf("%s: %w", path, ErrNotFound)
 		}
 		return nil, fmt.Errorf("start mpv: %w", err)
 	}
-	pr := &process{cmd: cmd, out: tail, exited: make(chan struct{})}
-	go func() {
-		pr.err = cmd.Wait()
-		close(pr.exited)
-	}()
 	return pr, nil
 }
 
@@ -206,6 +212,7 @@ func startProcess(path string, args []string, output io.Writer) (*process, error
 // second in all, so that leaving a session stays bounded with a hung mpv. Only this process is
 // signalled.
 func (pr *process) stop(c *conn) {
+	pr.stopping.Store(true)
 	select {
 	case <-pr.exited:
 		return
@@ -226,6 +233,7 @@ func (pr *process) stop(c *conn) {
 
 // kill signals exactly the process we started and waits until it is reaped.
 func (pr *process) kill() {
+	pr.stopping.Store(true)
 	_ = pr.cmd.Process.Kill()
 	<-pr.exited
 }
