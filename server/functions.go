@@ -40,6 +40,8 @@ func storeError(err error) *apiError {
 		return &apiError{http.StatusForbidden, "NOT_MEMBER", "join the room first"}
 	case errors.Is(err, store.ErrNotHost):
 		return &apiError{http.StatusForbidden, "NOT_HOST", "only the host can control playback"}
+	case errors.Is(err, store.ErrNoSuchHeir):
+		return invalid("%v", err)
 	}
 	return &apiError{http.StatusInternalServerError, "INTERNAL", "internal error"}
 }
@@ -50,6 +52,22 @@ type fields map[string]json.RawMessage
 func (f fields) present(name string) bool {
 	raw, ok := f[name]
 	return ok && string(raw) != "null"
+}
+
+// clientID reads the optional client id of a join, create, leave or beat (docs/api.md): one
+// person's windows and scripts are told apart by it.
+func (f fields) clientID(name string) (string, *apiError) {
+	v, e := f.str(name, false)
+	if e != nil || v == nil {
+		if e != nil {
+			e = invalid("%s", clientIDRule)
+		}
+		return "", e
+	}
+	if !validClientID(*v) {
+		return "", invalid("%s", clientIDRule)
+	}
+	return *v, nil
 }
 
 func (f fields) str(name string, required bool) (*string, *apiError) {
@@ -150,6 +168,7 @@ func (s *Server) handleFunction(w http.ResponseWriter, r *http.Request) {
 		"rooms/create":    s.fnCreateRoom,
 		"rooms/join":      s.fnJoinRoom,
 		"rooms/leave":     s.fnLeaveRoom,
+		"rooms/handover":  s.fnHandover,
 		"sync/control":    s.fnControl,
 		"comments/create": s.fnComment,
 	}
@@ -221,14 +240,21 @@ func (s *Server) fnCreateRoom(r *http.Request, c caller, f fields) (any, *apiErr
 	if nr.EpisodeNumber, e = f.integer("episode_number"); e != nil {
 		return nil, e
 	}
+	clientID, e := f.clientID("client_id")
+	if e != nil {
+		return nil, e
+	}
+	if clientID == "" {
+		clientID = store.NewClientID()
+	}
 	if !s.limits.allow("create:"+c.userID, 10, time.Minute) {
 		return nil, &apiError{http.StatusTooManyRequests, "RATE_LIMITED", "too many rooms created: wait a minute"}
 	}
-	room, member, err := s.store.CreateRoom(r.Context(), c.userID, username, nr)
+	room, member, err := s.store.CreateRoom(r.Context(), c.userID, username, clientID, nr)
 	if err != nil {
 		return nil, &apiError{http.StatusInternalServerError, "INTERNAL", err.Error()}
 	}
-	return map[string]any{"room": room, "member": member}, nil
+	return map[string]any{"room": room, "member": member, "client_id": clientID}, nil
 }
 
 // allowMembershipChange is the join/leave budget of a user: a loop of joins and leaves costs
@@ -254,14 +280,21 @@ func (s *Server) fnJoinRoom(r *http.Request, c caller, f fields) (any, *apiError
 	if e != nil {
 		return nil, e
 	}
+	clientID, e := f.clientID("client_id")
+	if e != nil {
+		return nil, e
+	}
+	if clientID == "" {
+		clientID = store.NewClientID()
+	}
 	if e := s.allowMembershipChange(c); e != nil {
 		return nil, e
 	}
-	room, member, members, err := s.store.JoinRoom(r.Context(), roomID, c.userID, username)
+	room, member, members, err := s.store.JoinRoom(r.Context(), roomID, c.userID, username, clientID)
 	if err != nil {
 		return nil, storeError(err)
 	}
-	return map[string]any{"room": room, "member": member, "members": members}, nil
+	return map[string]any{"room": room, "member": member, "members": members, "client_id": clientID}, nil
 }
 
 func (s *Server) fnLeaveRoom(r *http.Request, c caller, f fields) (any, *apiError) {
@@ -269,10 +302,34 @@ func (s *Server) fnLeaveRoom(r *http.Request, c caller, f fields) (any, *apiErro
 	if e != nil {
 		return nil, e
 	}
+	clientID, e := f.clientID("client_id")
+	if e != nil {
+		return nil, e
+	}
 	if e := s.allowMembershipChange(c); e != nil {
 		return nil, e
 	}
-	room, err := s.store.LeaveRoom(r.Context(), roomID, c.userID)
+	room, err := s.store.LeaveRoom(r.Context(), roomID, c.userID, clientID)
+	if err != nil {
+		return nil, storeError(err)
+	}
+	return map[string]any{"room": room}, nil
+}
+
+// fnHandover passes the host role on purpose (the handover command, the screen's key).
+func (s *Server) fnHandover(r *http.Request, c caller, f fields) (any, *apiError) {
+	roomID, e := f.roomID("room_id")
+	if e != nil {
+		return nil, e
+	}
+	to, e := f.str("to_user_id", true)
+	if e != nil {
+		return nil, e
+	}
+	if !s.limits.allow("control:"+c.userID+":"+roomID, 20, 10*time.Second) {
+		return nil, &apiError{http.StatusTooManyRequests, "RATE_LIMITED", "too many controls: at most 20 in 10 s"}
+	}
+	room, err := s.store.Handover(r.Context(), roomID, c.userID, *to)
 	if err != nil {
 		return nil, storeError(err)
 	}

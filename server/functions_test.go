@@ -58,6 +58,7 @@ func TestCreateJoinLeave(t *testing.T) {
 	if data(r, "member", "role") != "member" || len(data(r, "members").([]any)) != 2 {
 		t.Fatalf("join data = %s", r.Body)
 	}
+	api.Beat(bob.AccessToken, roomID) // Bob's client is up: he is announced
 	// Joining again (a second terminal) keeps the role and adds no second notice; so does the
 	// host joining its own room.
 	wantFn(t, api.Invoke(bob.AccessToken, "rooms/join", map[string]any{"room_id": roomID, "username": "Bob"}), 200, "")

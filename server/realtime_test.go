@@ -416,6 +416,10 @@ func TestPostgresChanges(t *testing.T) {
 	if !reflect.DeepEqual(ids, []int64{idMembers}) || d["record"].(map[string]any)["username"] != "Third" {
 		t.Fatalf("member insert: %v %v", ids, d)
 	}
+	// JoinRoom's first beat announces Third: the row's UPDATE (announced), then the notice.
+	if _, d = changeOf(t, await(t, c, "first beat", isChange), "room_members", "UPDATE"); d["record"].(map[string]any)["announced"] != true {
+		t.Fatalf("first beat: %v", d)
+	}
 	_, d = changeOf(t, await(t, c, "join notice", isChange), "comments", "INSERT")
 	if d["record"].(map[string]any)["is_system_message"] != true {
 		t.Fatalf("join notice: %v", d)

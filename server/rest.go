@@ -90,7 +90,12 @@ func (s *Server) rpcTrackPresence(w http.ResponseWriter, r *http.Request, c call
 		rpcError(w, http.StatusBadRequest, "p_is_playing must be a boolean")
 		return
 	}
-	err := s.store.TrackPresence(r.Context(), roomID, c.userID, pos, playing)
+	clientID, e := f.clientID("p_client_id")
+	if e != nil {
+		rpcError(w, http.StatusBadRequest, e.message)
+		return
+	}
+	err := s.store.TrackPresence(r.Context(), roomID, c.userID, clientID, pos, playing)
 	s.hub.flushed()
 	switch {
 	case errors.Is(err, store.ErrRoomNotFound):

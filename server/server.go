@@ -41,6 +41,11 @@ type Config struct {
 	RequestTimeout time.Duration // read an HTTP request body within this (10 s); the reply gets 3×
 	RoomIdleExpiry time.Duration // delete rooms nobody was seen in or controlled for this long (7 days)
 	WALLimit       int64         // truncate the SQLite WAL past this many bytes (32 MiB)
+	// Liveness (docs/api.md, "Membership and liveness"): a member with no beat for StaleAfter is
+	// stale (a stale host hands the room to a live member); a client with none for GoneAfter is
+	// gone, and a person with no client left drops out.
+	StaleAfter time.Duration // (15 s)
+	GoneAfter  time.Duration // (45 s)
 	// Now is the clock (tests); default time.Now.
 	Now func() time.Time
 }
@@ -67,6 +72,12 @@ func (c *Config) defaults() {
 	if c.RoomIdleExpiry == 0 {
 		c.RoomIdleExpiry = 7 * 24 * time.Hour
 	}
+	if c.StaleAfter == 0 {
+		c.StaleAfter = 15 * time.Second
+	}
+	if c.GoneAfter == 0 {
+		c.GoneAfter = 45 * time.Second
+	}
 	if c.MaxFrame == 0 {
 		c.MaxFrame = 1 << 20
 	}
@@ -89,9 +100,9 @@ type Server struct {
 	limits *rateLimits
 	mux    *http.ServeMux
 
-	stopExpiry chan struct{} // ends expireRooms
-	expiryDone chan struct{}
-	closeOnce  sync.Once
+	stop      chan struct{}  // ends expireRooms and sweepLiveness
+	loops     sync.WaitGroup // expireRooms and sweepLiveness
+	closeOnce sync.Once
 }
 
 // roomExpiryInterval is how often idle rooms are looked for.
@@ -100,7 +111,7 @@ const roomExpiryInterval = time.Hour
 // expireRooms deletes idle rooms at start and then every roomExpiryInterval, so an abandoned
 // server's database doesn't grow with rooms nobody will return to.
 func (s *Server) expireRooms() {
-	defer close(s.expiryDone)
+	defer s.loops.Done()
 	t := time.NewTicker(roomExpiryInterval)
 	defer t.Stop()
 	for {
@@ -111,9 +122,37 @@ func (s *Server) expireRooms() {
 			s.log.Info("expired idle rooms", "rooms", n, "idle", s.cfg.RoomIdleExpiry)
 		}
 		select {
-		case <-s.stopExpiry:
+		case <-s.stop:
 			return
 		case <-t.C:
+		}
+	}
+}
+
+// sweepInterval is how often liveness is applied: a silent host is replaced at most this long
+// after StaleAfter.
+const sweepInterval = time.Second
+
+// sweepLiveness applies the liveness rule to every room every sweepInterval (Store.Sweep). The
+// Supabase deployment applies the same rule lazily, on each member's beat.
+func (s *Server) sweepLiveness() {
+	defer s.loops.Done()
+	t := time.NewTicker(sweepInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+		}
+		now := s.cfg.Now()
+		dropped, handed, err := s.store.Sweep(context.Background(), now.Add(-s.cfg.StaleAfter), now.Add(-s.cfg.GoneAfter))
+		if err != nil {
+			s.log.Warn("liveness sweep", "err", err)
+			continue
+		}
+		if dropped > 0 || handed > 0 {
+			s.log.Info("liveness", "dropped_out", dropped, "host_handed_over", handed)
 		}
 	}
 }
@@ -138,8 +177,10 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.store = st
 	s.hub = newHub(s)
-	s.stopExpiry, s.expiryDone = make(chan struct{}), make(chan struct{})
+	s.stop = make(chan struct{})
+	s.loops.Add(2)
 	go s.expireRooms()
+	go s.sweepLiveness()
 	st.SetChangeHook(s.hub.publishChanges)
 	s.routes()
 	return s, nil
@@ -189,8 +230,8 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 func (s *Server) Close() error {
 	var err error
 	s.closeOnce.Do(func() {
-		close(s.stopExpiry)
-		<-s.expiryDone
+		close(s.stop)
+		s.loops.Wait()
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		s.hub.shutdown(ctx)
 		cancel()

@@ -24,6 +24,13 @@ const (
 // before anything uses them: a lookup, a rate-limit key or a topic.
 var roomIDPattern = regexp.MustCompile(`^[a-z0-9]{10}$`)
 
+// clientIDPattern is a client id: one person's windows and scripts in a room are told apart by it.
+var clientIDPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{8,64}$`)
+
+const clientIDRule = "client_id must be 8 to 64 characters of A-Z, a-z, 0-9, _ and -"
+
+func validClientID(id string) bool { return clientIDPattern.MatchString(id) }
+
 func validRoomID(id string) bool { return roomIDPattern.MatchString(id) }
 
 var errRoomNotFound = &apiError{http.StatusNotFound, "ROOM_NOT_FOUND", "room not found"}

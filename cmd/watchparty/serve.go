@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"path/filepath"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/watchparty/watchparty/config"
@@ -19,6 +20,10 @@ type serveOptions struct {
 	Listen  string
 	DataDir string
 	Verbose bool
+	// Liveness: a member silent this long is stale (a stale host hands the room on); a client
+	// silent GoneAfter is gone, and a person with no client left drops out.
+	StaleAfter time.Duration
+	GoneAfter  time.Duration
 }
 
 func (o *serveOptions) streams() *ioStreams { return &o.io }
@@ -27,6 +32,9 @@ func (o *serveOptions) streams() *ioStreams { return &o.io }
 func (o *serveOptions) validate() error {
 	if _, _, err := net.SplitHostPort(o.Listen); err != nil {
 		return usageErrorf("--listen %q: want host:port, e.g. 127.0.0.1:54321 or 0.0.0.0:54321", o.Listen)
+	}
+	if o.StaleAfter < time.Second || o.GoneAfter <= o.StaleAfter {
+		return usageErrorf("--stale-after %v, --gone-after %v: want at least 1s, and --gone-after longer than --stale-after", o.StaleAfter, o.GoneAfter)
 	}
 	return nil
 }
@@ -47,7 +55,12 @@ It listens on loopback unless --listen says otherwise; use --listen 0.0.0.0:5432
 let friends on your network join. It prints its URL and anon key; clients fetch the
 key from the server, so "--server URL" is all a friend needs. Ctrl-C (or SIGTERM)
 stops it cleanly: clients are told, queued messages are sent and the database is
-closed. Data lives in --data (default: the user data dir, or $WATCHPARTY_HOME/data).`,
+closed. Data lives in --data (default: the user data dir, or $WATCHPARTY_HOME/data).
+
+Every client beats every 3 s. A member silent for --stale-after is stale: a stale
+host hands the room to the longest-present live member ("Y is now the host (X went
+quiet)"), and takes it back on returning if they own the room. A client silent for
+--gone-after is gone; a person with no client left drops out of the room.`,
 		Example: `  watchparty serve
   watchparty serve --listen 0.0.0.0:54321 --data ./party-data`,
 		Args: noArgs,
@@ -56,6 +69,8 @@ closed. Data lives in --data (default: the user data dir, or $WATCHPARTY_HOME/da
 	cmd.Flags().StringVar(&o.Listen, "listen", server.DefaultListen, "address to listen on (host:port); 0.0.0.0:PORT to accept other machines")
 	cmd.Flags().StringVar(&o.DataDir, "data", "", "data directory (database, keys)")
 	cmd.Flags().BoolVarP(&o.Verbose, "verbose", "v", false, "log every request and connection")
+	cmd.Flags().DurationVar(&o.StaleAfter, "stale-after", 15*time.Second, "a member with no beat for this long is stale (a stale host is replaced)")
+	cmd.Flags().DurationVar(&o.GoneAfter, "gone-after", 45*time.Second, "a client with no beat for this long is gone (a person with none left drops out)")
 	return cmd
 }
 
@@ -74,7 +89,8 @@ func runServe(ctx context.Context, o *serveOptions) error {
 		level = slog.LevelDebug
 	}
 	logger := slog.New(slog.NewTextHandler(o.io.ErrOut, &slog.HandlerOptions{Level: level}))
-	srv, err := server.Start(server.Config{DataDir: dataDir, Version: version, Logger: logger}, o.Listen)
+	srv, err := server.Start(server.Config{DataDir: dataDir, Version: version, Logger: logger,
+		StaleAfter: o.StaleAfter, GoneAfter: o.GoneAfter}, o.Listen)
 	if le := (*server.ListenError)(nil); errors.As(err, &le) {
 		return fmt.Errorf("%w (is another server running? pick another port with --listen)", err)
 	} else if err != nil {

@@ -172,6 +172,19 @@ func (a *API) JoinRoom(ctx context.Context, token, roomID, username string) erro
 	return nil
 }
 
+// Beat makes one liveness beat (track_user_presence) in a room. A member's first beat announces
+// them ("<name> joined the room").
+func (a *API) Beat(ctx context.Context, token, roomID string) error {
+	r, err := a.RPC(ctx, token, "track_user_presence", map[string]any{"p_room_id": roomID, "p_current_time": 0, "p_is_playing": false})
+	if err != nil {
+		return err
+	}
+	if r.Status != http.StatusNoContent {
+		return fmt.Errorf("beat: status %d: %s", r.Status, r.Body)
+	}
+	return nil
+}
+
 // Dig walks nested JSON objects by key; nil when a step is missing.
 func Dig(v any, keys ...string) any { return dig(v, keys...) }
 

@@ -107,8 +107,16 @@ func (x T) CreateRoom(token, username string) string {
 	return id
 }
 
-// JoinRoom joins a room.
+// JoinRoom joins a room and makes the first liveness beat, as a client does once it is up
+// (which announces the member).
 func (x T) JoinRoom(token, roomID, username string) {
 	x.t.Helper()
 	must(x.t, x.API.JoinRoom(context.Background(), token, roomID, username), "join room")
+	x.Beat(token, roomID)
+}
+
+// Beat makes one liveness beat in a room.
+func (x T) Beat(token, roomID string) {
+	x.t.Helper()
+	must(x.t, x.API.Beat(context.Background(), token, roomID), "beat")
 }

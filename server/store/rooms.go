@@ -32,20 +32,22 @@ func NewRoomID() string {
 	return string(b)
 }
 
-// CreateRoom creates a room hosted by userID and adds the host as its first member.
-func (s *Store) CreateRoom(ctx context.Context, userID, username string, nr NewRoom) (Room, Member, error) {
+// CreateRoom creates a room hosted and owned by userID and adds the host, from client clientID,
+// as its first member (announced: the creator's room has no "joined" notice).
+func (s *Store) CreateRoom(ctx context.Context, userID, username, clientID string, nr NewRoom) (Room, Member, error) {
 	now := FormatTime(s.now())
 	room := Room{
 		RoomID: NewRoomID(), HostUserID: userID, MediaURL: nr.MediaURL, MediaTitle: nr.MediaTitle,
 		MediaDuration: nr.MediaDuration, AnimeID: nr.AnimeID, EpisodeNumber: nr.EpisodeNumber,
-		PlaybackRate: 1, UpdatedAt: now, CreatedAt: now,
+		PlaybackRate: 1, UpdatedAt: now, CreatedAt: now, OwnerUserID: userID,
 	}
-	member := Member{RoomID: room.RoomID, UserID: userID, Username: username, Role: "host", LastSeen: now, JoinedAt: now}
+	member := Member{RoomID: room.RoomID, UserID: userID, Username: username, Role: "host", LastSeen: now, JoinedAt: now, Announced: true}
 	err := s.write(ctx, func(tx *sql.Tx, w *changeSet) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO rooms (room_id, host_user_id, media_url, media_title, media_duration,
-			anime_id, episode_number, is_playing, "current_time", playback_rate, state_version, updated_at, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, 0, 0, 1, 0, ?, ?)`,
-			room.RoomID, userID, nr.MediaURL, nr.MediaTitle, nr.MediaDuration, nr.AnimeID, nr.EpisodeNumber, now, now)
+			anime_id, episode_number, is_playing, "current_time", playback_rate, state_version, updated_at, created_at,
+			owner_user_id, owner_handed_over)
+			VALUES (?, ?, ?, ?, ?, ?, ?, 0, 0, 1, 0, ?, ?, ?, 0)`,
+			room.RoomID, userID, nr.MediaURL, nr.MediaTitle, nr.MediaDuration, nr.AnimeID, nr.EpisodeNumber, now, now, userID)
 		if err != nil {
 			return fmt.Errorf("insert room: %w", err)
 		}
@@ -55,14 +57,14 @@ func (s *Store) CreateRoom(ctx context.Context, userID, username string, nr NewR
 		}
 		w.add(Change{Table: "room_members", Type: "INSERT", Columns: MemberColumns, Record: member.Record()})
 		w.memberships = append(w.memberships, membership{room.RoomID, userID, true})
-		return nil
+		return s.touchClient(ctx, tx, room.RoomID, userID, clientID, now)
 	})
 	return room, member, err
 }
 
 func insertMember(ctx context.Context, tx *sql.Tx, m Member) error {
-	_, err := tx.ExecContext(ctx, `INSERT INTO room_members (room_id, user_id, username, role, "current_time", is_playing, last_seen, joined_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, m.RoomID, m.UserID, m.Username, m.Role, m.CurrentTime, m.IsPlaying, m.LastSeen, m.JoinedAt)
+	_, err := tx.ExecContext(ctx, `INSERT INTO room_members (room_id, user_id, username, role, "current_time", is_playing, last_seen, joined_at, announced)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, m.RoomID, m.UserID, m.Username, m.Role, m.CurrentTime, m.IsPlaying, m.LastSeen, m.JoinedAt, m.Announced)
 	if err != nil {
 		return fmt.Errorf("insert member: %w", err)
 	}
@@ -89,10 +91,12 @@ func insertComment(ctx context.Context, tx *sql.Tx, w *changeSet, c *Comment) er
 	return nil
 }
 
-// JoinRoom makes userID a member of roomID. Joining again is idempotent: the role stays, no second
-// notice is written, and only a changed username is updated. A member who left comes back with
-// the same row (left_at cleared, joined_at now), announced like a first join.
-func (s *Store) JoinRoom(ctx context.Context, roomID, userID, username string) (Room, Member, []Member, error) {
+// JoinRoom makes userID a member of roomID from client clientID. Joining again (a reconnect,
+// another window) keeps the role and adds nothing; only a changed username is updated. A new
+// member, or one who left, is current again but not announced: "<name> joined the room" comes
+// with their first liveness beat (TrackPresence), so a join that fails before its client is up
+// never shows. The owner coming back takes the host role back (ownerReturns).
+func (s *Store) JoinRoom(ctx context.Context, roomID, userID, username, clientID string) (Room, Member, []Member, error) {
 	var room Room
 	var member Member
 	var members []Member
@@ -115,21 +119,19 @@ func (s *Store) JoinRoom(ctx context.Context, roomID, userID, username string) (
 			}
 			w.add(Change{Table: "room_members", Type: "INSERT", Columns: MemberColumns, Record: member.Record()})
 			w.memberships = append(w.memberships, membership{roomID, userID, true})
-			return s.notice(ctx, tx, w, room, userID, username+" joined the room", now)
 		case err != nil:
 			return err
 		case !member.Current():
 			old := member
 			member.Username, member.Role, member.LastSeen, member.JoinedAt, member.LeftAt = username, role, now, now, nil
-			member.CurrentTime, member.IsPlaying = 0, false
+			member.CurrentTime, member.IsPlaying, member.Announced = 0, false, false
 			if _, err := tx.ExecContext(ctx, `UPDATE room_members SET username = ?, role = ?, "current_time" = 0, is_playing = 0,
-				last_seen = ?, joined_at = ?, left_at = NULL WHERE room_id = ? AND user_id = ?`,
+				last_seen = ?, joined_at = ?, left_at = NULL, announced = 0 WHERE room_id = ? AND user_id = ?`,
 				username, role, now, now, roomID, userID); err != nil {
 				return err
 			}
 			w.add(Change{Table: "room_members", Type: "UPDATE", Columns: MemberColumns, Record: member.Record(), OldRecord: old.Record()})
 			w.memberships = append(w.memberships, membership{roomID, userID, true})
-			return s.notice(ctx, tx, w, room, userID, username+" joined the room", now)
 		default:
 			old := member
 			member.Username, member.LastSeen = username, now
@@ -139,7 +141,10 @@ func (s *Store) JoinRoom(ctx context.Context, roomID, userID, username string) (
 			}
 			w.add(Change{Table: "room_members", Type: "UPDATE", Columns: MemberColumns, Record: member.Record(), OldRecord: old.Record()})
 		}
-		return nil
+		if err := s.touchClient(ctx, tx, roomID, userID, clientID, now); err != nil {
+			return err
+		}
+		return s.ownerReturns(ctx, tx, w, &room, &member, now)
 	})
 	if err == nil {
 		members, err = listMembers(ctx, s.db, roomID)
@@ -178,10 +183,11 @@ func listMembers(ctx context.Context, q interface {
 	return members, rows.Err()
 }
 
-// LeaveRoom takes userID out of roomID: the row stays, with left_at set (a soft leave, published
-// as an UPDATE only current members receive). When the host leaves, the longest-present remaining
-// member becomes host. It returns the room as it is afterwards.
-func (s *Store) LeaveRoom(ctx context.Context, roomID, userID string) (Room, error) {
+// LeaveRoom takes client clientID of userID out of roomID ("" = all the person's clients). The
+// person leaves when no client of theirs is left: the row stays, with left_at set (a soft leave,
+// published as an UPDATE only current members receive), and a leaving host hands the room to the
+// next heir. It returns the room as it is afterwards.
+func (s *Store) LeaveRoom(ctx context.Context, roomID, userID, clientID string) (Room, error) {
 	var room Room
 	err := s.write(ctx, func(tx *sql.Tx, w *changeSet) error {
 		var err error
@@ -192,44 +198,19 @@ func (s *Store) LeaveRoom(ctx context.Context, roomID, userID string) (Room, err
 		if err != nil {
 			return err
 		}
-		now := FormatTime(s.now())
-		old := member
-		member.Role, member.IsPlaying, member.LeftAt = "member", false, &now
-		if _, err := tx.ExecContext(ctx, `UPDATE room_members SET role = 'member', is_playing = 0, left_at = ? WHERE room_id = ? AND user_id = ?`,
-			now, roomID, userID); err != nil {
-			return err
+		if clientID != "" {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM room_clients WHERE room_id = ? AND user_id = ? AND client_id = ?`, roomID, userID, clientID); err != nil {
+				return err
+			}
+			var left int
+			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM room_clients WHERE room_id = ? AND user_id = ?`, roomID, userID).Scan(&left); err != nil {
+				return err
+			}
+			if left > 0 {
+				return nil // another window of the same person is still here
+			}
 		}
-		w.add(Change{Table: "room_members", Type: "UPDATE", Columns: MemberColumns, Record: member.Record(), OldRecord: old.Record()})
-		w.memberships = append(w.memberships, membership{roomID, userID, false})
-		if err := s.notice(ctx, tx, w, room, userID, member.Username+" left the room", now); err != nil {
-			return err
-		}
-		if room.HostUserID != userID {
-			return nil
-		}
-		next, err := scanMember(tx.QueryRowContext(ctx, memberSelect+` WHERE room_id = ? AND left_at IS NULL ORDER BY joined_at, rowid LIMIT 1`, roomID))
-		if errors.Is(err, ErrNotMember) {
-			return nil // empty room: it keeps its last host until someone joins and the room is reused
-		}
-		if err != nil {
-			return err
-		}
-		oldMember := next
-		next.Role = "host"
-		if _, err := tx.ExecContext(ctx, `UPDATE room_members SET role = 'host' WHERE room_id = ? AND user_id = ?`, roomID, next.UserID); err != nil {
-			return err
-		}
-		w.add(Change{Table: "room_members", Type: "UPDATE", Columns: MemberColumns, Record: next.Record(), OldRecord: oldMember.Record()})
-		oldRoom := room
-		room.HostUserID, room.StateVersion, room.UpdatedAt = next.UserID, room.StateVersion+1, now
-		// The position at updated_at moves with the clock while playing.
-		room.CurrentTime = expectedAt(oldRoom, s.now())
-		if _, err := tx.ExecContext(ctx, `UPDATE rooms SET host_user_id = ?, state_version = ?, updated_at = ?, "current_time" = ? WHERE room_id = ?`,
-			room.HostUserID, room.StateVersion, room.UpdatedAt, room.CurrentTime, roomID); err != nil {
-			return err
-		}
-		w.add(Change{Table: "rooms", Type: "UPDATE", Columns: RoomColumns, Record: room.Record(), OldRecord: oldRoom.Record()})
-		return insertSystemComment(ctx, tx, w, room, next.Username+" is now the host", now)
+		return s.personLeaves(ctx, tx, w, &room, member, leftOnPurpose, FormatTime(s.now()))
 	})
 	return room, err
 }
@@ -352,6 +333,7 @@ func (s *Store) AddComment(ctx context.Context, roomID, userID string, nc NewCom
 // presenceWrite is one queued track_user_presence write.
 type presenceWrite struct {
 	roomID, userID string
+	clientID       string // "" = every client of the person
 	currentTime    float64
 	playing        bool
 	err            error
@@ -367,8 +349,8 @@ type presenceWrite struct {
 // write queueing for the lock on its own (measured: 5,000 clients saturated the lock at about
 // 600 writes/s before this). A write that fails on its own (not a member, no such room) fails
 // alone; any other error fails the batch.
-func (s *Store) TrackPresence(ctx context.Context, roomID, userID string, currentTime float64, playing bool) error {
-	pw := &presenceWrite{roomID: roomID, userID: userID, currentTime: currentTime, playing: playing, done: make(chan struct{})}
+func (s *Store) TrackPresence(ctx context.Context, roomID, userID, clientID string, currentTime float64, playing bool) error {
+	pw := &presenceWrite{roomID: roomID, userID: userID, clientID: clientID, currentTime: currentTime, playing: playing, done: make(chan struct{})}
 	s.presMu.Lock()
 	s.presQueue = append(s.presQueue, pw)
 	s.presMu.Unlock()
@@ -423,12 +405,41 @@ func (s *Store) trackPresence(ctx context.Context, tx *sql.Tx, w *changeSet, p *
 		return err
 	}
 	old := member
-	member.CurrentTime, member.IsPlaying, member.LastSeen = p.currentTime, p.playing, FormatTime(s.now())
-	if _, err := upd.ExecContext(ctx, p.currentTime, p.playing, member.LastSeen, p.roomID, p.userID); err != nil {
+	now := FormatTime(s.now())
+	// A member's first beat announces them: their client is up (a join that fails before
+	// that never shows).
+	announcing := !member.Announced
+	member.CurrentTime, member.IsPlaying, member.LastSeen, member.Announced = p.currentTime, p.playing, now, true
+	if announcing {
+		_, err = tx.ExecContext(ctx, `UPDATE room_members SET "current_time" = ?, is_playing = ?, last_seen = ?, announced = 1
+			WHERE room_id = ? AND user_id = ?`, p.currentTime, p.playing, now, p.roomID, p.userID)
+	} else {
+		_, err = upd.ExecContext(ctx, p.currentTime, p.playing, now, p.roomID, p.userID)
+	}
+	if err != nil {
 		return err
 	}
 	w.add(Change{Table: "room_members", Type: "UPDATE", Columns: MemberColumns, Record: member.Record(), OldRecord: old.Record()})
-	return nil
+	if err := s.beatClients(ctx, tx, p.roomID, p.userID, p.clientID, now); err != nil {
+		return err
+	}
+	if announcing {
+		room, err := scanRoom(tx.QueryRowContext(ctx, roomSelect+` WHERE room_id = ?`, p.roomID))
+		if err != nil {
+			return err
+		}
+		if err := s.notice(ctx, tx, w, room, p.userID, member.Username+" joined the room", now); err != nil {
+			return err
+		}
+	}
+	if member.Role == "host" {
+		return nil // the owner check below needs the room row; a host has nothing to take back
+	}
+	room, err := scanRoom(tx.QueryRowContext(ctx, roomSelect+` WHERE room_id = ?`, p.roomID))
+	if err != nil {
+		return err
+	}
+	return s.ownerReturns(ctx, tx, w, &room, &member, now)
 }
 
 // RoomState returns a room and its members.

@@ -36,6 +36,10 @@ type Room struct {
 	StateVersion  int64    `json:"state_version"`
 	UpdatedAt     string   `json:"updated_at"`
 	CreatedAt     string   `json:"created_at"`
+	// OwnerUserID is the creator: back in the room, they take the host role back unless they
+	// handed it away on purpose (OwnerHandedOver).
+	OwnerUserID     string `json:"owner_user_id"`
+	OwnerHandedOver bool   `json:"owner_handed_over"`
 }
 
 // RoomColumns are the rooms columns with their Postgres types.
@@ -43,7 +47,8 @@ var RoomColumns = []Column{
 	{"room_id", "text"}, {"host_user_id", "text"}, {"media_url", "text"}, {"media_title", "text"},
 	{"media_duration", "float8"}, {"anime_id", "text"}, {"episode_number", "int4"}, {"is_playing", "bool"},
 	{"current_time", "float8"}, {"playback_rate", "float8"}, {"state_version", "int8"},
-	{"updated_at", "timestamptz"}, {"created_at", "timestamptz"},
+	{"updated_at", "timestamptz"}, {"created_at", "timestamptz"}, {"owner_user_id", "uuid"},
+	{"owner_handed_over", "bool"},
 }
 
 // Record returns the row as a change-payload map.
@@ -53,7 +58,7 @@ func (r Room) Record() map[string]any {
 		"media_title": ptr(r.MediaTitle), "media_duration": ptr(r.MediaDuration), "anime_id": ptr(r.AnimeID),
 		"episode_number": ptr(r.EpisodeNumber), "is_playing": r.IsPlaying, "current_time": r.CurrentTime,
 		"playback_rate": r.PlaybackRate, "state_version": r.StateVersion, "updated_at": r.UpdatedAt,
-		"created_at": r.CreatedAt,
+		"created_at": r.CreatedAt, "owner_user_id": r.OwnerUserID, "owner_handed_over": r.OwnerHandedOver,
 	}
 }
 
@@ -69,6 +74,8 @@ type Member struct {
 	JoinedAt    string  `json:"joined_at"`
 	// LeftAt is set when the member has left (a soft leave; see migrations/002_trust.sql).
 	LeftAt *string `json:"left_at"`
+	// Announced is set by the member's first liveness beat, which posts "<name> joined the room".
+	Announced bool `json:"announced"`
 }
 
 // Current reports whether the member is in the room (has not left).
@@ -78,7 +85,7 @@ func (m Member) Current() bool { return m.LeftAt == nil }
 var MemberColumns = []Column{
 	{"room_id", "text"}, {"user_id", "uuid"}, {"username", "text"}, {"role", "text"},
 	{"current_time", "float8"}, {"is_playing", "bool"}, {"last_seen", "timestamptz"}, {"joined_at", "timestamptz"},
-	{"left_at", "timestamptz"},
+	{"left_at", "timestamptz"}, {"announced", "bool"},
 }
 
 // Record returns the row as a change-payload map.
@@ -86,7 +93,7 @@ func (m Member) Record() map[string]any {
 	return map[string]any{
 		"room_id": m.RoomID, "user_id": m.UserID, "username": m.Username, "role": m.Role,
 		"current_time": m.CurrentTime, "is_playing": m.IsPlaying, "last_seen": m.LastSeen, "joined_at": m.JoinedAt,
-		"left_at": ptr(m.LeftAt),
+		"left_at": ptr(m.LeftAt), "announced": m.Announced,
 	}
 }
 
@@ -129,7 +136,7 @@ func ptr[T any](p *T) any {
 }
 
 const roomSelect = `SELECT room_id, host_user_id, media_url, media_title, media_duration, anime_id, episode_number,
-	is_playing, "current_time", playback_rate, state_version, updated_at, created_at FROM rooms`
+	is_playing, "current_time", playback_rate, state_version, updated_at, created_at, owner_user_id, owner_handed_over FROM rooms`
 
 type scanner interface{ Scan(dest ...any) error }
 
@@ -139,7 +146,7 @@ func scanRoom(row scanner) (Room, error) {
 	var dur sql.NullFloat64
 	var ep sql.NullInt64
 	err := row.Scan(&r.RoomID, &r.HostUserID, &url, &title, &dur, &anime, &ep, &r.IsPlaying,
-		&r.CurrentTime, &r.PlaybackRate, &r.StateVersion, &r.UpdatedAt, &r.CreatedAt)
+		&r.CurrentTime, &r.PlaybackRate, &r.StateVersion, &r.UpdatedAt, &r.CreatedAt, &r.OwnerUserID, &r.OwnerHandedOver)
 	if err == sql.ErrNoRows {
 		return r, ErrRoomNotFound
 	}
@@ -148,13 +155,13 @@ func scanRoom(row scanner) (Room, error) {
 	return r, err
 }
 
-const memberSelect = `SELECT room_id, user_id, username, role, "current_time", is_playing, last_seen, joined_at, left_at FROM room_members`
+const memberSelect = `SELECT room_id, user_id, username, role, "current_time", is_playing, last_seen, joined_at, left_at, announced FROM room_members`
 
 // scanMember reads a member row, current or left; ErrNotMember when there is none.
 func scanMember(row scanner) (Member, error) {
 	var m Member
 	var left sql.NullString
-	err := row.Scan(&m.RoomID, &m.UserID, &m.Username, &m.Role, &m.CurrentTime, &m.IsPlaying, &m.LastSeen, &m.JoinedAt, &left)
+	err := row.Scan(&m.RoomID, &m.UserID, &m.Username, &m.Role, &m.CurrentTime, &m.IsPlaying, &m.LastSeen, &m.JoinedAt, &left, &m.Announced)
 	if err == sql.ErrNoRows {
 		return m, ErrNotMember
 	}

@@ -32,6 +32,7 @@ var (
 	ErrRoomNotFound = errors.New("room not found")
 	ErrNotMember    = errors.New("not a member of this room")
 	ErrNotHost      = errors.New("only the host can control playback")
+	ErrNoSuchHeir   = errors.New("to_user_id must be another current member of the room")
 	ErrNotFound     = errors.New("not found")
 )
 

@@ -122,8 +122,8 @@ func TestOpenIsPrivateAndMigratesOnce(t *testing.T) {
 	}
 	s2, rec := open(t, path, clk)
 	var n int
-	if err := s2.db.QueryRow(`SELECT count(*) FROM schema_migrations`).Scan(&n); err != nil || n != 2 {
-		t.Fatalf("migrations recorded = %d (%v), want 2", n, err)
+	if err := s2.db.QueryRow(`SELECT count(*) FROM schema_migrations`).Scan(&n); err != nil || n != 3 {
+		t.Fatalf("migrations recorded = %d (%v), want 3", n, err)
 	}
 	var mode string
 	s2.db.QueryRow(`PRAGMA journal_mode`).Scan(&mode)
@@ -135,7 +135,7 @@ func TestRoomLifecycleChanges(t *testing.T) {
 	s, rec, clk := newStore(t)
 	ctx := context.Background()
 	dur := 100.0
-	room, host, err := s.CreateRoom(ctx, "u-host", "Host", NewRoom{MediaDuration: &dur})
+	room, host, err := s.CreateRoom(ctx, "u-host", "Host", "client-1", NewRoom{MediaDuration: &dur})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,13 +148,14 @@ func TestRoomLifecycleChanges(t *testing.T) {
 	}
 
 	clk.Add(time.Second)
-	_, m, members, err := s.JoinRoom(ctx, room.RoomID, "u-a", "Ann")
+	_, m, members, err := s.JoinRoom(ctx, room.RoomID, "u-a", "Ann", "client-1")
 	if err != nil || m.Role != "member" || len(members) != 2 {
 		t.Fatalf("join: %v %+v %d", err, m, len(members))
 	}
-	same(t, "join changes", rec.take(), []string{"room_members INSERT", "comments INSERT"})
+	// Not announced yet: the notice comes with the first beat.
+	same(t, "join changes", rec.take(), []string{"room_members INSERT"})
 	// Joining again: an UPDATE of the name only, no notice, role kept.
-	_, m, _, err = s.JoinRoom(ctx, room.RoomID, "u-a", "Annie")
+	_, m, _, err = s.JoinRoom(ctx, room.RoomID, "u-a", "Annie", "client-1")
 	if err != nil || m.Role != "member" || m.Username != "Annie" {
 		t.Fatalf("rejoin: %v %+v", err, m)
 	}
@@ -164,7 +165,7 @@ func TestRoomLifecycleChanges(t *testing.T) {
 	same(t, "rejoin new name", c.Record["username"], "Annie")
 
 	clk.Add(time.Second)
-	_, _, _, err = s.JoinRoom(ctx, room.RoomID, "u-b", "Bea")
+	_, _, _, err = s.JoinRoom(ctx, room.RoomID, "u-b", "Bea", "client-1")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -196,7 +197,7 @@ func TestRoomLifecycleChanges(t *testing.T) {
 	// The host leaves while playing: the longest-present member (Ann) takes over, and
 	// current_time moves on by the time played since updated_at.
 	clk.Add(4 * time.Second)
-	r, err = s.LeaveRoom(ctx, room.RoomID, "u-host")
+	r, err = s.LeaveRoom(ctx, room.RoomID, "u-host", "")
 	if err != nil || r.HostUserID != "u-a" || r.CurrentTime != 14 || r.StateVersion != 3 {
 		t.Fatalf("host leave: %v %+v", err, r)
 	}
@@ -208,7 +209,7 @@ func TestRoomLifecycleChanges(t *testing.T) {
 	if s.IsMember(room.RoomID, "u-host") {
 		t.Fatal("the host is still a member after leaving")
 	}
-	if _, err := s.LeaveRoom(ctx, room.RoomID, "u-host"); !errors.Is(err, ErrNotMember) {
+	if _, err := s.LeaveRoom(ctx, room.RoomID, "u-host", ""); !errors.Is(err, ErrNotMember) {
 		t.Fatalf("second leave: %v", err)
 	}
 	_, members, err = s.RoomState(ctx, room.RoomID)
@@ -221,15 +222,15 @@ func TestRoomLifecycleChanges(t *testing.T) {
 func TestEmptiedRoomKeepsItsHost(t *testing.T) {
 	s, _, _ := newStore(t)
 	ctx := context.Background()
-	room, _, _ := s.CreateRoom(ctx, "u-host", "Host", NewRoom{})
-	if _, err := s.LeaveRoom(ctx, room.RoomID, "u-host"); err != nil {
+	room, _, _ := s.CreateRoom(ctx, "u-host", "Host", "client-1", NewRoom{})
+	if _, err := s.LeaveRoom(ctx, room.RoomID, "u-host", ""); err != nil {
 		t.Fatal(err)
 	}
-	_, m, _, err := s.JoinRoom(ctx, room.RoomID, "u-a", "Ann")
+	_, m, _, err := s.JoinRoom(ctx, room.RoomID, "u-a", "Ann", "client-1")
 	if err != nil || m.Role != "member" {
 		t.Fatalf("another user joining the emptied room: %v %+v", err, m)
 	}
-	_, m, _, err = s.JoinRoom(ctx, room.RoomID, "u-host", "Host")
+	_, m, _, err = s.JoinRoom(ctx, room.RoomID, "u-host", "Host", "client-1")
 	if err != nil || m.Role != "host" {
 		t.Fatalf("the host returning: %v %+v, want role host", err, m)
 	}
@@ -242,12 +243,17 @@ func TestCommentsAndPresence(t *testing.T) {
 	s, rec, _ := newStore(t)
 	ctx := context.Background()
 	anime, ep := "a1", int64(3)
-	room, _, err := s.CreateRoom(ctx, "u-host", "Host", NewRoom{AnimeID: &anime, EpisodeNumber: &ep})
+	room, _, err := s.CreateRoom(ctx, "u-host", "Host", "client-1", NewRoom{AnimeID: &anime, EpisodeNumber: &ep})
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.JoinRoom(ctx, room.RoomID, "u-a", "Ann")
+	s.JoinRoom(ctx, room.RoomID, "u-a", "Ann", "client-1")
 	rec.take()
+	if err := s.TrackPresence(ctx, room.RoomID, "u-a", "client-1", 0, false); err != nil {
+		t.Fatal(err)
+	}
+	// Ann's first beat announces her.
+	same(t, "first beat changes", rec.take(), []string{"room_members UPDATE", "comments INSERT"})
 	ts := 12.5
 	c, err := s.AddComment(ctx, room.RoomID, "u-a", NewComment{Message: "hi", VideoTimestamp: &ts})
 	if err != nil || c.ID == 0 || c.Username != "Ann" || *c.AnimeID != "a1" || *c.EpisodeNumber != 3 || *c.UserID != "u-a" {
@@ -261,15 +267,15 @@ func TestCommentsAndPresence(t *testing.T) {
 		t.Fatalf("unknown room comment: %v", err)
 	}
 
-	if err := s.TrackPresence(ctx, room.RoomID, "u-a", 33.5, true); err != nil {
+	if err := s.TrackPresence(ctx, room.RoomID, "u-a", "", 33.5, true); err != nil {
 		t.Fatal(err)
 	}
 	ch := rec.last()
 	same(t, "presence change", []any{ch.Table, ch.Type, ch.Record["current_time"], ch.Record["is_playing"], ch.OldRecord["current_time"]}, []any{"room_members", "UPDATE", 33.5, true, 0.0})
-	if err := s.TrackPresence(ctx, room.RoomID, "u-x", 1, true); !errors.Is(err, ErrNotMember) {
+	if err := s.TrackPresence(ctx, room.RoomID, "u-x", "", 1, true); !errors.Is(err, ErrNotMember) {
 		t.Fatalf("stranger presence: %v", err)
 	}
-	if err := s.TrackPresence(ctx, "nope", "u-a", 1, true); !errors.Is(err, ErrRoomNotFound) {
+	if err := s.TrackPresence(ctx, "nope", "u-a", "", 1, true); !errors.Is(err, ErrRoomNotFound) {
 		t.Fatalf("unknown room presence: %v", err)
 	}
 	same(t, "changes of refused writes", rec.take(), []string{"room_members UPDATE"})
@@ -373,8 +379,9 @@ func TestReopenKeepsData(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	room, _, _ := s.CreateRoom(ctx, "u-host", "Host", NewRoom{})
-	s.JoinRoom(ctx, room.RoomID, "u-a", "Ann")
+	room, _, _ := s.CreateRoom(ctx, "u-host", "Host", "client-1", NewRoom{})
+	s.JoinRoom(ctx, room.RoomID, "u-a", "Ann", "client-1")
+	s.TrackPresence(ctx, room.RoomID, "u-a", "client-1", 0, false) // announces Ann
 	for i := range 20 {
 		if _, err := s.AddComment(ctx, room.RoomID, "u-a", NewComment{Message: fmt.Sprint("m", i)}); err != nil {
 			t.Fatal(err)
@@ -402,7 +409,7 @@ func TestReopenKeepsData(t *testing.T) {
 func TestChangeOrder(t *testing.T) {
 	s, rec, _ := newStore(t)
 	ctx := context.Background()
-	room, _, _ := s.CreateRoom(ctx, "u-host", "Host", NewRoom{})
+	room, _, _ := s.CreateRoom(ctx, "u-host", "Host", "client-1", NewRoom{})
 	rec.take()
 	var wg sync.WaitGroup
 	for w := range 8 {
@@ -433,10 +440,15 @@ func TestChangeOrder(t *testing.T) {
 func TestTrackPresenceGroupCommit(t *testing.T) {
 	s, rec, _ := newStore(t)
 	ctx := context.Background()
-	room, _, _ := s.CreateRoom(ctx, "u-0", "Host", NewRoom{})
+	room, _, _ := s.CreateRoom(ctx, "u-0", "Host", "client-1", NewRoom{})
 	const users, rounds = 20, 10
 	for u := 1; u < users; u++ {
-		if _, _, _, err := s.JoinRoom(ctx, room.RoomID, fmt.Sprint("u-", u), fmt.Sprint("U", u)); err != nil {
+		if _, _, _, err := s.JoinRoom(ctx, room.RoomID, fmt.Sprint("u-", u), fmt.Sprint("U", u), "client-1"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for u := 1; u < users; u++ { // first beats announce them
+		if err := s.TrackPresence(ctx, room.RoomID, fmt.Sprint("u-", u), "", 0, false); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -448,14 +460,14 @@ func TestTrackPresenceGroupCommit(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := range rounds {
-				if err := s.TrackPresence(ctx, room.RoomID, fmt.Sprint("u-", u), float64(i), i%2 == 0); err != nil {
+				if err := s.TrackPresence(ctx, room.RoomID, fmt.Sprint("u-", u), "", float64(i), i%2 == 0); err != nil {
 					errs <- fmt.Errorf("u-%d round %d: %w", u, i, err)
 				}
 				// Failing writes in the same batches fail alone.
-				if err := s.TrackPresence(ctx, room.RoomID, "stranger", 1, true); !errors.Is(err, ErrNotMember) {
+				if err := s.TrackPresence(ctx, room.RoomID, "stranger", "", 1, true); !errors.Is(err, ErrNotMember) {
 					errs <- fmt.Errorf("stranger: %v", err)
 				}
-				if err := s.TrackPresence(ctx, "nope", "u-1", 1, true); !errors.Is(err, ErrRoomNotFound) {
+				if err := s.TrackPresence(ctx, "nope", "u-1", "", 1, true); !errors.Is(err, ErrRoomNotFound) {
 					errs <- fmt.Errorf("unknown room: %v", err)
 				}
 			}
@@ -481,7 +493,7 @@ func TestTrackPresenceGroupCommit(t *testing.T) {
 	// A cancelled caller's write is not lost for the others, nor for itself once queued.
 	cctx, cancel := context.WithCancel(ctx)
 	cancel()
-	if err := s.TrackPresence(cctx, room.RoomID, "u-1", 99, true); err != nil {
+	if err := s.TrackPresence(cctx, room.RoomID, "u-1", "", 99, true); err != nil {
 		t.Fatalf("write with a cancelled context: %v", err)
 	}
 }
@@ -501,7 +513,7 @@ func TestNewRoomID(t *testing.T) {
 func benchStore(b *testing.B) (*Store, Room) {
 	s, _, _ := newStore(b)
 	s.SetChangeHook(func([]Change) {})
-	room, _, err := s.CreateRoom(context.Background(), "u-host", "Host", NewRoom{})
+	room, _, err := s.CreateRoom(context.Background(), "u-host", "Host", "client-1", NewRoom{})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -516,7 +528,7 @@ func BenchmarkTrackPresence(b *testing.B) {
 	ctx := context.Background()
 	b.ResetTimer()
 	for i := 0; b.Loop(); i++ {
-		if err := s.TrackPresence(ctx, room.RoomID, "u-host", float64(i), true); err != nil {
+		if err := s.TrackPresence(ctx, room.RoomID, "u-host", "", float64(i), true); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -531,9 +543,9 @@ func BenchmarkTrackPresenceParallel(b *testing.B) {
 	b.SetParallelism(32)
 	b.RunParallel(func(pb *testing.PB) {
 		user := fmt.Sprint("u-", next.Add(1))
-		s.JoinRoom(ctx, room.RoomID, user, user)
+		s.JoinRoom(ctx, room.RoomID, user, user, "client-1")
 		for i := 0; pb.Next(); i++ {
-			if err := s.TrackPresence(ctx, room.RoomID, user, float64(i), true); err != nil {
+			if err := s.TrackPresence(ctx, room.RoomID, user, "", float64(i), true); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -561,17 +573,17 @@ func TestWALIsBounded(t *testing.T) {
 	}
 	t.Cleanup(func() { s.Close() })
 	ctx := context.Background()
-	room, _, err := s.CreateRoom(ctx, "u-host", "Host", NewRoom{})
+	room, _, err := s.CreateRoom(ctx, "u-host", "Host", "client-1", NewRoom{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	grew, shrank := false, false
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) && !shrank {
-		if _, _, _, err := s.JoinRoom(ctx, room.RoomID, "u-loop", "Loop"); err != nil {
+		if _, _, _, err := s.JoinRoom(ctx, room.RoomID, "u-loop", "Loop", "client-1"); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.LeaveRoom(ctx, room.RoomID, "u-loop"); err != nil {
+		if _, err := s.LeaveRoom(ctx, room.RoomID, "u-loop", ""); err != nil {
 			t.Fatal(err)
 		}
 		size := s.WALSize()
@@ -594,11 +606,11 @@ func TestWALIsBounded(t *testing.T) {
 func TestExpireIdleRooms(t *testing.T) {
 	s, _, clk := newStore(t)
 	ctx := context.Background()
-	idle, _, _ := s.CreateRoom(ctx, "u-a", "A", NewRoom{})
-	busy, _, _ := s.CreateRoom(ctx, "u-b", "B", NewRoom{})
+	idle, _, _ := s.CreateRoom(ctx, "u-a", "A", "client-1", NewRoom{})
+	busy, _, _ := s.CreateRoom(ctx, "u-b", "B", "client-1", NewRoom{})
 	s.AddComment(ctx, idle.RoomID, "u-a", NewComment{Message: "hi"})
 	clk.Add(8 * 24 * time.Hour)
-	if err := s.TrackPresence(ctx, busy.RoomID, "u-b", 1, true); err != nil {
+	if err := s.TrackPresence(ctx, busy.RoomID, "u-b", "", 1, true); err != nil {
 		t.Fatal(err)
 	}
 	n, err := s.ExpireIdleRooms(ctx, clk.Now().Add(-7*24*time.Hour))
