@@ -9,9 +9,11 @@
 #   4. type-checks, lints and format-checks the TypeScript, then runs the Deno tests of the Edge
 #      Functions (tests/functions/*_test.ts);
 #   5. serves the Edge Functions locally (tests/harness/) and runs the shared contract cases
-#      (tests/contract/cases.json) against them;
+#      (tests/contract/cases.json) against them; then the `liveness:` cases, which need quick
+#      liveness, after setting stale_after 1 s and gone_after 2 s in watchparty_private.liveness;
 #   6. with WATCHPARTY_BIN=<path to a built watchparty binary>, also runs the same cases against
-#      `watchparty serve`;
+#      `watchparty serve`, and the `liveness:` cases against a second
+#      `watchparty serve --stale-after 1s --gone-after 2s`;
 #   7. cleans up, and exits non-zero on any failure.
 #
 # Needs: the PostgreSQL server programs (Debian: postgresql-15, which also brings psql), node and
@@ -204,9 +206,9 @@ wait_for_line() { # file deadline-seconds → first line
 	head -1 "$file"
 }
 
-run_contract() { # label url anon-key
+run_contract() { # label url anon-key [runner flags…]
 	if "$deno" run "${deno_flags[@]}" "$here/contract/run.ts" --url "$2" --anon-key "$3" \
-		--cases "$here/contract/cases.json" --label "$1"; then
+		--cases "$here/contract/cases.json" --label "$1" "${@:4}"; then
 		summary+=("contract cases against $1: passed")
 	else
 		summary+=("contract cases against $1: FAILED")
@@ -220,7 +222,11 @@ pids+=($!)
 if info="$(wait_for_line "$work/harness.out" 30)"; then
 	url="$(printf '%s' "$info" | sed -n 's/.*"url":"\([^"]*\)".*/\1/p')"
 	key="$(printf '%s' "$info" | sed -n 's/.*"anon_key":"\([^"]*\)".*/\1/p')"
-	run_contract "supabase functions (local harness)" "$url" "$key"
+	run_contract "supabase functions (local harness)" "$url" "$key" --skip liveness:
+	# The liveness cases wait for a host to go quiet and a member to be gone: seconds, not the
+	# deployed 15 s and 45 s.
+	PGDATABASE=contract_test psql -c "update watchparty_private.liveness set stale_after = '1 second', gone_after = '2 seconds'" >/dev/null
+	run_contract "supabase functions (local harness), liveness 1 s / 2 s" "$url" "$key" --only liveness:
 	if [[ -s "$work/harness.err" ]]; then
 		log "harness stderr:"
 		cat "$work/harness.err" >&2
@@ -233,24 +239,33 @@ fi
 
 # --- the same cases against the embedded server ------------------------------------------------
 
-if [[ -n "${WATCHPARTY_BIN:-}" ]]; then
-	mkdir -p "$work/serve"
-	"$WATCHPARTY_BIN" serve --listen 127.0.0.1:0 --data "$work/serve" >"$work/serve.out" 2>"$work/serve.err" &
+serve_contract() { # name label [runner flags…] -- [serve flags…]
+	local name=$1 label=$2 flags=() deadline url="" key=""
+	shift 2
+	while [[ $# -gt 0 && $1 != -- ]]; do flags+=("$1"); shift; done
+	[[ $# -gt 0 ]] && shift
+	mkdir -p "$work/$name"
+	"$WATCHPARTY_BIN" serve "$@" --listen 127.0.0.1:0 --data "$work/$name" >"$work/$name.out" 2>"$work/$name.err" &
 	pids+=($!)
 	deadline=$(($(date +%s) + 30))
-	url="" key=""
 	while [[ -z "$url" || -z "$key" ]] && (($(date +%s) < deadline)); do
 		sleep 0.1
-		url="$(grep -ohE 'https?://127\.0\.0\.1:[0-9]+' "$work/serve.out" "$work/serve.err" 2>/dev/null | head -1 || true)"
-		key="$(grep -ohE 'eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+' "$work/serve.out" "$work/serve.err" 2>/dev/null | head -1 || true)"
+		url="$(grep -ohE 'https?://127\.0\.0\.1:[0-9]+' "$work/$name.out" "$work/$name.err" 2>/dev/null | head -1 || true)"
+		key="$(grep -ohE 'eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+' "$work/$name.out" "$work/$name.err" 2>/dev/null | head -1 || true)"
 	done
 	if [[ -n "$url" && -n "$key" ]]; then
-		run_contract "watchparty serve" "$url" "$key"
+		run_contract "$label" "$url" "$key" "${flags[@]}"
 	else
-		cat "$work/serve.out" "$work/serve.err" >&2
-		summary+=("contract cases against watchparty serve: FAILED (no URL and anon key printed)")
+		cat "$work/$name.out" "$work/$name.err" >&2
+		summary+=("contract cases against $label: FAILED (no URL and anon key printed)")
 		failed=1
 	fi
+}
+
+if [[ -n "${WATCHPARTY_BIN:-}" ]]; then
+	serve_contract serve "watchparty serve" --skip liveness:
+	serve_contract serve-liveness "watchparty serve --stale-after 1s --gone-after 2s" --only liveness: -- \
+		--stale-after 1s --gone-after 2s
 fi
 
 printf '\n'

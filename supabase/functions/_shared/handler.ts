@@ -25,6 +25,8 @@ interface Field {
   arg: string;
   type: FieldType;
   required?: boolean;
+  /** the message of a value of the wrong type, when the contract gives one */
+  invalid?: string;
 }
 
 interface Route {
@@ -33,6 +35,15 @@ interface Route {
 }
 
 const roomIdField: Field = { key: "room_id", arg: "p_room_id", type: "string", required: true };
+
+/** A person's client (terminal) in a room; optional. The SQL functions check its shape with the same
+ * message, so a wrong type and a wrong shape read alike. */
+const clientIdField: Field = {
+  key: "client_id",
+  arg: "p_client_id",
+  type: "string",
+  invalid: "client_id must be 8 to 64 characters of A-Z, a-z, 0-9, _ and -",
+};
 
 const routes: Record<string, Route> = {
   "rooms/create": {
@@ -44,13 +55,27 @@ const routes: Record<string, Route> = {
       { key: "media_duration", arg: "p_media_duration", type: "number" },
       { key: "anime_id", arg: "p_anime_id", type: "id" },
       { key: "episode_number", arg: "p_episode_number", type: "integer" },
+      clientIdField,
     ],
   },
   "rooms/join": {
     rpc: "join_room",
-    fields: [roomIdField, { key: "username", arg: "p_username", type: "string", required: true }],
+    fields: [roomIdField, { key: "username", arg: "p_username", type: "string", required: true }, clientIdField],
   },
-  "rooms/leave": { rpc: "leave_room", fields: [roomIdField] },
+  "rooms/leave": { rpc: "leave_room", fields: [roomIdField, clientIdField] },
+  "rooms/handover": {
+    rpc: "handover_room",
+    fields: [
+      roomIdField,
+      {
+        key: "to_user_id",
+        arg: "p_to_user_id",
+        type: "string",
+        required: true,
+        invalid: "to_user_id must be another current member of the room",
+      },
+    ],
+  },
   "sync/control": {
     rpc: "control_room",
     fields: [
@@ -225,7 +250,9 @@ function parseArgs(raw: Uint8Array, route: Route, sub: string): Record<string, u
       if (field.required) return invalid(`${field.key} is required`);
       continue;
     }
-    if (!hasType(value, field.type)) return invalid(`${field.key} must be ${article(field.type)}`);
+    if (!hasType(value, field.type)) return invalid(field.invalid ?? `${field.key} must be ${article(field.type)}`);
+    // An id with U+0000 is no id (stripping it, as for text below, could make a valid one).
+    if (field.invalid && typeof value === "string" && value.includes("\u0000")) return invalid(field.invalid);
     // PostgreSQL text cannot hold U+0000; the SQL functions drop control characters anyway.
     args[field.arg] = typeof value === "string"
       ? value.replaceAll("\u0000", "")

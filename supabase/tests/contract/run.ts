@@ -4,7 +4,11 @@
  * — so the two cannot drift apart.
  *
  *   deno run --allow-net --allow-read contract/run.ts --url http://127.0.0.1:54321 --anon-key KEY
- *     [--cases contract/cases.json] [--label NAME] [--only SUBSTRING] [--verbose]
+ *     [--cases contract/cases.json] [--label NAME] [--only SUBSTRING] [--skip SUBSTRING] [--verbose]
+ *
+ * --only runs the cases whose name contains SUBSTRING, --skip leaves them out. Cases named
+ * `liveness: …` expect a backend whose liveness is quick (stale after 1 s, gone after 2 s: see
+ * tests/run.sh); run them on such a backend with --only liveness:, and skip them elsewhere.
  *
  * Users come from the backend itself: alice, bob and carol sign up anonymously
  * (POST /auth/v1/signup) once per run; every case makes its own rooms. Any other name a case uses
@@ -13,7 +17,8 @@
  * docs/security.md); before a case would take alice, bob or carol past a limit, counting every
  * such request of the last minute, that name signs up again as a new user.
  *
- * Case format (cases.json): {"cases":[{"name", "steps":[step…]}]}, where a step is
+ * Case format (cases.json): {"cases":[{"name", "steps":[step…]}]}, where a step is either
+ *   {"sleep_ms": n}: waits n ms (liveness cases only: time passing is what they test), or a request:
  *   as        alice | bob | carol (their access token), anon (the anon key as bearer, like
  *             supabase-js without a session), none (no Authorization), forged (alice's token with
  *             a broken signature), garbage (a bearer that is no JWT)
@@ -38,6 +43,10 @@
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
+interface SleepStep {
+  sleep_ms: number;
+}
+
 interface Step {
   as?: string;
   method?: string;
@@ -58,7 +67,11 @@ interface Step {
 
 interface Case {
   name: string;
-  steps: Step[];
+  steps: (Step | SleepStep)[];
+}
+
+function isSleep(step: Step | SleepStep): step is SleepStep {
+  return "sleep_ms" in step;
 }
 
 interface User {
@@ -190,6 +203,7 @@ class Runner {
   async prepare(c: Case): Promise<void> {
     const demand = new Map<string, number[]>();
     for (const step of c.steps) {
+      if (isSleep(step)) continue;
       const name = step.as ?? "alice";
       if (notUsers.has(name)) continue;
       const d = demand.get(name) ?? budgets.map(() => 0);
@@ -333,6 +347,10 @@ class Runner {
     const vars = new Map<string, Json>();
     for (const [name, user] of this.users) vars.set(`${name}.id`, user.id);
     for (const [i, step] of c.steps.entries()) {
+      if (isSleep(step)) {
+        await new Promise((resolve) => setTimeout(resolve, step.sleep_ms));
+        continue;
+      }
       for (let n = 0; n < (step.repeat ?? 1); n++) {
         let problems: string[];
         try {
@@ -356,13 +374,14 @@ async function main(): Promise<number> {
   const anonKey = args["anon-key"] ?? "";
   if (!url || !anonKey) {
     console.error(
-      "usage: run.ts --url URL --anon-key KEY [--cases FILE] [--label NAME] [--only SUBSTRING] [--verbose]",
+      "usage: run.ts --url URL --anon-key KEY [--cases FILE] [--label NAME] [--only SUBSTRING] [--skip SUBSTRING] [--verbose]",
     );
     return 2;
   }
   const casesPath = args.cases ?? new URL("./cases.json", import.meta.url).pathname;
   const cases = (JSON.parse(await Deno.readTextFile(casesPath)) as { cases: Case[] }).cases
-    .filter((c) => !args.only || c.name.includes(args.only));
+    .filter((c) => !args.only || c.name.includes(args.only))
+    .filter((c) => !args.skip || !c.name.includes(args.skip));
   const label = args.label ?? url;
 
   const runner = new Runner(url, anonKey, args.verbose === "1");

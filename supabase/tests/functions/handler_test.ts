@@ -100,6 +100,56 @@ Deno.test("edge function handlers", async (t) => {
       assertEquals([control.status, errorCode(control)], [403, "NOT_HOST"], "SQL errors keep their PT status and code");
     });
 
+    await t.step("client_id and rooms/handover through the injected adapter", async () => {
+      const clientMessage = "client_id must be 8 to 64 characters of A-Z, a-z, 0-9, _ and -";
+      const created = await call(rooms, "/rooms/create", { token: alice.token, body: { username: "alice" } });
+      assertMatch((created.body.data as Record<string, string>).client_id, /^[A-Za-z0-9_-]{16,64}$/);
+      const room = (created.body.data as Record<string, Record<string, string>>).room.room_id;
+      const joined = await call(rooms, "/rooms/join", {
+        token: bob.token,
+        body: { room_id: room, username: "bob", client_id: "bob-term-1" },
+      });
+      assertEquals((joined.body.data as Record<string, string>).client_id, "bob-term-1");
+      for (const bad of [12345678, true, "short", "has space1", "bob-term-1\u0000"]) {
+        const r = await call(rooms, "/rooms/join", {
+          token: bob.token,
+          body: { room_id: room, username: "bob", client_id: bad },
+        });
+        assertEquals(
+          [r.status, errorCode(r), (r.body.error as Record<string, string>).message],
+          [400, "INVALID_REQUEST", clientMessage],
+          JSON.stringify(bad),
+        );
+      }
+      const left = await call(rooms, "/rooms/leave", {
+        token: bob.token,
+        body: { room_id: room, client_id: "bob-term-9" },
+      });
+      assertEquals(left.status, 200, "leaving a client that is not there");
+
+      const notHost = await call(rooms, "/functions/v1/rooms/handover", {
+        token: bob.token,
+        body: { room_id: room, to_user_id: alice.id },
+      });
+      assertEquals([notHost.status, errorCode(notHost)], [403, "NOT_HOST"]);
+      for (const bad of [undefined, 42, alice.id]) {
+        const r = await call(rooms, "/rooms/handover", {
+          token: alice.token,
+          body: { room_id: room, to_user_id: bad },
+        });
+        assertEquals([r.status, errorCode(r)], [400, "INVALID_REQUEST"], String(bad));
+      }
+      const handed = await call(rooms, "/rooms/handover", {
+        token: alice.token,
+        body: { room_id: room, to_user_id: bob.id },
+      });
+      assertEquals(handed.status, 200);
+      const r = (handed.body.data as Record<string, Record<string, unknown>>).room;
+      assertEquals([r.host_user_id, r.owner_user_id, r.owner_handed_over], [bob.id, alice.id, true]);
+      const wrongFunction = await call(sync, "/sync/handover", { token: alice.token, body: { room_id: room } });
+      assertEquals(wrongFunction.status, 404, "handover is a rooms path");
+    });
+
     await t.step("routing: unknown paths 404, other methods 405", async () => {
       for (const path of ["/rooms/nope", "/sync/control", "/rooms", "/", "/functions/v1/rooms/create/extra"]) {
         const r = await call(rooms, path, { token: alice.token, body: {} });
