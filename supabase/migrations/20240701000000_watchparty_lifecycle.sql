@@ -412,15 +412,16 @@ as $$
     'left_at', watchparty_private.ts(p_member.left_at))
 $$;
 
--- The current members (unannounced ones too: clients hide them), in the order they joined; on a
--- millisecond tie the host first, then insertion order (was: user id, which is random).
+-- The current members (unannounced ones too: clients hide them), in the order they joined, and
+-- on a millisecond tie in insertion order, as the embedded server lists them (was: the host
+-- first, then user id, which is random; a room's creator is inserted first anyway).
 create or replace function watchparty_private.members_json(p_room_id text)
 returns jsonb
 language sql
 stable
 set search_path = ''
 as $$
-  select coalesce(jsonb_agg(watchparty_private.member_json(m) order by m.joined_at, m.role = 'host' desc, o.seq), '[]')
+  select coalesce(jsonb_agg(watchparty_private.member_json(m) order by m.joined_at, o.seq), '[]')
   from public.room_members m
   left join watchparty_private.member_order o on o.room_id = m.room_id and o.user_id = m.user_id
   where m.room_id = p_room_id and m.left_at is null

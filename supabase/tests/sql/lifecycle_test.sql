@@ -493,3 +493,32 @@ begin
   perform tests.is((select array_agg(tablename::text order by tablename) from pg_publication_tables where pubname = 'supabase_realtime'),
     array['comments', 'room_members', 'rooms'], 'the publication is unchanged (no private table in it)');
 end $$;
+
+-- On a joined_at tie (one transaction: one now()), lists and heirs go by insertion order, not by
+-- the random user ids.
+do $$
+declare
+  v_room text;
+  v jsonb;
+begin
+  perform tests.act_as_admin();
+  perform tests.reset_rates();
+  perform tests.act_as('erin');
+  v_room := public.create_room(p_username => 'erin') #>> '{room,room_id}';
+  perform tests.act_as('dave');
+  perform public.join_room(v_room, 'dave');
+  perform tests.act_as('carol');
+  perform public.join_room(v_room, 'carol');
+  perform tests.act_as('bob');
+  v := public.join_room(v_room, 'bob');
+  perform tests.is((select array_agg(e ->> 'username') from jsonb_array_elements(v -> 'members') e),
+    array['erin', 'dave', 'carol', 'bob'], 'members with one joined_at are listed in insertion order');
+  perform tests.act_as('erin');
+  perform tests.is(public.leave_room(v_room) #>> '{room,host_user_id}', tests.uid('dave')::text,
+    'and the first inserted is heir');
+  perform tests.act_as('bob');
+  perform tests.beat(v_room);
+  perform tests.act_as('dave');
+  perform tests.is(public.leave_room(v_room) #>> '{room,host_user_id}', tests.uid('bob')::text,
+    'but announced members come first');
+end $$;
