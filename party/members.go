@@ -43,6 +43,10 @@ type Member struct {
 	// LeftAt is when the member left (a soft leave: the row stays with
 	// left_at set); zero for a current member.
 	LeftAt time.Time
+	// Announced is false for a member whose client has joined but not yet
+	// made its first liveness beat: screens don't list them yet (a join that
+	// fails never shows). Rows without the column read as announced.
+	Announced bool
 }
 
 // Left reports whether the row is of a member who has left the room.
@@ -97,6 +101,12 @@ func ParseMemberRow(m map[string]any) (Member, error) {
 	}
 	if mem.LeftAt, _, err = r.optTime("left_at"); err != nil {
 		return Member{}, err
+	}
+	mem.Announced = true
+	if v, present := m["announced"]; present && v != nil {
+		if mem.Announced, err = r.reqBool("announced"); err != nil {
+			return Member{}, err
+		}
 	}
 	return mem, nil
 }

@@ -42,7 +42,7 @@ func TestParseMemberRow(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := Member{RoomID: "abc123def4", UserID: "u2", Username: "bob", Role: RoleHost, CurrentTime: 61.5, IsPlaying: true,
-		LastSeen: t0, JoinedAt: time.Date(2024, 5, 1, 11, 0, 0, 0, time.UTC)}
+		LastSeen: t0, JoinedAt: time.Date(2024, 5, 1, 11, 0, 0, 0, time.UTC), Announced: true} // no column: announced
 	if !got.LastSeen.Equal(want.LastSeen) || !got.JoinedAt.Equal(want.JoinedAt) {
 		t.Fatalf("times: %+v", got)
 	}
@@ -51,6 +51,9 @@ func TestParseMemberRow(t *testing.T) {
 		t.Fatalf("got %+v, want %+v", got, want)
 	}
 
+	if m, err := ParseMemberRow(map[string]any{"user_id": "u4", "announced": false}); err != nil || m.Announced {
+		t.Fatalf("unannounced row: %+v, %v", m, err)
+	}
 	min, err := ParseMemberRow(map[string]any{"user_id": "u3", "role": "owner", "is_playing": nil})
 	if err != nil || min.Role != RoleMember || !min.LastSeen.IsZero() || !min.Stale(t0) {
 		t.Fatalf("minimal row: %+v, %v", min, err)
@@ -64,6 +67,7 @@ func TestParseMemberRow(t *testing.T) {
 		{map[string]any{"user_id": "u", "current_time": "x"}, "member row: current_time: want a number"},
 		{map[string]any{"user_id": "u", "is_playing": 1.0}, "member row: is_playing: want a boolean"},
 		{map[string]any{"user_id": "u", "last_seen": "noon"}, "member row: last_seen: bad timestamp"},
+		{map[string]any{"user_id": "u", "announced": "yes"}, "member row: announced: want a boolean"},
 	} {
 		if _, err := ParseMemberRow(bad.row); err == nil || !strings.Contains(err.Error(), bad.errHas) {
 			t.Errorf("%v: err %v, want %q", bad.row, err, bad.errHas)

@@ -2,10 +2,12 @@ package room
 
 import (
 	"context"
+	"net/http"
 	"sync"
 	"time"
 
 	"github.com/watchparty/watchparty/party"
+	"github.com/watchparty/watchparty/realtime"
 )
 
 // memBackend is an in-memory server for one room: it keeps the room state and members,
@@ -27,6 +29,9 @@ type memBackend struct {
 	left     bool
 	tracks   []presence
 	closed   bool
+	// droppedBeats: that many liveness beats are refused as from no member (we dropped out).
+	droppedBeats int
+	joins        int
 }
 
 func newMemBackend(userID, roomID, hostID string) *memBackend {
@@ -35,8 +40,8 @@ func newMemBackend(userID, roomID, hostID string) *memBackend {
 		room: party.RoomState{RoomID: roomID, HostUserID: hostID, CurrentTime: 10, UpdatedAt: time.Now(),
 			PlaybackRate: 1, StateVersion: 1, MediaDuration: 600, MediaTitle: "film"},
 		members: []party.Member{
-			{RoomID: roomID, UserID: hostID, Username: "hostname", Role: party.RoleHost},
-			{RoomID: roomID, UserID: "u-other", Username: "bob", Role: party.RoleMember},
+			{RoomID: roomID, UserID: hostID, Username: "hostname", Role: party.RoleHost, Announced: true},
+			{RoomID: roomID, UserID: "u-other", Username: "bob", Role: party.RoleMember, Announced: true},
 		},
 	}
 }
@@ -91,6 +96,7 @@ func (b *memBackend) Join(ctx context.Context, roomID, username string) (party.R
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	b.joins++
 	b.members = append(b.members, party.Member{RoomID: roomID, UserID: b.userID, Username: username, Role: party.RoleMember})
 	return b.room, append([]party.Member(nil), b.members...), nil
 }
@@ -143,6 +149,16 @@ func (b *memBackend) Comment(ctx context.Context, roomID, message string, videoT
 }
 
 func (b *memBackend) TrackPresence(ctx context.Context, roomID string, pos float64, playing bool) error {
+	b.mu.Lock()
+	dropped := b.droppedBeats > 0
+	if dropped {
+		b.droppedBeats--
+	}
+	b.mu.Unlock()
+	if dropped {
+		return &realtime.APIError{Op: "rpc track_user_presence", Status: http.StatusForbidden, Code: "NOT_MEMBER",
+			Message: "not a member of this room", Kind: realtime.ErrNotAllowed}
+	}
 	return b.wait(ctx)
 }
 

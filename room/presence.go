@@ -2,9 +2,12 @@ package room
 
 import (
 	"context"
+	"errors"
+	"net/http"
 	"time"
 
 	"github.com/watchparty/watchparty/party"
+	"github.com/watchparty/watchparty/realtime"
 )
 
 // This file is presence and liveness: the member list (room_members rows), who is on the
@@ -12,26 +15,36 @@ import (
 
 // presenceState is the presence part of the loop's state.
 type presenceState struct {
+	self         string // our user id: listed even before our first beat announces us
 	members      party.Members
 	online       map[string]bool
 	lastPresence presence // the payload last tracked
 	tracked      bool
 	livenessBusy bool
+	rejoining    bool // a join after we dropped out is in flight
 }
 
-func (p *presenceState) init() { p.online = map[string]bool{} }
+func (p *presenceState) init(self string) { p.self, p.online = self, map[string]bool{} }
 
-// livenessDone: the liveness report in flight has returned.
-type livenessDone struct{}
+// livenessDone: the liveness report in flight has returned, with its error.
+type livenessDone struct{ err error }
+
+// rejoined: the join after we were dropped from the room has returned.
+type rejoined struct {
+	room    party.RoomState
+	members []party.Member
+	err     error
+}
 
 // putListedMember applies one member of a list (a join reply or get_room_sync_state): a
 // current member of roomID is added or updated; a member who has left (left_at set) is
-// removed; a row of another room is ignored. It reports whether the list changed.
+// removed, and so is one not announced yet (its client is not up: a join that fails never
+// shows); a row of another room is ignored. It reports whether the list changed.
 func (p *presenceState) putListedMember(m party.Member, roomID string) bool {
 	if m.RoomID != "" && m.RoomID != roomID {
 		return false
 	}
-	if m.Left() {
+	if m.Left() || (!m.Announced && m.UserID != p.self) {
 		return p.members.Remove(m.UserID)
 	}
 	p.members.Put(m)
@@ -63,6 +76,11 @@ func (s *Session) onMember(e *engine, m feedMember) {
 		if mem.Left() {
 			s.memberLeft(e, mem)
 			break
+		}
+		if !mem.Announced && mem.UserID != e.selfID {
+			// Joined but not up yet (its first beat announces it): not listed, so a join that
+			// fails never shows.
+			return
 		}
 		change := "update"
 		if e.pres.members.Put(mem) {
@@ -116,11 +134,47 @@ func (s *Session) liveness(e *engine) {
 	s.goTask(func() {
 		ctx, cancel := context.WithTimeout(s.ctx, 5*time.Second)
 		defer cancel()
-		if err := s.be.TrackPresence(ctx, s.opts.RoomID, pos, playing); err != nil {
+		err := s.be.TrackPresence(ctx, s.opts.RoomID, pos, playing)
+		if err != nil {
 			s.log.Debug("liveness", "err", err)
 		}
-		s.post(livenessDone{})
+		s.post(livenessDone{err})
 	})
+}
+
+// onLivenessDone takes a liveness report's result. Refused because we are no member (we were
+// silent past the server's limit — a laptop asleep, a long network outage — and dropped out),
+// the session joins the room again, as the same client.
+func (s *Session) onLivenessDone(e *engine, m livenessDone) {
+	e.pres.livenessBusy = false
+	var api *realtime.APIError
+	if m.err == nil || !errors.As(m.err, &api) || api.Status != http.StatusForbidden || e.pres.rejoining {
+		return
+	}
+	e.pres.rejoining = true
+	s.goTask(func() {
+		ctx, cancel := context.WithTimeout(s.ctx, 10*time.Second)
+		defer cancel()
+		room, members, err := s.be.Join(ctx, s.opts.RoomID, s.opts.Username)
+		s.post(rejoined{room, members, err})
+	})
+}
+
+// onRejoined applies the join after a drop-out, then beats at once (which announces us again).
+func (s *Session) onRejoined(e *engine, m rejoined) {
+	e.pres.rejoining = false
+	if m.err != nil {
+		s.log.Warn("join again after dropping out", "err", m.err)
+		s.events.push(Notice{NoticeError, "dropped from the room and could not join again: " + m.err.Error()})
+		return
+	}
+	for _, mem := range m.members {
+		e.pres.putListedMember(mem, s.opts.RoomID)
+	}
+	s.events.push(Notice{NoticeInfo, "you were away too long and dropped out: joined the room again"})
+	s.onRoomState(e, m.room)
+	e.view.changed = true
+	s.liveness(e)
 }
 
 // trackPresence publishes our presence when it changed. The channel keeps it within the

@@ -34,8 +34,17 @@ type fixture struct {
 // playing (or paused) at 10 s.
 func newFixture(t *testing.T, hostID string, playing bool) *fixture {
 	t.Helper()
+	return newFixtureWith(t, hostID, playing, nil)
+}
+
+// newFixtureWith is newFixture with the backend set up by setup (when not nil) before the join.
+func newFixtureWith(t *testing.T, hostID string, playing bool, setup func(*memBackend)) *fixture {
+	t.Helper()
 	f := &fixture{t: t, be: newMemBackend(selfID, "room000001", hostID), closed: make(chan struct{})}
 	f.be.room.IsPlaying = playing
+	if setup != nil {
+		setup(f.be)
+	}
 	f.sim = fakempv.NewSim(t, 600, 10, !playing)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()

@@ -208,7 +208,9 @@ func (s *Store) Sweep(ctx context.Context, staleBefore, goneBefore time.Time) (d
 		}
 		// A member's last_seen is their latest beat from any client: older than gone_after means
 		// every client of theirs is gone.
-		goneMembers, err := queryMembers(ctx, tx, memberSelect+` WHERE left_at IS NULL AND last_seen < ?`, gone)
+		// Hosts last, so an heir is never someone dropping out in this same sweep.
+		goneMembers, err := queryMembers(ctx, tx, memberSelect+` WHERE left_at IS NULL AND last_seen < ?
+			ORDER BY role = 'host', announced DESC, joined_at, rowid`, gone)
 		if err != nil {
 			return err
 		}
