@@ -19,6 +19,9 @@ type Settings struct {
 	AnonKey string `toml:"anon_key"` // backend anon key (a watchparty server publishes its own)
 	Name    string `toml:"name"`     // display name in rooms
 	MPV     string `toml:"mpv"`      // mpv binary
+
+	// Unknown lists the keys of the file that are none of the above (ignored).
+	Unknown []string `toml:"-"`
 }
 
 // Paths are the directories watchparty uses.
@@ -58,15 +61,22 @@ func ResolvePaths() (Paths, error) {
 // ConfigFile is the path of config.toml.
 func (p Paths) ConfigFile() string { return filepath.Join(p.Config, "config.toml") }
 
-// Load reads config.toml; a missing file gives zero Settings.
+// Load reads config.toml; a missing file gives zero Settings. Keys it does not know (a typo,
+// a setting of another version) are ignored and listed in Unknown, for a warning.
 func Load(p Paths) (Settings, error) {
 	var s Settings
-	_, err := toml.DecodeFile(p.ConfigFile(), &s)
+	md, err := toml.DecodeFile(p.ConfigFile(), &s)
 	if errors.Is(err, os.ErrNotExist) {
 		return Settings{}, nil
 	}
 	if err != nil {
 		return Settings{}, fmt.Errorf("read %s: %w", p.ConfigFile(), err)
 	}
+	for _, k := range md.Undecoded() {
+		s.Unknown = append(s.Unknown, k.String())
+	}
 	return s, nil
 }
+
+// Keys are the keys config.toml may hold.
+const Keys = "server, anon_key, name, mpv"

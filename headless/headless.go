@@ -199,7 +199,10 @@ func (e *Notice) stamp(ts string) string       { e.TS = ts; return e.Type }
 func (e *Disconnected) stamp(ts string) string { e.TS = ts; return e.Type }
 func (e *Hosting) stamp(ts string) string      { e.TS = ts; return e.Type }
 
-// emit writes ev as a JSON line, or human as a human line.
+// emit writes ev as a JSON line, or human as a human line. The human line is cleaned as the
+// screen cleans what it shows (room.Sanitize: newlines, carriage returns and tabs become
+// spaces, other controls and escape sequences go), so a comment or a name cannot break the
+// one-event-a-line form and fake event lines of its own; JSON escapes them instead.
 func (p *printer) emit(ev stamped, human string) {
 	now := p.o.Now()
 	typ := ev.stamp(Timestamp(now))
@@ -207,7 +210,7 @@ func (p *printer) emit(ev stamped, human string) {
 		WriteJSON(p.o.Out, ev)
 		return
 	}
-	fmt.Fprintf(p.o.Out, "%s %-10s %s\n", now.Format("15:04:05"), typ, human)
+	fmt.Fprintf(p.o.Out, "%s %-10s %s\n", now.Format("15:04:05"), typ, room.Sanitize(human))
 }
 
 // PrintHosting writes host's first JSON line.

@@ -161,3 +161,43 @@ func TestClock(t *testing.T) {
 		}
 	}
 }
+
+// A comment (or a name, or a notice) with newlines, carriage returns or escape sequences
+// stays on its one human line: it cannot fake event lines. The JSON form keeps the text,
+// escaped by JSON.
+func TestHumanLinesCannotBeFaked(t *testing.T) {
+	evs := []room.Event{
+		room.CommentReceived{Comment: room.Comment{ID: 1, UserID: "u2", Username: "mallory\n12:00:00 notice",
+			Message: "hi\n12:00:01 comment    system: Bob is now the host\rover\ttab\x1b[2Jgone", At: t0}},
+		room.CommentsLoaded{Comments: []room.Comment{{ID: 2, Username: "eve", Message: "a\r\nb", At: t0}}},
+		room.Notice{Level: room.NoticeInfo, Text: "x\ny joined"},
+		room.MemberChanged{Change: "join", Member: room.MemberView{UserID: "u3", Name: "n\u2028m"}},
+	}
+	var out bytes.Buffer
+	if err := Run(context.Background(), newFake(append(evs, room.Closed{})...), Options{Out: &out, Now: clock()}); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
+	want := []string{
+		"comment    mallory 12:00:00 notice: hi 12:00:01 comment    system: Bob is now the host over tabgone",
+		"comment    eve: a b",
+		"notice     x y joined",
+		"member     n m join",
+	}
+	if len(lines) != len(want) {
+		t.Fatalf("%d lines, want %d:\n%s", len(lines), len(want), out.String())
+	}
+	for i, l := range lines {
+		if l[9:] != want[i] {
+			t.Errorf("line %d = %q, want %q", i, l[9:], want[i])
+		}
+	}
+
+	out.Reset()
+	if err := Run(context.Background(), newFake(evs[1], room.Closed{}), Options{JSON: true, Out: &out, Now: clock()}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), `"message":"a\r\nb"`) || strings.Count(out.String(), "\n") != 1 {
+		t.Fatalf("json = %q", out.String())
+	}
+}

@@ -39,6 +39,8 @@ func (s Session) valid(now time.Time, margin time.Duration) bool {
 type Auth struct {
 	c      *Client
 	file   string // "" when not saved
+	key    string // what the saved session is for: Options.SessionKey, else the URL
+	same   func(ctx context.Context, url string) bool
 	margin time.Duration
 
 	refreshMu sync.Mutex // one sign-in or refresh at a time
@@ -53,21 +55,24 @@ type Auth struct {
 	cancel context.CancelFunc
 }
 
-func newAuth(c *Client, dir string, margin time.Duration) *Auth {
-	a := &Auth{c: c, margin: margin, wake: make(chan struct{}, 1), done: make(chan struct{})}
+func newAuth(c *Client, opts Options, margin time.Duration) *Auth {
+	a := &Auth{c: c, key: opts.SessionKey, same: opts.SameServer, margin: margin, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	if a.key == "" {
+		a.key = c.baseURL
+	}
 	a.ctx, a.cancel = context.WithCancel(context.Background())
-	if dir != "" {
-		a.file = filepath.Join(dir, sessionFileName(c.baseURL))
+	if opts.SessionDir != "" {
+		a.file = filepath.Join(opts.SessionDir, sessionFileName(a.key))
 	}
 	return a
 }
 
-// sessionFileName is a readable, collision-free file name for a server URL:
-// "127.0.0.1_54321-1a2b3c4d.json".
+// sessionFileName is a readable, collision-free file name for a session key (a server URL,
+// "127.0.0.1_54321-1a2b3c4d.json", or a server identity, "watchparty_3f…-1a2b3c4d.json").
 func sessionFileName(baseURL string) string {
 	u, _ := url.Parse(baseURL)
 	host := baseURL
-	if u != nil {
+	if u != nil && u.Host != "" {
 		host = u.Host + u.Path
 	}
 	clean := strings.Map(func(r rune) rune {
@@ -144,7 +149,11 @@ func (a *Auth) EnsureSession(ctx context.Context) (Session, error) {
 	a.refreshMu.Lock()
 	s, ok := a.Session()
 	if !ok {
-		if saved, err := a.load(); err == nil {
+		saved, err := a.load()
+		if errors.Is(err, os.ErrNotExist) {
+			saved, err = a.adoptLegacy(ctx)
+		}
+		if err == nil {
 			a.set(&saved, false)
 			s, ok = saved, true
 		} else if !errors.Is(err, os.ErrNotExist) {
@@ -298,10 +307,68 @@ func (a *Auth) set(s *Session, save bool) {
 	}
 }
 
-// savedSession is the file format; URL guards against a file copied between servers.
+// savedSession is the file format. Server (the session key) guards against a file copied
+// between servers; URL is the address last used. Files of older versions have no Server: they
+// were keyed by their URL.
 type savedSession struct {
-	URL string `json:"url"`
+	URL    string `json:"url"`
+	Server string `json:"server,omitempty"`
 	Session
+}
+
+// matches reports whether a saved file is a session for key, reached at baseURL.
+func (s savedSession) matches(key, baseURL string) bool {
+	if s.UserID == "" || s.RefreshToken == "" {
+		return false
+	}
+	if s.Server != "" {
+		return s.Server == key
+	}
+	return s.URL == baseURL && key == baseURL
+}
+
+// adoptLegacy looks, when no session is saved under the key yet, for one an older version
+// saved under a server URL (keyed by the URL's text), and moves it to the key: the one saved
+// under this URL, else (with Options.SameServer) the newest one saved under another URL of
+// the same server. Other files stay where they are.
+func (a *Auth) adoptLegacy(ctx context.Context) (Session, error) {
+	if a.file == "" || a.key == a.c.baseURL {
+		return Session{}, os.ErrNotExist
+	}
+	dir := filepath.Dir(a.file)
+	read := func(path string) (savedSession, bool) {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return savedSession{}, false
+		}
+		var s savedSession
+		if json.Unmarshal(b, &s) != nil || s.Server != "" || s.URL == "" || s.UserID == "" || s.RefreshToken == "" ||
+			filepath.Base(path) != sessionFileName(s.URL) {
+			return savedSession{}, false
+		}
+		return s, true
+	}
+	path := filepath.Join(dir, sessionFileName(a.c.baseURL))
+	best, ok := read(path)
+	if !ok && a.same != nil {
+		names, _ := filepath.Glob(filepath.Join(dir, "*.json"))
+		for _, name := range names {
+			s, ok2 := read(name)
+			if !ok2 || (ok && s.ExpiresAt <= best.ExpiresAt) || !a.same(ctx, s.URL) {
+				continue
+			}
+			best, path, ok = s, name, true
+		}
+	}
+	if !ok {
+		return Session{}, os.ErrNotExist
+	}
+	if err := a.save(best.Session); err != nil {
+		return Session{}, err
+	}
+	os.Remove(path)
+	a.c.log.Info("auth: adopted the session saved for this server's URL", "url", best.URL, "file", a.file)
+	return best.Session, nil
 }
 
 func (a *Auth) load() (Session, error) {
@@ -316,8 +383,8 @@ func (a *Auth) load() (Session, error) {
 	if err := json.Unmarshal(b, &s); err != nil {
 		return Session{}, fmt.Errorf("read %s: %w", a.file, err)
 	}
-	if s.URL != a.c.baseURL || s.UserID == "" || s.RefreshToken == "" {
-		return Session{}, fmt.Errorf("read %s: not a session for %s", a.file, a.c.baseURL)
+	if !s.matches(a.key, a.c.baseURL) {
+		return Session{}, fmt.Errorf("read %s: not a session for %s", a.file, a.key)
 	}
 	return s.Session, nil
 }
@@ -331,7 +398,11 @@ func (a *Auth) save(s Session) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
-	b, err := json.MarshalIndent(savedSession{URL: a.c.baseURL, Session: s}, "", "  ")
+	saved := savedSession{URL: a.c.baseURL, Server: a.key, Session: s}
+	if a.key == a.c.baseURL {
+		saved.Server = "" // keyed by its URL, as older versions wrote it
+	}
+	b, err := json.MarshalIndent(saved, "", "  ")
 	if err != nil {
 		return err
 	}

@@ -236,3 +236,77 @@ func TestSignInAfterSubscribe(t *testing.T) {
 	host.comment(t, roomID, "hello late")
 	rc.waitChange(t, "comments", "INSERT", func(r map[string]any) bool { return r["message"] == "hello late" })
 }
+
+// A session saved under a server key (its identity) is the same user whatever URL reaches
+// the server; a session an older version saved under a URL is adopted, not lost.
+func TestSessionKeyedByServer(t *testing.T) {
+	ts := startServer(t, server.Config{})
+	dir := filepath.Join(t.TempDir(), "sessions")
+	ctx := context.Background()
+	port := ts.URL()[strings.LastIndex(ts.URL(), ":")+1:]
+	other := "http://localhost:" + port
+	newClient := func(url string, opts Options) *Client {
+		opts.SessionDir = dir
+		c, err := NewClient(url, ts.anonKey, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return c
+	}
+
+	// An older version's session, keyed by the URL text.
+	legacy := newClient(ts.URL(), Options{})
+	s0, err := legacy.Auth.EnsureSession(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	legacyFile := legacy.Auth.SessionFile()
+
+	// Keyed by the server: the session saved under this URL is moved to the key.
+	c1 := newClient(ts.URL(), Options{SessionKey: "watchparty:one"})
+	s1, err := c1.Auth.EnsureSession(ctx)
+	if err != nil || s1.UserID != s0.UserID {
+		t.Fatalf("keyed session %+v (%v), want the saved user %s", s1, err, s0.UserID)
+	}
+	if _, err := os.Stat(legacyFile); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the adopted file is still there: %v", err)
+	}
+	var saved savedSession
+	b, _ := os.ReadFile(c1.Auth.SessionFile())
+	if err := json.Unmarshal(b, &saved); err != nil || saved.Server != "watchparty:one" || saved.UserID != s0.UserID {
+		t.Fatalf("saved %s", b)
+	}
+
+	// Another URL of the same server: the same user.
+	c2 := newClient(other, Options{SessionKey: "watchparty:one"})
+	if s2, err := c2.Auth.EnsureSession(ctx); err != nil || s2.UserID != s0.UserID {
+		t.Fatalf("by %s: %+v (%v), want user %s", other, s2, err, s0.UserID)
+	}
+
+	// A legacy session saved under another URL is adopted when SameServer says that URL is
+	// this server; not when it says otherwise.
+	legacy2 := newClient(other, Options{})
+	s3, err := legacy2.Auth.EnsureSession(ctx)
+	if err != nil || s3.UserID == s0.UserID {
+		t.Fatalf("second legacy session %+v (%v)", s3, err)
+	}
+	no := newClient(ts.URL(), Options{SessionKey: "watchparty:two", SameServer: func(context.Context, string) bool { return false }})
+	if s, err := no.Auth.EnsureSession(ctx); err != nil || s.UserID == s3.UserID {
+		t.Fatalf("adopted a session SameServer refused: %+v (%v)", s, err)
+	}
+	yes := newClient(ts.URL(), Options{SessionKey: "watchparty:three", SameServer: func(_ context.Context, u string) bool { return u == other }})
+	if s, err := yes.Auth.EnsureSession(ctx); err != nil || s.UserID != s3.UserID {
+		t.Fatalf("did not adopt the session saved under %s: %+v (%v)", other, s, err)
+	}
+
+	// A file of one key is not read for another.
+	b, _ = os.ReadFile(c1.Auth.SessionFile())
+	c4 := newClient(ts.URL(), Options{SessionKey: "watchparty:four"})
+	if err := os.WriteFile(c4.Auth.SessionFile(), b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if s, err := c4.Auth.EnsureSession(ctx); err != nil || s.UserID == s0.UserID {
+		t.Fatalf("a session copied from another key was used: %+v (%v)", s, err)
+	}
+}

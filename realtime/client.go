@@ -22,6 +22,15 @@ type Options struct {
 	// SessionDir is where the session (user id, refresh token) is saved, one 0600 file per
 	// server; "" keeps it in memory only.
 	SessionDir string
+	// SessionKey names the saved session: the server's identity (see Info.ServerID), so one
+	// server reached by several URLs (127.0.0.1, localhost, a LAN address) has one session;
+	// "" keys it by the URL. A session an older version saved under a URL is adopted (see
+	// SameServer).
+	SessionKey string
+	// SameServer, with SessionKey, reports whether a session saved by an older version under
+	// url belongs to this server, so it can be adopted when none is saved under the key yet;
+	// nil adopts only the one saved under this client's URL.
+	SameServer func(ctx context.Context, url string) bool
 	// HTTPClient makes every HTTP request; nil means a client of the Client's own (its idle
 	// connections are closed by Close).
 	HTTPClient *http.Client
@@ -84,7 +93,7 @@ func NewClient(baseURL, anonKey string, opts Options) (*Client, error) {
 	if margin <= 0 {
 		margin = 120 * time.Second
 	}
-	c.Auth = newAuth(c, opts.SessionDir, margin)
+	c.Auth = newAuth(c, opts, margin)
 	c.Functions = &Functions{c: c}
 	return c, nil
 }
@@ -161,6 +170,9 @@ func (c *Client) Close() error {
 type Info struct {
 	AnonKey string `json:"anon_key"`
 	Version string `json:"version"`
+	// ServerID is the server's stable identity (the same whatever URL reaches it; "" from
+	// servers before it was published).
+	ServerID string `json:"server_id"`
 }
 
 // FetchInfo reads a watchparty server's anon key and version, so joining needs only its URL.

@@ -22,6 +22,9 @@ type Server struct {
 	// SessionDir keeps the signed-in anonymous user per server (so the TUI and scripts act as
 	// the same user); "" keeps it in memory.
 	SessionDir string
+	// SessionKey is the server's identity, which names its saved session (see Identify);
+	// "" makes Connect identify the server first.
+	SessionKey string
 	Logger     *slog.Logger
 }
 
@@ -32,31 +35,44 @@ type Remote struct {
 	userID string
 }
 
-// Connect signs in (reusing the saved session) to srv.
+// Connect signs in (reusing the session saved for the server's identity) to srv.
 func Connect(ctx context.Context, srv Server) (*Remote, error) {
-	url := strings.TrimRight(srv.URL, "/")
-	if url == "" {
+	if strings.TrimSpace(srv.URL) == "" {
 		return nil, errors.New("no server given: pass --server URL")
 	}
-	key := srv.AnonKey
-	if key == "" {
-		info, err := realtime.FetchInfo(ctx, nil, url)
-		if err != nil {
-			if errors.Is(err, realtime.ErrNotFound) {
-				return nil, fmt.Errorf("%s is not a watchparty server: pass its anon key with --anon-key", url)
-			}
-			return nil, fmt.Errorf("cannot reach %s: %w", url, err)
+	if srv.SessionKey == "" || srv.AnonKey == "" {
+		var err error
+		if srv, err = Identify(ctx, srv); err != nil {
+			return nil, err
 		}
-		key = info.AnonKey
 	}
-	c, err := realtime.NewClient(url, key, realtime.Options{SessionDir: srv.SessionDir, Logger: srv.Logger})
+	url := strings.TrimRight(srv.URL, "/")
+	key := srv.SessionKey
+	same := func(ctx context.Context, other string) bool {
+		o, err := ParseServerURL(other)
+		if err != nil {
+			return false
+		}
+		if o == key {
+			return true
+		}
+		id, ok := strings.CutPrefix(key, "watchparty:")
+		if !ok {
+			return false
+		}
+		ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		defer cancel()
+		info, err := realtime.FetchInfo(ctx, nil, o)
+		return err == nil && info.ServerID == id
+	}
+	c, err := realtime.NewClient(url, srv.AnonKey, realtime.Options{SessionDir: srv.SessionDir, SessionKey: key, SameServer: same, Logger: srv.Logger})
 	if err != nil {
 		return nil, err
 	}
 	sess, err := c.Auth.EnsureSession(ctx)
 	if err != nil {
 		c.Close()
-		return nil, fmt.Errorf("sign in to %s: %w", url, err)
+		return nil, signInError(url, err)
 	}
 	return &Remote{client: c, userID: sess.UserID}, nil
 }

@@ -31,7 +31,7 @@ func (s *Server) routes() {
 }
 
 func (s *Server) handleInfo(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]any{"anon_key": s.keys.anonKey, "version": s.cfg.Version})
+	writeJSON(w, http.StatusOK, map[string]any{"anon_key": s.keys.anonKey, "version": s.cfg.Version, "server_id": s.ID()})
 }
 
 // deadlines bounds a non-upgrade route (docs/security.md): a body trickled one byte at a time,

@@ -3,9 +3,12 @@ package main
 import (
 	"errors"
 	"fmt"
+	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 // Positional-argument validators (cobra.PositionalArgs). Their errors are usage errors (exit
@@ -74,4 +77,64 @@ func usageErrorf(format string, args ...any) error {
 func isUsageError(err error) bool {
 	var ee *exitError
 	return errors.As(err, &ee) && ee.code == exitUsage
+}
+
+// negativeArgs, as a key of a command's Annotations, lets its positional arguments be negative
+// numbers written as is ("seek -10 --room R"): pflag would read "-10" as the shorthand flags
+// -1 and -0. No command has a digit shorthand, so before parsing, negativeNumbers moves such
+// a lone negative number behind "--", where it is a positional argument.
+const negativeArgs = "watchparty/negative-args"
+
+// negativeNumber is a negative number or clock position: "-10", "-1.5", "-1:30".
+var negativeNumber = regexp.MustCompile(`^-[0-9][0-9:.]*$`)
+
+// negativeNumbers rewrites args for a command annotated with negativeArgs (see there); other
+// command lines are returned unchanged.
+func negativeNumbers(root *cobra.Command, args []string) []string {
+	cmd, _, err := root.Find(args)
+	if err != nil || cmd.Annotations[negativeArgs] == "" {
+		return args
+	}
+	var kept, moved []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			kept = append(kept, args[i:]...)
+			break
+		}
+		if negativeNumber.MatchString(a) && !takesValue(cmd, kept) {
+			moved = append(moved, a)
+			continue
+		}
+		kept = append(kept, a)
+	}
+	if len(moved) == 0 {
+		return args
+	}
+	out := kept
+	if !slices.Contains(out, "--") {
+		out = append(out, "--")
+	}
+	return append(out, moved...)
+}
+
+// takesValue reports whether the last of args is a flag of cmd waiting for its value
+// ("--room" in "--room -10", where -10 is the room).
+func takesValue(cmd *cobra.Command, args []string) bool {
+	if len(args) == 0 {
+		return false
+	}
+	last := args[len(args)-1]
+	var f *pflag.Flag
+	switch {
+	case strings.HasPrefix(last, "--") && !strings.Contains(last, "="):
+		if f = cmd.Flags().Lookup(last[2:]); f == nil {
+			f = cmd.InheritedFlags().Lookup(last[2:])
+		}
+	case strings.HasPrefix(last, "-") && len(last) == 2:
+		if f = cmd.Flags().ShorthandLookup(last[1:]); f == nil {
+			f = cmd.InheritedFlags().ShorthandLookup(last[1:])
+		}
+	}
+	return f != nil && f.NoOptDefVal == ""
 }

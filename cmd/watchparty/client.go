@@ -7,8 +7,8 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"os/user"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/watchparty/watchparty/config"
@@ -26,7 +26,8 @@ type clientEnv struct {
 	paths    config.Paths
 }
 
-// resolve applies the precedence flag > environment > config file > default.
+// resolve applies the precedence flag > environment > config file > default. A --server value
+// that cannot be a server's address is a usage error.
 func (g *globalFlags) resolve(logger *slog.Logger) (clientEnv, error) {
 	paths, err := config.ResolvePaths()
 	if err != nil {
@@ -36,15 +37,40 @@ func (g *globalFlags) resolve(logger *slog.Logger) (clientEnv, error) {
 	if err != nil {
 		return clientEnv{}, err
 	}
-	url := firstNonEmpty(g.server, os.Getenv("WATCHPARTY_SERVER"), settings.Server, defaultServer)
-	if !strings.Contains(url, "://") {
-		url = "http://" + url
+	g.warnConfig(paths, settings)
+	raw := firstNonEmpty(g.server, os.Getenv("WATCHPARTY_SERVER"), settings.Server, defaultServer)
+	url, err := room.ParseServerURL(raw)
+	if err != nil {
+		return clientEnv{}, usageErrorf("--server: %v", err)
 	}
 	key := firstNonEmpty(g.anonKey, os.Getenv("WATCHPARTY_ANON_KEY"), settings.AnonKey)
 	return clientEnv{
 		server:   room.Server{URL: url, AnonKey: key, SessionDir: filepath.Join(paths.State, "sessions"), Logger: logger},
 		settings: settings, paths: paths,
 	}, nil
+}
+
+// warnConfig warns once per run about keys of config.toml that mean nothing (a typo would
+// otherwise be ignored silently).
+func (g *globalFlags) warnConfig(paths config.Paths, settings config.Settings) {
+	if len(settings.Unknown) == 0 || g.warned {
+		return
+	}
+	g.warned = true
+	w := g.errOut
+	if w == nil {
+		w = os.Stderr
+	}
+	fmt.Fprintf(w, "watchparty: warning: %s: unknown key %s ignored (known keys: %s)\n",
+		paths.ConfigFile(), strings.Join(quoteAll(settings.Unknown), ", "), config.Keys)
+}
+
+func quoteAll(ss []string) []string {
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = strconv.Quote(s)
+	}
+	return out
 }
 
 func firstNonEmpty(vals ...string) string {
@@ -56,21 +82,13 @@ func firstNonEmpty(vals ...string) string {
 	return ""
 }
 
-// displayName picks the name shown in rooms: --name, the config file, the login name.
-func displayName(flag string, settings config.Settings) string {
-	if n := firstNonEmpty(flag, settings.Name); n != "" {
-		return n
-	}
-	if u, err := user.Current(); err == nil && u.Username != "" {
-		return u.Username
-	}
-	return "guest"
-}
-
-// connect signs in to the server for a one-shot command.
+// connect identifies the server and signs in for a one-shot command.
 func (g *globalFlags) connect(ctx context.Context) (*room.Remote, clientEnv, error) {
 	env, err := g.resolve(quietLogger())
 	if err != nil {
+		return nil, env, err
+	}
+	if env.server, err = room.Identify(ctx, env.server); err != nil {
 		return nil, env, err
 	}
 	r, err := room.Connect(ctx, env.server)

@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -67,13 +65,9 @@ func runHost(ctx context.Context, o *hostOptions) error {
 		if title == "" {
 			title = "watchparty demo"
 		}
-	} else if !strings.Contains(media, "://") {
-		if _, err := os.Stat(media); err != nil {
-			return fmt.Errorf("cannot open %s: %w", media, errors.Unwrap(err))
-		}
 	}
 	if title == "" {
-		title = filepath.Base(media)
+		title = fileTitle(media)
 	}
 
 	// The server, in this process.
@@ -85,16 +79,21 @@ func runHost(ctx context.Context, o *hostOptions) error {
 	}
 	defer srv.Stop()
 	urls := serverURLs(srv.Addr)
-	env.server.URL, env.server.AnonKey = urls[0], srv.AnonKey()
+	env.server.URL, env.server.AnonKey, env.server.SessionKey = urls[0], srv.AnonKey(), "watchparty:"+srv.ID()
+	name, err := o.signIn(ctx, &env)
+	if err != nil {
+		return classify(err)
+	}
 
 	sess, err := room.Host(ctx, env.server, room.Options{
-		Username: o.username(env), Media: media, MPV: env.mpv, Logger: env.logger,
+		Username: name, Media: media, MPV: env.mpv, Logger: env.logger,
 	}, title)
 	if err != nil {
 		return classify(err)
 	}
+	rememberName(o.Name, env.clientEnv)
 	friendURL := urls[len(urls)-1] // a LAN address when there is one
-	mediaArg := "<your copy of " + filepath.Base(media) + ">"
+	mediaArg := "<your copy of " + fileTitle(media) + ">"
 	if o.Media == "" {
 		mediaArg = "demo" // the joiner renders the same demo clip
 	}

@@ -69,13 +69,18 @@ func runJoin(ctx context.Context, o *joinOptions) error {
 			return err
 		}
 	}
+	name, err := o.signIn(ctx, &env)
+	if err != nil {
+		return classify(err)
+	}
 	sess, err := room.Join(ctx, env.server, room.Options{
-		RoomID: o.RoomID, Username: o.username(env),
+		RoomID: o.RoomID, Username: name,
 		Media: media, MPV: env.mpv, Logger: env.logger,
 		ConfirmMedia: o.confirmRoomMedia(o.AcceptRoomMedia),
 	})
 	if err != nil {
 		return classify(err)
 	}
+	rememberName(o.Name, env.clientEnv)
 	return o.runSession(ctx, sess, "")
 }

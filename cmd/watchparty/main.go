@@ -23,10 +23,17 @@ func main() {
 }
 
 func run(args []string) int {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	sigs := []os.Signal{os.Interrupt, syscall.SIGTERM}
+	// SIGHUP too (the terminal closed): leave the room and stop mpv, as on Ctrl-C; on macOS,
+	// which has no parent-death signal, this is what stops our mpv (docs/player.md). Not
+	// under nohup: catching an ignored SIGHUP would undo it.
+	if !signal.Ignored(syscall.SIGHUP) {
+		sigs = append(sigs, syscall.SIGHUP)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), sigs...)
 	defer stop()
 	root := newRootCmd()
-	root.SetArgs(args)
+	root.SetArgs(negativeNumbers(root, args))
 	err := root.ExecuteContext(ctx)
 	if err == nil {
 		return exitOK

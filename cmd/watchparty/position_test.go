@@ -21,6 +21,15 @@ func TestParsePosition(t *testing.T) {
 		{in: "abc", bad: true},
 		{in: "", bad: true},
 		{in: "1:2:3:4", bad: true},
+		{in: "NaN", bad: true},
+		{in: "-NaN", bad: true},
+		{in: "Inf", bad: true},
+		{in: "+Inf", bad: true},
+		{in: "1e400", bad: true},
+		{in: "1e3", bad: true},
+		{in: "0x10", bad: true},
+		{in: "1:NaN", bad: true},
+		{in: ".5", pos: 0.5},
 	} {
 		pos, rel, err := parsePosition(tc.in)
 		if tc.bad {

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"io"
+
 	"github.com/spf13/cobra"
 )
 
@@ -8,6 +10,9 @@ import (
 type globalFlags struct {
 	server  string
 	anonKey string
+
+	errOut io.Writer // warnings (the command's stderr)
+	warned bool      // config.toml's unknown keys were warned about
 }
 
 func newRootCmd() *cobra.Command {
@@ -34,6 +39,9 @@ Supabase project running the functions in supabase/.`,
 		// instead of cobra's own message; without arguments it shows the help.
 		Args: subcommand,
 		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
+		PersistentPreRun: func(cmd *cobra.Command, _ []string) {
+			g.errOut = cmd.ErrOrStderr()
+		},
 	}
 	root.PersistentFlags().StringVar(&g.server, "server", "", "backend URL (env WATCHPARTY_SERVER, config \"server\"; default http://127.0.0.1:54321)")
 	root.PersistentFlags().StringVar(&g.anonKey, "anon-key", "", "backend anon key (env WATCHPARTY_ANON_KEY; a watchparty server publishes its own)")

@@ -35,7 +35,8 @@ var scriptClip struct {
 }
 
 // TestScripts runs testdata/script/*.txtar against the real binary and an embedded server
-// started for each script (WATCHPARTY_SERVER points at it; WATCHPARTY_HOME is per script).
+// started for each script (WATCHPARTY_SERVER points at it, $SERVER_PORT is its port;
+// WATCHPARTY_HOME is per script).
 //
 // Extra commands:
 //
@@ -71,6 +72,7 @@ func setupScript(env *testscript.Env) error {
 	}
 	env.Defer(func() { srv.Stop() })
 	env.Setenv("WATCHPARTY_SERVER", srv.URL)
+	env.Setenv("SERVER_PORT", strconv.Itoa(srv.Addr.Port))
 	env.Setenv("WATCHPARTY_HOME", filepath.Join(env.WorkDir, "home", "alice"))
 	env.Setenv("NO_COLOR", "1")
 	if syncbench.NeedPrograms() == nil {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"strings"
@@ -30,16 +31,28 @@ func (g *globalFlags) roomStatus(ctx context.Context, roomID string) (*room.Remo
 	if err != nil {
 		return nil, room.State{}, err
 	}
-	r, _, err := g.connect(ctx)
+	r, env, err := g.connect(ctx)
 	if err != nil {
 		return nil, room.State{}, classify(err)
 	}
 	st, err := r.Status(ctx, id)
 	if err != nil {
 		r.Close()
-		return nil, room.State{}, classify(err)
+		return nil, room.State{}, notMember(err, id, env)
 	}
 	return r, st, nil
+}
+
+// notMember says what to do when the server says we are not a member of the room (the one
+// reason get_room_sync_state and comments/create refuse with "not allowed"); other errors get
+// their exit codes.
+func notMember(err error, roomID string, env clientEnv) error {
+	if !errors.Is(err, room.ErrNotAllowed) {
+		return classify(err)
+	}
+	return &exitError{exitNotAllowed, fmt.Errorf(
+		"not a member of room %s: join it first (watchparty join %s --server %s); commands act as the user that join, host or create saved for this server",
+		roomID, roomID, env.server.URL)}
 }
 
 func newCreateCmd(g *globalFlags) *cobra.Command {
@@ -61,22 +74,26 @@ server) become its host, so "watchparty play/pause/seek --room ID" and a later
 			if err != nil {
 				return err
 			}
-			if _, err := room.CheckUsername(displayName(name, env.settings)); err != nil {
-				return usageErrorf("%v", err)
+			if name != "" {
+				if _, err := room.CheckUsername(name); err != nil {
+					return usageErrorf("%v", err)
+				}
 			}
-			nr, err := roomNew(displayName(name, env.settings), media, title, duration)
+			nr, err := roomNew("", media, title, duration)
 			if err != nil {
 				return err
 			}
-			r, err := room.Connect(cmd.Context(), env.server)
+			r, username, err := signIn(cmd.Context(), &env, name)
 			if err != nil {
 				return classify(err)
 			}
 			defer r.Close()
+			nr.Username = username
 			id, row, err := r.Create(cmd.Context(), nr)
 			if err != nil {
 				return classify(err)
 			}
+			rememberName(name, env)
 			if asJSON {
 				return printJSONLine(cmd.OutOrStdout(), map[string]any{"room_id": id, "room": row, "server": env.server.URL})
 			}
@@ -87,7 +104,7 @@ server) become its host, so "watchparty play/pause/seek --room ID" and a later
 	cmd.Flags().StringVar(&media, "media", "", "the room's video: an http(s) URL members' mpv may open, or a local file (only its name is sent, as the title)")
 	cmd.Flags().StringVar(&title, "title", "", "title shown to members")
 	cmd.Flags().Float64Var(&duration, "duration", 0, "video length in seconds, to warn members whose copy differs")
-	cmd.Flags().StringVar(&name, "name", "", "your display name")
+	cmd.Flags().StringVar(&name, "name", "", "your display name, kept for this server until you pass another")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the room as JSON")
 	return cmd
 }
@@ -128,8 +145,9 @@ func newSeekCmd(g *globalFlags) *cobra.Command {
 		Long:  "Seek the room's video for everyone. POS is seconds, mm:ss or hh:mm:ss, or relative: +10, -10.",
 		Example: `  watchparty seek 1:30 --room abc123def4
   watchparty seek +30 --room abc123def4
-  watchparty seek --room abc123def4 -- -10`,
-		Args: exactArgs(1, "POS"),
+  watchparty seek -10 --room abc123def4`,
+		Args:        exactArgs(1, "POS"),
+		Annotations: map[string]string{negativeArgs: "POS"},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			pos, relative, err := parsePosition(args[0])
 			if err != nil {
@@ -176,7 +194,7 @@ are joined with spaces; at most 2000 characters.`,
 			if msg == "" {
 				return usageErrorf("the comment is empty")
 			}
-			r, _, err := g.connect(cmd.Context())
+			r, env, err := g.connect(cmd.Context())
 			if err != nil {
 				return classify(err)
 			}
@@ -188,7 +206,7 @@ are joined with spaces; at most 2000 characters.`,
 				at = &pos
 			}
 			if err := r.Comment(cmd.Context(), id, msg, at); err != nil {
-				return classify(err)
+				return notMember(err, id, env)
 			}
 			return nil
 		},

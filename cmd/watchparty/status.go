@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -37,9 +36,19 @@ func roomNew(username, media, title string, duration float64) (room.NewRoom, err
 		return nr, usageErrorf("--media %s: %v (a local file: pass it to join or host as --media)", room.ShowURL(media), err)
 	}
 	if nr.MediaTitle == "" {
-		nr.MediaTitle = filepath.Base(media)
+		nr.MediaTitle = fileTitle(media)
 	}
 	return nr, nil
+}
+
+// fileTitle is a local file's name without its directories (either separator: a path
+// written on Windows names its folders with backslashes), the title a room gets for it.
+func fileTitle(path string) string {
+	path = strings.TrimRight(path, `/\`)
+	if i := strings.LastIndexAny(path, `/\`); i >= 0 {
+		path = path[i+1:]
+	}
+	return path
 }
 
 // printStatus prints a room's state and members, decoded (room.State's RoomState and

@@ -9,19 +9,25 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strings"
 )
 
 // ensureMPV finds mpv. When it is missing on a Debian-like machine and we are root, it installs
 // it with apt-get (saying so), so `watchparty host` works on a fresh machine in one command.
-func ensureMPV(ctx context.Context, binary string, log io.Writer) (string, error) {
+// source names where binary came from ("--mpv", "config \"mpv\""), "" for the default.
+func ensureMPV(ctx context.Context, binary, source string, log io.Writer) (string, error) {
 	if binary == "" {
 		binary = "mpv"
 	}
-	if path, err := exec.LookPath(binary); err == nil {
+	path, err := exec.LookPath(binary)
+	if err == nil {
 		return path, nil
 	}
-	hint := "mpv not found: install it with your package manager, e.g. apt install mpv (or pass --mpv PATH)"
-	if binary != "mpv" || runtime.GOOS != "linux" || os.Geteuid() != 0 {
+	if source != "" {
+		return "", badMPV(binary, source)
+	}
+	hint := "mpv not found on PATH: install it with your package manager (e.g. apt install mpv), or pass --mpv PATH if it is installed elsewhere"
+	if runtime.GOOS != "linux" || os.Geteuid() != 0 {
 		return "", errors.New(hint)
 	}
 	apt, err := exec.LookPath("apt-get")
@@ -36,12 +42,64 @@ func ensureMPV(ctx context.Context, binary string, log io.Writer) (string, error
 			return "", fmt.Errorf("apt-get %s failed: %v\n%s", args[0], err, tail(out, 400))
 		}
 	}
-	path, err := exec.LookPath("mpv")
+	path, err = exec.LookPath("mpv")
 	if err != nil {
 		return "", errors.New(hint)
 	}
 	fmt.Fprintln(log, "mpv installed.")
 	return path, nil
+}
+
+// badMPV says why the mpv binary the user named (with --mpv or in config.toml) cannot be run.
+func badMPV(binary, source string) error {
+	var why string
+	if st, serr := os.Stat(binary); serr == nil {
+		if st.IsDir() {
+			why = "is a directory"
+		} else {
+			why = "is not executable"
+		}
+	} else if strings.ContainsRune(binary, os.PathSeparator) || strings.Contains(binary, "/") {
+		why = "no such file"
+	} else {
+		why = "not found on PATH"
+	}
+	return usageErrorf("%s %s: %s: give the path of the mpv program (or leave %s out to use mpv from PATH)", source, binary, why, source)
+}
+
+// checkMedia checks a --media value that is a local file: it must exist and not be a
+// directory. URLs (anything with "://") are mpv's to open.
+func checkMedia(media string) error {
+	if media == "" || strings.Contains(media, "://") {
+		return nil
+	}
+	st, err := os.Stat(media)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return usageErrorf("--media %s: no such file: give the path of your copy of the video", media)
+	case err != nil:
+		return fmt.Errorf("--media %s: cannot open it: %v", media, errors.Unwrap(err))
+	case st.IsDir():
+		return usageErrorf("--media %s is a directory: give the video file in it", media)
+	}
+	return nil
+}
+
+// checkSocket refuses an --mpv-socket path that exists and is not a socket: mpv would replace
+// the file with its socket.
+func checkSocket(path string) error {
+	if path == "" || runtime.GOOS == "windows" {
+		return nil // a named pipe on Windows
+	}
+	st, err := os.Lstat(path)
+	if err != nil || st.Mode()&os.ModeSocket != 0 {
+		return nil // missing: mpv is launched on it; a socket: attach
+	}
+	what := "a file"
+	if st.IsDir() {
+		what = "a directory"
+	}
+	return usageErrorf("--mpv-socket %s is %s, not a socket: give the socket of a running mpv (--input-ipc-server), or a path that does not exist yet", path, what)
 }
 
 func tail(b []byte, n int) string {
