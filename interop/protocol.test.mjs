@@ -26,13 +26,17 @@ describe('protocol with supabase-js', () => {
     const aCh = roomChannel(alice.sb, roomId, alice.user.id, aRec);
     await subscribe(aCh, aRec);
 
-    // Members are announced by room_members INSERT, and leaves by an UPDATE that sets left_at
+    // Members arrive by room_members INSERT (announced at their first beat), and leave by an UPDATE that sets left_at
     // (soft leaves: Supabase Realtime publishes DELETEs without row security), with system comments.
     await invokeOK(carol.sb, 'rooms/join', { room_id: roomId, username: 'carol' });
     const ins = await aRec.waitFor('room_members', (p) => p.eventType === 'INSERT', { what: 'room_members INSERT' });
     assert.equal(ins.new.user_id, carol.user.id);
     assert.equal(ins.new.username, 'carol');
     assert.equal(ins.new.role, 'member');
+    assert.equal(ins.new.announced, false);
+    // Announced by the first liveness beat.
+    const beat = await carol.sb.rpc('track_user_presence', { p_room_id: roomId, p_current_time: 0, p_is_playing: false });
+    assert.equal(beat.error, null, beat.error?.message);
     const notice = await aRec.waitFor('comments', (p) => p.new.is_system_message, { what: 'join notice' });
     assert.equal(notice.new.message, 'carol joined the room');
 

@@ -39,6 +39,12 @@ describe('a room driven by supabase-js', () => {
     assert.equal(joined.member.user_id, bob.user.id);
     assert.equal(joined.member.role, 'member');
     assert.deepEqual(joined.members.map((m) => m.username).sort(), ['alice', 'bob']);
+    assert.match(joined.client_id, /^[A-Za-z0-9_-]{8,64}$/);
+    assert.equal(joined.member.announced, false);
+    // The first liveness beat announces bob ("bob joined the room"), as the browser client's
+    // first track_user_presence call does.
+    const beat = await bob.sb.rpc('track_user_presence', { p_room_id: roomId, p_user_id: bob.user.id, p_current_time: 0, p_is_playing: false });
+    assert.equal(beat.error, null, beat.error?.message);
   });
 
   after(closeAll);
