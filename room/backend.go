@@ -18,6 +18,8 @@ type backend interface {
 	Leave(ctx context.Context, roomID string) error
 	// Control calls sync/control and returns the updated room.
 	Control(ctx context.Context, roomID string, action HostAction, pos float64, rate *float64) (party.RoomState, error)
+	// Handover calls rooms/handover.
+	Handover(ctx context.Context, roomID, toUserID string) error
 	// Comment calls comments/create.
 	Comment(ctx context.Context, roomID, message string, videoTime *float64) error
 	// TrackPresence calls the track_user_presence RPC (liveness, every 3 s).

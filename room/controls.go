@@ -35,6 +35,9 @@ type Controls interface {
 	SeekFraction(ctx context.Context, f float64) error // host: 0–1 of the duration
 	SyncToLive(ctx context.Context) error              // follower: re-read the room state and follow again
 	Comment(ctx context.Context, text string) error    // post at our current video time
+	// Handover gives the host role to the member with userID, on purpose (host only): the
+	// room's owner who hands it over does not take it back on returning.
+	Handover(ctx context.Context, userID string) error
 	// Leave leaves the room and stops the mpv we started (an attached mpv keeps running). It
 	// returns within about 2 s whatever the server and mpv do; a second call while the first
 	// runs stops waiting for the server and returns once mpv is stopped.
@@ -52,6 +55,7 @@ const (
 	opRate
 	opSyncToLive
 	opComment
+	opHandover
 )
 
 // request is a Controls call on its way to the loop. The loop (or a task it starts) sends
@@ -128,6 +132,11 @@ func (s *Session) Comment(ctx context.Context, text string) error {
 	return s.do(ctx, request{op: opComment, text: text})
 }
 
+// Handover implements Controls.
+func (s *Session) Handover(ctx context.Context, userID string) error {
+	return s.do(ctx, request{op: opHandover, text: userID})
+}
+
 // onRequest carries out a Controls request in the loop.
 func (s *Session) onRequest(e *engine, r request) {
 	if err := r.ctx.Err(); err != nil {
@@ -154,6 +163,17 @@ func (s *Session) onRequest(e *engine, r request) {
 			ctx, cancel := s.taskContext(r.ctx, serverTimeout)
 			defer cancel()
 			r.reply <- s.be.Comment(ctx, s.opts.RoomID, r.text, at)
+		})
+	case opHandover:
+		if !e.isHost() {
+			r.reply <- ErrNotHost
+			return
+		}
+		// The room's UPDATE (a new host) arrives on the channel like any other hand-over.
+		s.goTask(func() {
+			ctx, cancel := s.taskContext(r.ctx, serverTimeout)
+			defer cancel()
+			r.reply <- s.be.Handover(ctx, s.opts.RoomID, r.text)
 		})
 	default:
 		switch {

@@ -1,6 +1,9 @@
 package room
 
-import "testing"
+import (
+	"errors"
+	"testing"
+)
 
 // A session the server dropped (silent past its limit: a laptop asleep) joins again by itself,
 // as the same client, and says so.
@@ -12,5 +15,18 @@ func TestDroppedSessionJoinsAgain(t *testing.T) {
 	f.be.mu.Unlock()
 	if joins != 2 {
 		t.Fatalf("%d joins, want the first and one more", joins)
+	}
+}
+
+// The host hands the role over on purpose; a follower cannot.
+func TestHandover(t *testing.T) {
+	f := newFixture(t, selfID, true)
+	if err := f.s.Handover(ctxFor(t), "u-other"); err != nil {
+		t.Fatal(err)
+	}
+	f.waitFor("bob is now the host", f.noticed("bob is now the host"))
+	f.waitFor("our snapshot as a follower", func() bool { return !f.s.Snapshot().IsHost })
+	if err := f.s.Handover(ctxFor(t), selfID); !errors.Is(err, ErrNotHost) {
+		t.Fatalf("a follower's hand-over: %v, want ErrNotHost", err)
 	}
 }

@@ -144,6 +144,14 @@ func (b *memBackend) Control(ctx context.Context, roomID string, action HostActi
 	return st, nil
 }
 
+func (b *memBackend) Handover(ctx context.Context, roomID, toUserID string) error {
+	if err := b.wait(ctx); err != nil {
+		return err
+	}
+	b.update(func(r *party.RoomState) { r.HostUserID = toUserID })
+	return nil
+}
+
 func (b *memBackend) Comment(ctx context.Context, roomID, message string, videoTime *float64) error {
 	return b.wait(ctx)
 }

@@ -2,6 +2,8 @@ package room
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -89,6 +91,9 @@ type NewRoom struct {
 	MediaURL      string
 	MediaTitle    string
 	MediaDuration float64
+	// ClientID is the creating client's id, when it goes on into the room (Host); "" lets the
+	// server pick one, which is forgotten after the liveness limit unless this person joins.
+	ClientID string
 }
 
 // Create creates a room; the caller is its host. It returns the room id. MediaURL, when set,
@@ -99,6 +104,9 @@ func (r *Remote) Create(ctx context.Context, nr NewRoom) (string, map[string]any
 		return "", nil, err
 	}
 	body := map[string]any{"username": name}
+	if nr.ClientID != "" {
+		body["client_id"] = nr.ClientID
+	}
 	if nr.MediaURL != "" {
 		if err := party.CheckMediaURL(nr.MediaURL); err != nil {
 			return "", nil, fmt.Errorf("the room's media must be a URL every member can open: %w", err)
@@ -136,6 +144,14 @@ func (r *Remote) Control(ctx context.Context, roomID, action string, pos float64
 	}
 	st, _ := party.ParseRoomRow(out.Room)
 	return st, nil
+}
+
+// Handover gives the host role to toUserID (the caller must be the host).
+func (r *Remote) Handover(ctx context.Context, roomID, toUserID string) error {
+	if err := r.client.Functions.Invoke(ctx, "rooms/handover", map[string]any{"room_id": roomID, "to_user_id": toUserID}, nil); err != nil {
+		return friendly(roomID, err)
+	}
+	return nil
 }
 
 // Comment posts a comment.
@@ -192,6 +208,11 @@ type rtBackend struct {
 
 	watchStop chan struct{}
 	watchDone chan struct{}
+
+	// clientID names this session among the person's clients in the room (the screen, a
+	// headless logger, a second window): a leave takes out this client only, and the person
+	// stays while another of theirs is there (docs/api.md, "Membership and liveness").
+	clientID string
 }
 
 func newRTBackend(r *Remote, logger *slog.Logger) (*rtBackend, error) {
@@ -199,7 +220,14 @@ func newRTBackend(r *Remote, logger *slog.Logger) (*rtBackend, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &rtBackend{Remote: r, sock: sock}, nil
+	return &rtBackend{Remote: r, sock: sock, clientID: newClientID()}, nil
+}
+
+// newClientID returns a random client id (docs/api.md: 8–64 of A-Z a-z 0-9 _ -).
+func newClientID() string {
+	b := make([]byte, 15)
+	rand.Read(b)
+	return "wp-" + base64.RawURLEncoding.EncodeToString(b)
 }
 
 func (b *rtBackend) Join(ctx context.Context, roomID, username string) (party.RoomState, []party.Member, error) {
@@ -207,7 +235,8 @@ func (b *rtBackend) Join(ctx context.Context, roomID, username string) (party.Ro
 		Room    map[string]any   `json:"room"`
 		Members []map[string]any `json:"members"`
 	}
-	if err := b.client.Functions.Invoke(ctx, "rooms/join", map[string]any{"room_id": roomID, "username": username}, &out); err != nil {
+	body := map[string]any{"room_id": roomID, "username": username, "client_id": b.clientID}
+	if err := b.client.Functions.Invoke(ctx, "rooms/join", body, &out); err != nil {
 		return party.RoomState{}, nil, friendly(roomID, err)
 	}
 	st, err := party.ParseRoomRow(out.Room)
@@ -222,12 +251,12 @@ func (b *rtBackend) Control(ctx context.Context, roomID string, action HostActio
 }
 
 func (b *rtBackend) Leave(ctx context.Context, roomID string) error {
-	return b.client.Functions.Invoke(ctx, "rooms/leave", map[string]any{"room_id": roomID}, nil)
+	return b.client.Functions.Invoke(ctx, "rooms/leave", map[string]any{"room_id": roomID, "client_id": b.clientID}, nil)
 }
 
 func (b *rtBackend) TrackPresence(ctx context.Context, roomID string, pos float64, playing bool) error {
 	return b.client.RPC(ctx, "track_user_presence", map[string]any{
-		"p_room_id": roomID, "p_current_time": pos, "p_is_playing": playing}, nil)
+		"p_room_id": roomID, "p_current_time": pos, "p_is_playing": playing, "p_client_id": b.clientID}, nil)
 }
 
 func (b *rtBackend) SyncState(ctx context.Context, roomID string) (roomSync, error) {
@@ -427,7 +456,8 @@ func Join(ctx context.Context, srv Server, opts Options) (*Session, error) {
 }
 
 // Host starts a party on srv: it launches mpv with opts.Media (paused at the start, to learn
-// its length), creates a room with it, and joins that room as its host.
+// its length), creates a room with it, and joins that room as its host. With opts.RoomID set it
+// resumes that room instead (after a crash): joining gives its owner the host role back.
 func Host(ctx context.Context, srv Server, opts Options, title string) (*Session, error) {
 	if opts.Media == "" {
 		return nil, errors.New("nothing to play: pass --media FILE or URL")
@@ -463,15 +493,21 @@ func Host(ctx context.Context, srv Server, opts Options, title string) (*Session
 		// mpv URL (av://, edl://, file://) is for this machine only.
 		nr.MediaURL = opts.Media
 	}
-	id, _, err := r.Create(ctx, nr)
-	if err != nil {
-		return fail(fmt.Errorf("create the room: %w", err))
-	}
-	opts.RoomID = id
 	be, err := newRTBackend(r, opts.Logger)
 	if err != nil {
 		return fail(err)
 	}
+	if opts.RoomID == "" {
+		nr.ClientID = be.clientID // the session's own client: its leave is the creator's leave
+		id, _, err := r.Create(ctx, nr)
+		if err != nil {
+			p.Close()
+			be.Close() // and r
+			return nil, fmt.Errorf("create the room: %w", err)
+		}
+		opts.RoomID = id
+	}
+	// else: resuming opts.RoomID; joining it gives the owner the host role back.
 	s, err := join(ctx, be, opts, p)
 	if err != nil {
 		p.Close()

@@ -66,6 +66,9 @@ func (f *fakeControls) SyncToLive(context.Context) error { return f.record("sync
 func (f *fakeControls) Comment(_ context.Context, text string) error {
 	return f.record("comment %s", text)
 }
+func (f *fakeControls) Handover(_ context.Context, userID string) error {
+	return f.record("handover %s", userID)
+}
 
 func (f *fakeControls) Leave(ctx context.Context) error {
 	f.mu.Lock()
