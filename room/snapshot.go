@@ -50,7 +50,7 @@ func (s *Session) buildSnapshot(e *engine) Snapshot {
 	sv := SyncView{Expected: expected, Mode: ModeFollowing, Status: e.fol.lastIndicator.Status, DriftMS: e.fol.lastIndicator.DriftMS}
 	if p := s.player; p != nil {
 		st := p.State()
-		sv.Position, sv.Speed = st.Position, st.Speed
+		sv.Position, sv.Speed, sv.Paused = st.Position, st.Speed, st.Paused
 		if snap.Duration == 0 {
 			snap.Duration = st.Duration
 		}

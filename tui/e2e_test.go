@@ -55,12 +55,12 @@ func TestEndToEndTmux(t *testing.T) {
 	tx.literal("fol", "hello from bob")
 	tx.keys("fol", "Enter")
 	tx.waitScreen("host", "bob: hello from bob")
-	tx.leaveInput("fol")
+	tx.waitScreen("fol", "press c to comment") // enter sent it and gave the keys back
 	tx.keys("host", "Tab")
 	tx.literal("host", "hi bob, 小心 🐰")
 	tx.keys("host", "Enter")
 	tx.waitScreen("fol", "alice: hi bob, 小心 🐰")
-	tx.leaveInput("host")
+	tx.waitScreen("host", "press c to comment")
 
 	// The host's space plays the room, and the follower's mpv follows; again pauses it.
 	waitMPVPause(t, folSock, true) // rooms start paused
@@ -347,14 +347,6 @@ func (tx *tmuxServer) statusFile(session string) string {
 func (tx *tmuxServer) keys(session string, keys ...string) {
 	tx.t.Helper()
 	tx.run(append([]string{"send-keys", "-t", session}, keys...)...)
-}
-
-// leaveInput presses esc in the comment input and waits until the input has let go. (Sent
-// right before another key, a lone ESC could be read as alt+that key, as in any terminal.)
-func (tx *tmuxServer) leaveInput(session string) {
-	tx.t.Helper()
-	tx.keys(session, "Escape")
-	tx.waitScreen(session, "press c to comment")
 }
 
 func (tx *tmuxServer) literal(session, text string) {

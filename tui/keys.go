@@ -14,8 +14,8 @@ type KeyMap struct {
 	Jump        key.Binding // host only: 0–9 jump to 0–90 %
 	SyncToLive  key.Binding // follower only
 	Comment     key.Binding // focus the comment input
-	Send        key.Binding // in the input: send
-	LeaveInput  key.Binding // in the input: back to the keys
+	Send        key.Binding // in the input: send, and back to the keys
+	LeaveInput  key.Binding // in the input: back to the keys, keeping what was typed
 	PageUp      key.Binding
 	PageDown    key.Binding
 	Latest      key.Binding
@@ -42,8 +42,8 @@ func DefaultKeyMap() KeyMap {
 			key.WithHelp("0–9", "jump to 0–90%")),
 		SyncToLive: key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "sync to live")),
 		Comment:    key.NewBinding(key.WithKeys("c", "tab"), key.WithHelp("c/tab", "comment")),
-		Send:       key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "send")),
-		LeaveInput: key.NewBinding(key.WithKeys("esc", "tab"), key.WithHelp("esc", "leave input")),
+		Send:       key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "send, back to keys")),
+		LeaveInput: key.NewBinding(key.WithKeys("esc", "tab"), key.WithHelp("esc", "back to keys (keeps the text)")),
 		PageUp:     key.NewBinding(key.WithKeys("pgup"), key.WithHelp("pgup/pgdn", "scroll comments")),
 		PageDown:   key.NewBinding(key.WithKeys("pgdown"), key.WithHelp("pgdn", "newer comments")),
 		Latest:     key.NewBinding(key.WithKeys("end"), key.WithHelp("end", "latest comments")),
@@ -64,7 +64,7 @@ type roleHelp struct {
 func (h roleHelp) ShortHelp() []key.Binding {
 	k := h.k
 	if h.typing {
-		return []key.Binding{k.Send, k.LeaveInput, k.PageUp, k.ForceQuit}
+		return []key.Binding{k.Send, relabel(k.LeaveInput, "esc", "back to keys"), k.PageUp, k.ForceQuit}
 	}
 	comment := relabel(k.Comment, "c", "comment")
 	if h.host {

@@ -114,23 +114,27 @@ func TestCommentInput(t *testing.T) {
 			if got := f.Calls(); !slices.Equal(got, []string{"comment q s c ? 5 pasted"}) {
 				t.Fatalf("calls = %q", got)
 			}
-			if m.comments.Value() != "" || !m.comments.Focused() {
+			// enter sent it and gave the keys back.
+			if m.comments.Value() != "" || m.comments.Focused() {
 				t.Fatalf("after send: value %q focused %v", m.comments.Value(), m.comments.Focused())
 			}
 			// Blank input sends nothing.
+			m, _ = press(t, m, focusKey)
 			m = typeText(t, m, "   ")
 			m = pressAndRun(t, m, "enter")
 			if n := len(f.Calls()); n != 1 {
 				t.Fatalf("blank comment sent: %q", f.Calls())
 			}
-			// esc (and tab) leave the input; keys act again.
+			// esc (and tab) leave the input, keeping what was typed; keys act again.
+			m, _ = press(t, m, focusKey)
+			m = typeText(t, m, "draft")
 			leaveKey := "esc"
 			if focusKey == "tab" {
 				leaveKey = "tab"
 			}
 			m, _ = press(t, m, leaveKey)
-			if m.comments.Focused() {
-				t.Fatalf("%s did not leave the input", leaveKey)
+			if m.comments.Focused() || m.comments.Value() != "draft" {
+				t.Fatalf("%s did not leave the input, keeping the text: focused %v, value %q", leaveKey, m.comments.Focused(), m.comments.Value())
 			}
 			m = pressAndRun(t, m, "s")
 			if got := f.Calls(); got[len(got)-1] != "sync" {

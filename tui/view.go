@@ -13,7 +13,7 @@ import (
 // Layout limits, in cells.
 const (
 	// MinWidth and MinHeight are the smallest screen the layout is made for; below it the
-	// screen says it is too small (keys still work).
+	// screen says it is too small, and only q and ctrl+c act.
 	MinWidth  = 60
 	MinHeight = 20
 	// sideBySide is the width from which members and comments sit side by side.

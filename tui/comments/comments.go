@@ -62,7 +62,7 @@ func New(st Styles, loc *time.Location) Model {
 	}
 	in := textinput.New()
 	in.Prompt = "› "
-	in.Placeholder = "say something (enter sends, esc leaves)"
+	in.Placeholder = "say something (enter sends, esc goes back to the keys)"
 	in.CharLimit = MaxLength
 	in.SetStyles(st.Input)
 	return Model{styles: st, loc: loc, input: in}

@@ -56,8 +56,12 @@ func (m Model) View() string {
 
 func (m Model) playLine() string {
 	st, s := m.styles, m.snap
+	playing := s.Playing
+	if s.Sync.Mode == room.ModeDetached {
+		playing = !s.Sync.Paused // detached: what our own mpv does, not the room
+	}
 	state := st.Paused.Render("⏸ paused ")
-	if s.Playing {
+	if playing {
 		state = st.Playing.Render("▶ playing")
 	}
 	dur := "--:--"

@@ -56,3 +56,19 @@ func TestSyncLine(t *testing.T) {
 		}
 	}
 }
+
+// A detached follower's play line shows what their own mpv does, not the room.
+func TestDetachedPlayLine(t *testing.T) {
+	paused := room.Snapshot{Playing: true, Rate: 1, Sync: room.SyncView{Status: party.StatusDetached, Mode: room.ModeDetached, Paused: true}}
+	if ls := lines(60, paused); !strings.HasPrefix(ls[0], "⏸ paused") {
+		t.Fatalf("detached and paused in a playing room: %q", ls[0])
+	}
+	playing := room.Snapshot{Playing: false, Rate: 1, Sync: room.SyncView{Status: party.StatusDetached, Mode: room.ModeDetached}}
+	if ls := lines(60, playing); !strings.HasPrefix(ls[0], "▶ playing") {
+		t.Fatalf("detached and playing in a paused room: %q", ls[0])
+	}
+	following := room.Snapshot{Playing: true, Rate: 1, Sync: room.SyncView{Status: party.StatusInSync, Mode: room.ModeFollowing, Paused: true}}
+	if ls := lines(60, following); !strings.HasPrefix(ls[0], "▶ playing") {
+		t.Fatalf("following: the room's state, %q", ls[0])
+	}
+}
