@@ -7,9 +7,10 @@ import (
 )
 
 // StaleAfter: a member not heard from for this long shows as stale. Members
-// report liveness every 3 s (track_user_presence), so this is three missed
-// reports plus slack.
-const StaleAfter = 10 * time.Second
+// report liveness every 3 s (track_user_presence), so this is four missed
+// reports plus slack; it is the servers' default stale time too (a stale host
+// hands the room on: docs/api.md, "Membership and liveness").
+const StaleAfter = 15 * time.Second
 
 // IsStale reports whether a member last seen at lastSeen is stale at now. A
 // member never seen is stale.

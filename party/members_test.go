@@ -17,8 +17,8 @@ func TestIsStale(t *testing.T) {
 	}{
 		{"just seen", t0, t0, false},
 		{"3 s (one missed report)", t0, t0.Add(3 * time.Second), false},
-		{"9.999 s", t0, t0.Add(10*time.Second - time.Millisecond), false},
-		{"10 s", t0, t0.Add(10 * time.Second), true},
+		{"14.999 s", t0, t0.Add(15*time.Second - time.Millisecond), false},
+		{"15 s", t0, t0.Add(15 * time.Second), true},
 		{"a minute", t0, t0.Add(time.Minute), true},
 		{"never seen", time.Time{}, t0, true},
 		{"seen in the future (clock skew)", t0.Add(time.Second), t0, false},
@@ -103,16 +103,16 @@ func TestMembers(t *testing.T) {
 	if m, ok := ms.Get("c"); !ok || m.Username != "carol" {
 		t.Fatalf("Get c: %+v %v", m, ok)
 	}
-	// At 13 s: b and c last seen at 2 s are stale, a (3 s) is stale at 13 s too.
-	if got := ms.Stale(at(12)); !slices.Equal(got, []string{"b", "c"}) {
-		t.Fatalf("Stale at 12 s: %v", got)
+	// At 17 s: b and c last seen at 2 s are stale; a (3 s) is stale at 18 s too.
+	if got := ms.Stale(at(17)); !slices.Equal(got, []string{"b", "c"}) {
+		t.Fatalf("Stale at 17 s: %v", got)
 	}
-	if !ms.Seen("b", at(11)) || ms.Seen("nobody", at(11)) {
+	if !ms.Seen("b", at(16)) || ms.Seen("nobody", at(16)) {
 		t.Fatal("Seen")
 	}
 	ms.Seen("b", at(4)) // older report: ignored
-	if got := ms.Stale(at(13)); !slices.Equal(got, []string{"c", "a"}) {
-		t.Fatalf("Stale at 13 s: %v", got)
+	if got := ms.Stale(at(18)); !slices.Equal(got, []string{"c", "a"}) {
+		t.Fatalf("Stale at 18 s: %v", got)
 	}
 	if !ms.Remove("c") || ms.Remove("c") || ms.Len() != 3 {
 		t.Fatal("Remove")

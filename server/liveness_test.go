@@ -33,7 +33,12 @@ func TestClientIDs(t *testing.T) {
 	if data(r, "member", "announced") != false {
 		t.Fatalf("a member is announced before their first beat: %s", r.Body)
 	}
-	// Alice's headless logger joins and leaves: Alice is still a member and still the host.
+	// Alice's screen beats; her headless logger joins and leaves: Alice is still a member and
+	// still the host.
+	if r := api.RPC(alice.AccessToken, "track_user_presence", map[string]any{"p_room_id": roomID, "p_current_time": 1,
+		"p_is_playing": false, "p_client_id": "alice-screen"}); r.Status != 204 {
+		t.Fatalf("beat: %d %s", r.Status, r.Body)
+	}
 	wantFn(t, api.Invoke(alice.AccessToken, "rooms/join", map[string]any{"room_id": roomID, "username": "Alice", "client_id": "alice-headless"}), 200, "")
 	r = api.Invoke(alice.AccessToken, "rooms/leave", map[string]any{"room_id": roomID, "client_id": "alice-headless"})
 	wantFn(t, r, 200, "")

@@ -167,7 +167,7 @@ func (m Model) helpOverlay(h int) string {
 	lines := []string{m.styles.Overlay.Render("Keys (" + role + ") — ? or esc closes"), ""}
 	lines = append(lines, strings.Split(m.help.FullHelpView(m.helpKeys().FullHelp()), "\n")...)
 	lines = append(lines, "",
-		"★ host   ● online   ◌ stale (silent 10 s)   ○ gone   ▶ playing   ⏸ paused",
+		"★ host   ● online   ◌ stale (silent 15 s)   ○ gone   ▶ playing   ⏸ paused",
 		"✓ in sync (drift ≤ 2 s)   ✗ out of sync   drift: + ahead of the room, − behind",
 		"mpv's own keys still work in its window; a follower who pauses or seeks there is",
 		"detached until s (sync to live) or the host's next action.")

@@ -100,6 +100,31 @@ func (p *Party) Join(ctx context.Context, roomID, name string) (*Member, error) 
 	return p.add(m, s), nil
 }
 
+// JoinAs joins roomID as the same user as m (its saved session), with a new mpv: a second
+// window of one person, or a person coming back after a crash.
+func (p *Party) JoinAs(ctx context.Context, roomID string, m *Member) (*Member, error) {
+	n, _, opts := p.newMember(m.Name)
+	n.Server = m.Server
+	opts.RoomID = roomID
+	s, err := room.Join(ctx, n.Server, opts)
+	if err != nil {
+		return nil, fmt.Errorf("join again as %s: %w", m.Name, err)
+	}
+	return p.add(n, s), nil
+}
+
+// HostAgain resumes roomID as m's user (watchparty host --room after a crash), with a new mpv.
+func (p *Party) HostAgain(ctx context.Context, roomID string, m *Member) (*Member, error) {
+	n, _, opts := p.newMember(m.Name)
+	n.Server = m.Server
+	opts.RoomID = roomID
+	s, err := room.Host(ctx, n.Server, opts, "bench clip")
+	if err != nil {
+		return nil, fmt.Errorf("host again as %s: %w", m.Name, err)
+	}
+	return p.add(n, s), nil
+}
+
 // Member is one session of a party with the notices it has received. WaitNotice and
 // Notices are safe for concurrent use; Leave or Close ends it (once).
 type Member struct {
@@ -124,6 +149,26 @@ func (m *Member) WaitNotice(ctx context.Context, text string) error {
 		}
 		return false
 	}, func() string { return fmt.Sprintf("%s: no notice %q (got %q)", m.Name, text, m.Notices()) })
+}
+
+// WaitSystemComment waits until the member has received a system comment (a server notice:
+// "X joined the room", "Y is now the host (X went quiet)") containing text, or ctx ends.
+func (m *Member) WaitSystemComment(ctx context.Context, text string) error {
+	return m.events.wait(ctx, func(r *recorder) bool {
+		for _, c := range r.system {
+			if strings.Contains(c, text) {
+				return true
+			}
+		}
+		return false
+	}, func() string { return fmt.Sprintf("%s: no system comment %q (got %q)", m.Name, text, m.SystemComments()) })
+}
+
+// SystemComments are the system comments received so far, in order.
+func (m *Member) SystemComments() []string {
+	m.events.mu.Lock()
+	defer m.events.mu.Unlock()
+	return append([]string(nil), m.events.system...)
 }
 
 // Notices are the notice texts received so far, in order.
@@ -151,7 +196,8 @@ func (m *Member) Close() {
 type recorder struct {
 	mu      sync.Mutex
 	notices []string
-	changed chan struct{} // closed and replaced on every new notice
+	system  []string      // system comments
+	changed chan struct{} // closed and replaced on every new notice or system comment
 	done    chan struct{}
 }
 
@@ -160,13 +206,23 @@ func newRecorder(s *room.Session) *recorder {
 	go func() {
 		defer close(r.done)
 		for ev := range s.Events() {
-			if n, ok := ev.(room.Notice); ok {
-				r.mu.Lock()
-				r.notices = append(r.notices, n.Text)
-				close(r.changed)
-				r.changed = make(chan struct{})
+			r.mu.Lock()
+			switch ev := ev.(type) {
+			case room.Notice:
+				r.notices = append(r.notices, ev.Text)
+			case room.CommentReceived:
+				if !ev.Comment.System {
+					r.mu.Unlock()
+					continue
+				}
+				r.system = append(r.system, ev.Comment.Message)
+			default:
 				r.mu.Unlock()
+				continue
 			}
+			close(r.changed)
+			r.changed = make(chan struct{})
+			r.mu.Unlock()
 		}
 	}()
 	return r

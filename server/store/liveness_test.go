@@ -64,6 +64,7 @@ func TestClientsOfOnePerson(t *testing.T) {
 		t.Fatal(err)
 	}
 	clk.Add(time.Second)
+	beat(t, s, room.RoomID, "u-host", "host-screen")
 	if _, err := s.LeaveRoom(ctx, room.RoomID, "u-host", "host-headless"); err != nil {
 		t.Fatal(err)
 	}
@@ -84,6 +85,24 @@ func TestClientsOfOnePerson(t *testing.T) {
 	}
 	if s.IsMember(room.RoomID, "u-host") {
 		t.Fatal("the last window left but the person is still a member")
+	}
+}
+
+// A client that never beat (the one `watchparty create` makes, a window whose join failed)
+// does not keep its person in the room when their last live window leaves.
+func TestClientThatNeverBeat(t *testing.T) {
+	s, _, clk := newStore(t)
+	ctx := context.Background()
+	room, _, _ := s.CreateRoom(ctx, "u-host", "Host", "made-by-create", NewRoom{})
+	clk.Add(time.Second)
+	s.JoinRoom(ctx, room.RoomID, "u-host", "Host", "host-screen")
+	clk.Add(time.Second)
+	beat(t, s, room.RoomID, "u-host", "host-screen")
+	if _, err := s.LeaveRoom(ctx, room.RoomID, "u-host", "host-screen"); err != nil {
+		t.Fatal(err)
+	}
+	if s.IsMember(room.RoomID, "u-host") {
+		t.Fatal("the client rooms/create made kept the person in after their screen left")
 	}
 }
 

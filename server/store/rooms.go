@@ -202,8 +202,11 @@ func (s *Store) LeaveRoom(ctx context.Context, roomID, userID, clientID string) 
 			if _, err := tx.ExecContext(ctx, `DELETE FROM room_clients WHERE room_id = ? AND user_id = ? AND client_id = ?`, roomID, userID, clientID); err != nil {
 				return err
 			}
+			// Only a client that has beaten keeps the person in: the client rooms/create makes
+			// for a script (`watchparty create`), or a window whose join failed, never has.
 			var left int
-			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM room_clients WHERE room_id = ? AND user_id = ?`, roomID, userID).Scan(&left); err != nil {
+			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM room_clients WHERE room_id = ? AND user_id = ?
+				AND last_seen > joined_at`, roomID, userID).Scan(&left); err != nil {
 				return err
 			}
 			if left > 0 {

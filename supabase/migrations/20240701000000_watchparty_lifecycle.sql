@@ -608,7 +608,10 @@ begin
   if p_client_id is not null then
     delete from watchparty_private.room_clients
     where room_id = p_room_id and user_id = v_uid and client_id = p_client_id;
-    if exists (select 1 from watchparty_private.room_clients where room_id = p_room_id and user_id = v_uid) then
+    -- Only a client that has beaten keeps the person in: the client rooms/create makes for a
+    -- script (`watchparty create`), or a window whose join failed, never has.
+    if exists (select 1 from watchparty_private.room_clients
+               where room_id = p_room_id and user_id = v_uid and last_seen > joined_at) then
       return jsonb_build_object('room', watchparty_private.room_json(v_room));
     end if;
   end if;

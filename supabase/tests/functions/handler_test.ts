@@ -126,6 +126,11 @@ Deno.test("edge function handlers", async (t) => {
         body: { room_id: room, client_id: "bob-term-9" },
       });
       assertEquals(left.status, 200, "leaving a client that is not there");
+      // bob's only client never beat, so that leave took him out: he joins again.
+      await call(rooms, "/rooms/join", {
+        token: bob.token,
+        body: { room_id: room, username: "bob", client_id: "bob-term-1" },
+      });
 
       const notHost = await call(rooms, "/functions/v1/rooms/handover", {
         token: bob.token,

@@ -129,6 +129,9 @@ declare
 begin
   perform tests.act_as_admin();
   perform tests.reset_rates();
+  -- Only clients that have beaten keep a person in (below): these all have.
+  update watchparty_private.room_clients set last_seen = joined_at + interval '1 second'
+  where room_id = v_room and user_id = tests.uid('bob');
   perform tests.act_as('bob');
   v := public.leave_room(v_room, null, 'client-1');
   perform tests.is(v #>> '{room,room_id}', v_room, 'leaving one client replies with the room');
@@ -152,6 +155,17 @@ begin
   perform public.leave_room(v_room);
   perform tests.ok((tests.member(v_room, 'bob')).left_at is not null, 'a leave without client_id ends every client');
   perform tests.is(tests.clients(v_room, 'bob'), '{}'::text[], '(none left)');
+
+  -- A client that never beat (the one `watchparty create` makes, a window whose join failed)
+  -- keeps nobody in.
+  perform tests.act_as_admin();
+  perform tests.reset_rates();
+  perform tests.act_as('bob');
+  perform public.join_room(v_room, 'bob', null, 'client-a');
+  perform public.join_room(v_room, 'bob', null, 'client-b');
+  perform public.leave_room(v_room, null, 'client-a');
+  perform tests.ok((tests.member(v_room, 'bob')).left_at is not null,
+    'the last client that beat leaving takes the person out, whatever never beat is left');
 end $$;
 
 -- announce: at the first beat, once; an unannounced member's leave posts nothing
