@@ -221,8 +221,9 @@ func newStatusCmd(g *globalFlags) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "status --room ROOM",
 		Short: "Show a room's state and members",
-		Long: `Show a room's playback state and members (from get_room_sync_state). You must have
-joined the room with the same saved session.`,
+		Long: `Show a room's playback state and members (from get_room_sync_state). You must be a
+member of the room: joined (or created or hosted) as the user saved for this server,
+whichever address of it you use now.`,
 		Example: `  watchparty status --room abc123def4
   watchparty status --room abc123def4 --json | jq .room.current_time`,
 		Args: noArgs,
