@@ -88,6 +88,9 @@ func (p *printer) events(ctx context.Context, events <-chan room.Event) error {
 			if closed, ok := ev.(room.Closed); ok {
 				if closed.Err != nil {
 					p.emit(&Notice{Type: "error", Message: closed.Err.Error()}, closed.Err.Error())
+				} else if closed.Reason == room.EndMPVClosed {
+					// The user closed mpv: the session has left the room; we end successfully.
+					p.emit(&Notice{Type: "notice", Level: string(room.NoticeInfo), Message: room.MPVClosedNote}, room.MPVClosedNote)
 				}
 				return closed.Err
 			}

@@ -7,14 +7,16 @@ import (
 	"io"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/watchparty/watchparty/party"
 	"github.com/watchparty/watchparty/player"
 )
 
-// This file is the session's life: joining (clock, media consent, mpv), restarting a dead mpv,
-// leaving and shutting down within a bound whatever the server and mpv do.
+// This file is the session's life: joining (clock, media consent, mpv), restarting a crashed
+// mpv, leaving when the user closed mpv, leaving and shutting down within a bound whatever the
+// server and mpv do.
 
 // Exit bounds. Leaving waits at most leaveServerTimeout for the server (untrack, unsubscribe
 // and rooms/leave together); closing without leaving waits at most closeServerTimeout to
@@ -25,10 +27,44 @@ const (
 	closeServerTimeout = 500 * time.Millisecond
 )
 
+// exitWait bounds the wait for our mpv's process to end once its connection has: mpv closes
+// its IPC clients a few milliseconds before it exits. A process still there after this is
+// taken for a crashed one (the relaunch kills it).
+const exitWait = 5 * time.Second
+
+// EndReason says why a session ended (Closed.Reason).
+type EndReason int
+
+const (
+	// EndLeft: Leave or Close was called (the user quit the screen, an interrupt), or the
+	// session failed (Closed.Err says how).
+	EndLeft EndReason = iota
+	// EndMPVClosed: the user closed mpv — q or closing its window (exit status 0), or
+	// another way of asking it to quit (player.ExitQuit) — or the mpv we attached to
+	// (--mpv-socket) went away. The session left the room by itself, as Leave does; the
+	// interfaces end as after their own quit, successfully, and say MPVClosedNote. An mpv of
+	// ours that crashed is restarted instead.
+	EndMPVClosed
+)
+
+func (r EndReason) String() string {
+	if r == EndMPVClosed {
+		return "mpv closed"
+	}
+	return "left"
+}
+
+// MPVClosedNote is the line an interface prints when a session ends with EndMPVClosed.
+const MPVClosedNote = "mpv was closed: left the room"
+
 // leaveState is Leave's bookkeeping: the first call leaves, later ones abort its wait for the
-// server and wait for it to finish.
+// server and wait for it to finish. When the session leaves by itself (the user closed mpv),
+// the first Leave call only waits: it is the interface acting on the same end, not the user
+// insisting.
 type leaveState struct {
 	once  sync.Once
+	byUs  bool               // the session claimed the leave itself (set before ready closes)
+	calls atomic.Int32       // Leave calls so far
 	abort context.CancelFunc // ends the first call's wait for the server
 	ready chan struct{}      // closed once abort is set
 	done  chan struct{}      // closed when the first call returns
@@ -216,7 +252,60 @@ func (s *Session) load(ctx context.Context, p *player.Player, start float64, pau
 	return fmt.Errorf("play %s: %w", shown, err)
 }
 
-// relaunch starts a new mpv after ours (old) died and loads the media at the room's position.
+// playerGone handles the end of our mpv's connection (EventClosed). An attached mpv (the
+// user's own, --mpv-socket) is not ours to restart: it was closed, so the session leaves. For
+// an mpv we started, its exit status decides (onPlayerExited): a task waits for the process.
+func (s *Session) playerGone(e *engine) {
+	if e.relaunching || s.ctx.Err() != nil {
+		return // already handled, or shutting down (Leave and Close close the player)
+	}
+	e.relaunching = true // no commands for a player that is gone
+	if !s.ownsPl {
+		s.log.Info("the mpv we attached to went away: leaving the room")
+		s.leaveByItself()
+		return
+	}
+	p := s.player
+	s.goTask(func() {
+		ctx, cancel := context.WithTimeout(s.ctx, exitWait)
+		defer cancel()
+		reason, err := p.WaitExit(ctx)
+		if err != nil {
+			reason = player.ExitCrashed
+		}
+		s.post(playerExited{p: p, reason: reason})
+	})
+}
+
+// onPlayerExited takes how our mpv ended: closed by the user → leave the room, as the screen's
+// q does; crashed → start a new one at the room's position.
+func (s *Session) onPlayerExited(e *engine, m playerExited) {
+	if m.p != s.player || s.ctx.Err() != nil {
+		return
+	}
+	s.log.Info("mpv exited", "reason", m.reason, "status", m.p.Wait())
+	if m.reason == player.ExitQuit {
+		s.leaveByItself()
+		return
+	}
+	s.events.push(Notice{NoticeWarn, "mpv exited (" + m.reason.String() + "): restarting it"})
+	room, clk, old := e.room, e.clock, s.player
+	s.goTask(func() { s.relaunch(old, room, clk) })
+}
+
+// leaveByItself leaves the room because the user closed mpv, unless a Leave is under way; the
+// session then ends with EndMPVClosed. It runs on the loop.
+func (s *Session) leaveByItself() {
+	if !s.claimLeave() {
+		return // the user is leaving already
+	}
+	s.leave.byUs = true
+	// Not a goTask: leaving shuts the session down, and that waits for every task. It ends
+	// within Leave's bound.
+	go func() { _ = s.leaveRoom(context.Background(), EndMPVClosed) }()
+}
+
+// relaunch starts a new mpv after ours (old) crashed and loads the media at the room's position.
 // It runs on a task; the loop takes the result (playerReady).
 func (s *Session) relaunch(old *player.Player, room party.RoomState, clk party.ClockOffset) {
 	ctx, cancel := context.WithTimeout(s.ctx, 30*time.Second)
@@ -266,11 +355,12 @@ func (s *Session) closePlayer() {
 // at most leaveServerTimeout; a second call while the first runs cuts that short. Later calls
 // wait for the first (or their ctx) and return its result.
 func (s *Session) Leave(ctx context.Context) error {
-	first := false
-	s.leave.once.Do(func() { first = true })
-	if !first {
+	n := s.leave.calls.Add(1)
+	if !s.claimLeave() {
 		<-s.leave.ready
-		s.leave.abort() // the user insists: stop waiting for the server
+		if !s.leave.byUs || n > 1 {
+			s.leave.abort() // the user insists: stop waiting for the server
+		}
 		select {
 		case <-s.leave.done:
 			return s.leave.err
@@ -278,6 +368,19 @@ func (s *Session) Leave(ctx context.Context) error {
 			return ctx.Err()
 		}
 	}
+	return s.leaveRoom(ctx, EndLeft)
+}
+
+// claimLeave reports whether the caller is the first to leave, and so the one to do it.
+func (s *Session) claimLeave() bool {
+	first := false
+	s.leave.once.Do(func() { first = true })
+	return first
+}
+
+// leaveRoom is the leave itself, by the caller that claimed it; the session's Closed event
+// carries reason.
+func (s *Session) leaveRoom(ctx context.Context, reason EndReason) error {
 	defer close(s.leave.done)
 	sctx, cancel := context.WithTimeout(ctx, leaveServerTimeout)
 	defer cancel()
@@ -292,7 +395,7 @@ func (s *Session) Leave(ctx context.Context) error {
 		s.log.Debug("unsubscribe", "err", err)
 	}
 	s.leave.err = s.be.Leave(sctx, s.opts.RoomID)
-	s.shutdown(nil)
+	s.shutdown(nil, reason)
 	return s.leave.err
 }
 
@@ -307,13 +410,14 @@ func (s *Session) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), closeServerTimeout)
 	defer cancel()
 	s.be.Unsubscribe(ctx)
-	s.shutdown(nil)
+	s.shutdown(nil, EndLeft)
 	return nil
 }
 
 // shutdown stops the loop, our mpv (an attached one is only disconnected, which ends its
-// event stream) and every task, then the connection. It runs once; later callers wait.
-func (s *Session) shutdown(err error) {
+// event stream) and every task, then the connection, and ends the events with Closed{err,
+// reason}. It runs once; later callers wait.
+func (s *Session) shutdown(err error, reason EndReason) {
 	s.stop.once.Do(func() {
 		defer close(s.stop.done)
 		s.post(leaveReq{})
@@ -322,7 +426,7 @@ func (s *Session) shutdown(err error) {
 		s.closePlayer()
 		s.tasks.Wait()
 		s.be.Close()
-		s.events.close(Closed{Err: err})
+		s.events.close(Closed{Err: err, Reason: reason})
 	})
 	<-s.stop.done
 }

@@ -107,7 +107,7 @@ type engine struct {
 	room        party.RoomState
 	clock       party.ClockOffset
 	conn        Connection
-	relaunching bool // our mpv died; a new one is starting
+	relaunching bool // our mpv is gone: a new one is starting, or we are leaving (lifecycle.go)
 	subscribed  bool // joined the channel at least once
 
 	fol  follower
@@ -120,7 +120,7 @@ func newEngine(selfID string) *engine {
 	e := &engine{selfID: selfID}
 	e.fol.init()
 	e.host.init()
-	e.pres.init(selfID)
+	e.pres.init()
 	return e
 }
 
@@ -135,6 +135,10 @@ type (
 	playerReady struct {
 		p   *player.Player
 		err error
+	}
+	playerExited struct {
+		p      *player.Player
+		reason player.ExitReason
 	}
 	syncResult struct {
 		st       roomSync
@@ -224,14 +228,14 @@ func (s *Session) handle(e *engine, item any) {
 		s.onPlayerEvent(e, m)
 	case playerReady:
 		s.onPlayerReady(e, m)
+	case playerExited:
+		s.onPlayerExited(e, m)
 	case seekDone:
 		s.onSeekDone(e, m)
 	case syncResult:
 		s.onSyncResult(e, m)
 	case livenessDone:
-		s.onLivenessDone(e, m)
-	case rejoined:
-		s.onRejoined(e, m)
+		e.pres.livenessBusy = false
 	case feedRoomUpdate:
 		if m.Err != nil {
 			s.log.Warn("bad room update", "err", m.Err)

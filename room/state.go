@@ -174,14 +174,7 @@ func (s *Session) onPlayerEvent(e *engine, m playerEvent) {
 	e.fol.userActsSeen = ev.UserActs
 	switch ev.Kind {
 	case player.EventClosed:
-		if s.ownsPl && !e.relaunching && s.ctx.Err() == nil {
-			e.relaunching = true
-			s.events.push(Notice{NoticeWarn, "mpv exited: restarting it"})
-			room, clk, old := e.room, e.clock, s.player
-			s.goTask(func() { s.relaunch(old, room, clk) })
-		} else if !s.ownsPl {
-			s.events.push(Notice{NoticeError, "mpv closed"})
-		}
+		s.playerGone(e) // lifecycle.go: restart a crashed mpv, leave when the user closed it
 		return
 	case player.EventFileLoaded:
 		if d := e.room.MediaDuration; d > 0 && ev.Duration > 0 && math.Abs(d-ev.Duration) > mediaMismatch && !e.fol.durationWarned {

@@ -45,9 +45,6 @@ type SyncView struct {
 	Position float64 // our player's position, s
 	Expected float64 // the room's expected position now, s
 	Speed    float64 // our player's current speed (room rate × nudge)
-	// Paused is our player's own pause state: a detached follower's may differ from the
-	// room's (Snapshot.Playing).
-	Paused bool
 }
 
 // InSync reports whether we are in sync: |drift| ≤ 2 s (docs/design.md §7.7).
@@ -153,8 +150,12 @@ type PresenceChanged struct {
 // ConnectionChanged is the realtime connection changing state.
 type ConnectionChanged struct{ Conn Connection }
 
-// Closed is the last event: the session ended (Err nil after a clean leave).
-type Closed struct{ Err error }
+// Closed is the last event: the session ended (Err nil after a clean leave). Reason says why
+// (EndMPVClosed: the user closed mpv and the session left the room by itself).
+type Closed struct {
+	Err    error
+	Reason EndReason
+}
 
 func (StateChanged) isEvent()      {}
 func (CommentsLoaded) isEvent()    {}

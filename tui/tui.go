@@ -15,6 +15,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
@@ -37,6 +38,9 @@ type Options struct {
 	ActionTimeout time.Duration
 	// LeaveTimeout bounds leaving the room when the user quits. Zero: 5 s.
 	LeaveTimeout time.Duration
+	// Log, if set, receives a line after the screen has closed when the session ended by
+	// itself without an error (room.MPVClosedNote: the user closed mpv, the room was left).
+	Log io.Writer
 }
 
 // forcedLeaveTimeout bounds the leave when the user quits a second time while leaving.
@@ -100,6 +104,9 @@ func Run(ctx context.Context, ctrl room.Controls, opts Options, progOpts ...tea.
 	}
 	if err != nil && !errors.Is(err, tea.ErrProgramKilled) && !errors.Is(err, tea.ErrInterrupted) {
 		return fmt.Errorf("run screen: %w", err)
+	}
+	if fm.closed && fm.end == room.EndMPVClosed && fm.err == nil && opts.Log != nil {
+		fmt.Fprintln(opts.Log, room.MPVClosedNote)
 	}
 	return fm.err
 }
