@@ -120,7 +120,7 @@ func newEngine(selfID string) *engine {
 	e := &engine{selfID: selfID}
 	e.fol.init()
 	e.host.init()
-	e.pres.init()
+	e.pres.init(selfID)
 	return e
 }
 
@@ -235,7 +235,9 @@ func (s *Session) handle(e *engine, item any) {
 	case syncResult:
 		s.onSyncResult(e, m)
 	case livenessDone:
-		e.pres.livenessBusy = false
+		s.onLivenessDone(e, m)
+	case rejoined:
+		s.onRejoined(e, m)
 	case feedRoomUpdate:
 		if m.Err != nil {
 			s.log.Warn("bad room update", "err", m.Err)

@@ -45,6 +45,9 @@ type SyncView struct {
 	Position float64 // our player's position, s
 	Expected float64 // the room's expected position now, s
 	Speed    float64 // our player's current speed (room rate × nudge)
+	// Paused is our player's own pause state: a detached follower's may differ from the
+	// room's (Snapshot.Playing).
+	Paused bool
 }
 
 // InSync reports whether we are in sync: |drift| ≤ 2 s (docs/design.md §7.7).

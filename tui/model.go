@@ -114,8 +114,10 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m.quit()
 	case tea.KeyPressMsg:
 		return m.handleKey(msg)
+	case tea.PasteMsg:
+		return m.paste(msg)
 	}
-	if m.comments.Focused() { // paste, cursor messages
+	if m.comments.Focused() { // cursor messages
 		var cmd tea.Cmd
 		m.comments, cmd = m.comments.Update(msg)
 		return m, cmd
@@ -137,7 +139,7 @@ func (m Model) handleEvent(ev room.Event) (tea.Model, tea.Cmd) {
 	case room.CommentReceived:
 		m.comments.Add(sanitizeComment(ev.Comment))
 	case room.Notice:
-		m.toasts.Push(ev.Level, Sanitize(ev.Text), m.now)
+		m.pushNotice(ev.Level, Sanitize(ev.Text), m.now)
 	case room.Closed:
 		m.closed, m.end = true, ev.Reason
 		if ev.Err != nil && m.err == nil {
@@ -161,7 +163,7 @@ func (m Model) handleResult(r actionMsg) Model {
 	if errors.Is(r.err, room.ErrNotHost) {
 		text = r.name + ": " + room.ErrNotHost.Error()
 	}
-	m.toasts.Push(room.NoticeError, text, m.clock())
+	m.pushNotice(room.NoticeError, text, m.clock())
 	if r.text != "" && m.comments.Value() == "" {
 		m.comments.SetValue(r.text) // lose nothing: give the comment back
 	}
@@ -175,6 +177,13 @@ func (m Model) handleKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		if key.Matches(msg, k.ForceQuit) { // a second ctrl+c stops waiting for the server
 			m.done = true
 			return m, tea.Quit
+		}
+		return m, nil
+	}
+	if m.tooSmall() {
+		// Behind "the terminal is too small" nothing is shown, so nothing acts but quitting.
+		if key.Matches(msg, k.Quit) {
+			return m.quit()
 		}
 		return m, nil
 	}
@@ -206,7 +215,7 @@ func (m Model) handleKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 			func(ctx context.Context) error { return m.ctrl.SeekFraction(ctx, f) })
 	case key.Matches(msg, k.SyncToLive):
 		if m.snap.IsHost {
-			m.toasts.Push(room.NoticeInfo, "you are the host: the room follows you", m.clock())
+			m.toasts.Push(room.NoticeInfo, "s syncs a follower to the room; you are the host: the room follows you", m.clock())
 			m.layout()
 			return m, nil
 		}
@@ -232,11 +241,14 @@ func (m Model) handleInputKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	case key.Matches(msg, k.ForceQuit):
 		return m.quit()
 	case key.Matches(msg, k.Send):
+		// enter sends and goes back to the keys (q, space… act again); an empty input just
+		// goes back.
 		text := strings.TrimSpace(m.comments.Value())
+		m.comments.Blur()
+		m.comments.SetValue("")
 		if text == "" {
 			return m, nil
 		}
-		m.comments.SetValue("")
 		cmd := m.send("comment", text, func(ctx context.Context) error { return m.ctrl.Comment(ctx, text) })
 		return m, cmd
 	case key.Matches(msg, k.LeaveInput):
@@ -252,6 +264,51 @@ func (m Model) handleInputKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	var cmd tea.Cmd
 	m.comments, cmd = m.comments.Update(msg)
 	return m, cmd
+}
+
+// paste takes pasted text (bracketed paste: one message, not a key per character): into the
+// comment input, which it opens when the keys had the focus, so a paste never acts as keys.
+// What does not fit in a comment is cut, and a notice says so.
+func (m Model) paste(msg tea.PasteMsg) (tea.Model, tea.Cmd) {
+	if m.leaving || m.tooSmall() {
+		return m, nil
+	}
+	var cmds []tea.Cmd
+	if !m.comments.Focused() {
+		m.showHelp = false
+		cmds = append(cmds, m.comments.Focus())
+	}
+	space := comments.MaxLength - len([]rune(m.comments.Value()))
+	if n := len([]rune(msg.Content)); n > space {
+		msg.Content = string([]rune(msg.Content)[:max(space, 0)])
+		m.toasts.Push(room.NoticeWarn, fmt.Sprintf("pasted text cut to fit a comment (%d characters at most)", comments.MaxLength), m.clock())
+		m.layout()
+	}
+	var cmd tea.Cmd
+	m.comments, cmd = m.comments.Update(msg)
+	return m, tea.Batch(append(cmds, cmd)...)
+}
+
+// tooSmall reports whether the screen is below the size the layout is made for: it then shows
+// only a note to make it bigger.
+func (m Model) tooSmall() bool {
+	return m.width > 0 && m.height > 0 && (m.width < MinWidth || m.height < MinHeight)
+}
+
+// pushNotice shows a notice, once: a failed action is reported both by the session (a notice,
+// for actions made in mpv's window too) and by the action's own result, as "play failed: X"
+// and "play/pause: X"; the second of the two with the same error only renews the first.
+func (m *Model) pushNotice(level room.NoticeLevel, text string, now time.Time) {
+	if level == room.NoticeError {
+		if _, tail, ok := strings.Cut(text, ": "); ok {
+			for _, t := range m.toasts.Texts() {
+				if _, other, ok := strings.Cut(t, ": "); ok && other == tail && t != text {
+					return
+				}
+			}
+		}
+	}
+	m.toasts.Push(level, text, now)
 }
 
 func (m Model) seekBy(delta float64) (tea.Model, tea.Cmd) {

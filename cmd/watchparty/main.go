@@ -33,7 +33,7 @@ func run(args []string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), sigs...)
 	defer stop()
 	root := newRootCmd()
-	root.SetArgs(args)
+	root.SetArgs(negativeNumbers(root, args))
 	err := root.ExecuteContext(ctx)
 	if err == nil {
 		return exitOK

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"github.com/watchparty/watchparty/headless"
@@ -54,11 +55,17 @@ func (m *mpvFlags) register(cmd *cobra.Command) {
 
 // options resolves the mpv binary (installing mpv on a fresh Debian machine when we may).
 func (m *mpvFlags) options(ctx context.Context, env clientEnv, log io.Writer, logFile io.Writer) (room.MPV, error) {
-	bin := firstNonEmpty(m.binary, env.settings.MPV)
-	if bin == "" {
-		bin = "mpv"
+	if err := checkSocket(m.socket); err != nil {
+		return room.MPV{}, err
 	}
-	path, err := ensureMPV(ctx, bin, log)
+	bin, source := m.binary, "--mpv"
+	if strings.TrimSpace(bin) == "" {
+		bin, source = env.settings.MPV, "config \"mpv\""
+	}
+	if bin = strings.TrimSpace(bin); bin == "" {
+		source = ""
+	}
+	path, err := ensureMPV(ctx, bin, source, log)
 	if err != nil {
 		return room.MPV{}, err
 	}
@@ -79,7 +86,7 @@ type sessionOptions struct {
 }
 
 func (o *sessionOptions) register(cmd *cobra.Command) {
-	cmd.Flags().StringVar(&o.Name, "name", "", "your display name (default: config \"name\", else your login name)")
+	cmd.Flags().StringVar(&o.Name, "name", "", "your display name, kept for this server until you pass another (default: the one kept, else config \"name\", else your login name and 4 hex digits)")
 	cmd.Flags().BoolVar(&o.Headless, "headless", false, "no screen: follow the room and print events")
 	cmd.Flags().BoolVar(&o.JSON, "json", false, "with --headless: one JSON object per line on stdout")
 	o.MPV.register(cmd)
@@ -110,8 +117,15 @@ func (o *sessionOptions) prepare(ctx context.Context) (sessionEnv, error) {
 	if err != nil {
 		return sessionEnv{}, err
 	}
-	if _, err := room.CheckUsername(displayName(o.Name, env.settings)); err != nil {
-		return sessionEnv{}, usageErrorf("%v", err)
+	if o.Name != "" {
+		if _, err := room.CheckUsername(o.Name); err != nil {
+			return sessionEnv{}, usageErrorf("%v", err)
+		}
+	}
+	if o.Media != "demo" {
+		if err := checkMedia(o.Media); err != nil {
+			return sessionEnv{}, err
+		}
 	}
 	logFile, logger := openLog(env)
 	closeLog := func() {
@@ -132,8 +146,16 @@ func (o *sessionOptions) prepare(ctx context.Context) (sessionEnv, error) {
 	return sessionEnv{clientEnv: env, mpv: mpv, logger: logger, close: closeLog}, nil
 }
 
-// username is the display name to use.
-func (o *sessionOptions) username(env sessionEnv) string { return displayName(o.Name, env.settings) }
+// signIn identifies the server, signs in with the session saved for it and settles the
+// display name (nameFor); the session itself connects again, reusing that saved session.
+func (o *sessionOptions) signIn(ctx context.Context, env *sessionEnv) (string, error) {
+	r, name, err := signIn(ctx, &env.clientEnv, o.Name)
+	if err != nil {
+		return "", err
+	}
+	r.Close()
+	return name, nil
+}
 
 // openLog opens the session log (mpv output and diagnostics) under the state dir, so the
 // screen stays clean and problems can still be read afterwards. It is capped (see
