@@ -18,6 +18,18 @@ type hostOptions struct {
 	sessionOptions
 	Title  string
 	Listen string
+	Room   string // resume this room (after a crash) instead of creating one
+	New    bool   // start a new room even though the last party did not end cleanly
+}
+
+func (o *hostOptions) validate() error {
+	if o.Room != "" && !roomIDShape.MatchString(o.Room) {
+		return usageErrorf("--room %q: a room id is 10 characters of a-z and 0-9", o.Room)
+	}
+	if o.Room != "" && o.New {
+		return usageErrorf("--room resumes a room and --new makes one: pass one of them")
+	}
+	return o.sessionOptions.validate()
 }
 
 // newHostCmd builds `watchparty host`; runF (nil: runHost) runs it.
@@ -35,10 +47,16 @@ your friends run to join (with your LAN address when --listen is not loopback).
 Without --media it plays a 90 s demo clip (rendered once with mpv into the cache).
 
 If mpv is missing and you are root on Debian/Ubuntu, it is installed with apt-get.
-Server data lives in the user data dir ($WATCHPARTY_HOME/data when set).`,
+Server data lives in the user data dir ($WATCHPARTY_HOME/data when set).
+
+If watchparty host ends without leaving (a crash, kill -9, a power cut), the next
+"watchparty host" says so and how to resume: --room ID resumes that room, with you as
+its host, and your friends' screens (which keep trying to reconnect) find it again.
+--new starts a new room instead.`,
 		Example: `  watchparty host --media movie.mkv
   watchparty host --media movie.mkv --listen 0.0.0.0:54321 --name Alice
-  watchparty host --headless --json --mpv-arg=--vo=null --mpv-arg=--ao=null`,
+  watchparty host --headless --json --mpv-arg=--vo=null --mpv-arg=--ao=null
+  watchparty host --room abc123def4 --media movie.mkv`,
 		Args: noArgs,
 		RunE: runE(o, runF),
 	}
@@ -46,6 +64,8 @@ Server data lives in the user data dir ($WATCHPARTY_HOME/data when set).`,
 	cmd.Flags().StringVar(&o.Media, "media", "", "video file or URL (default: a demo clip)")
 	cmd.Flags().StringVar(&o.Title, "title", "", "room title (default: the file name)")
 	cmd.Flags().StringVar(&o.Listen, "listen", server.DefaultListen, "server address; 0.0.0.0:PORT lets friends on your network join")
+	cmd.Flags().StringVar(&o.Room, "room", "", "resume this room of yours (after a crash) instead of creating one")
+	cmd.Flags().BoolVar(&o.New, "new", false, "start a new room even though the last party did not end cleanly")
 	return cmd
 }
 
@@ -57,6 +77,9 @@ func runHost(ctx context.Context, o *hostOptions) error {
 		return err
 	}
 	defer env.close()
+	if last := readHosting(env.paths.State); last != nil && o.Room == "" && !o.New {
+		return resumeHint(last)
+	}
 	media, title := o.Media, o.Title
 	if media == "" {
 		if media, err = demoClip(ctx, env.mpv.Binary, env.paths.Cache, o.io.ErrOut); err != nil {
@@ -86,9 +109,12 @@ func runHost(ctx context.Context, o *hostOptions) error {
 	}
 
 	sess, err := room.Host(ctx, env.server, room.Options{
-		Username: name, Media: media, MPV: env.mpv, Logger: env.logger,
+		RoomID: o.Room, Username: name, Media: media, MPV: env.mpv, Logger: env.logger,
 	}, title)
 	if err != nil {
+		if o.Room != "" && errors.Is(err, room.ErrRoomNotFound) {
+			return classify(fmt.Errorf("%w: it is not in this server's data (rooms expire after 7 idle days); run watchparty host without --room for a new one", err))
+		}
 		return classify(err)
 	}
 	rememberName(o.Name, env.clientEnv)
@@ -98,6 +124,12 @@ func runHost(ctx context.Context, o *hostOptions) error {
 		mediaArg = "demo" // the joiner renders the same demo clip
 	}
 	roomID := sess.Snapshot().RoomID
+	if err := writeHosting(env.paths.State, hostingRecord{RoomID: roomID, Title: title, Media: o.Media, Started: time.Now()}); err != nil {
+		env.logger.Warn("record the running party", "err", err)
+	}
+	// Whatever way the session ends from here (q, Ctrl-C, SIGTERM, an error), it ended: only
+	// a crash leaves the record for the next start.
+	defer clearHosting(env.paths.State)
 	join := fmt.Sprintf("watchparty join %s --server %s --media %s", roomID, friendURL, mediaArg)
 	if !o.Headless {
 		fmt.Fprintf(o.io.ErrOut, "friends join with: %s\n", join)
