@@ -62,7 +62,7 @@ type MemberView struct {
 	IsHost   bool
 	IsSelf   bool
 	Online   bool // present on the realtime channel
-	Stale    bool // no liveness report for 10 s
+	Stale    bool // no liveness report for party.StaleAfter (15 s)
 	Playing  bool
 	Position float64 // last reported position, s
 	DriftMS  int64   // vs the room's expected position at the report time
