@@ -332,7 +332,7 @@ func (s savedSession) matches(key, baseURL string) bool {
 // under this URL, else (with Options.SameServer) the newest one saved under another URL of
 // the same server. Other files stay where they are.
 func (a *Auth) adoptLegacy(ctx context.Context) (Session, error) {
-	if a.file == "" || a.key == a.c.baseURL {
+	if a.file == "" {
 		return Session{}, os.ErrNotExist
 	}
 	dir := filepath.Dir(a.file)
@@ -349,7 +349,10 @@ func (a *Auth) adoptLegacy(ctx context.Context) (Session, error) {
 		return s, true
 	}
 	path := filepath.Join(dir, sessionFileName(a.c.baseURL))
-	best, ok := read(path)
+	best, ok := savedSession{}, false
+	if path != a.file { // keyed by the URL, a.file is that file, and it is missing
+		best, ok = read(path)
+	}
 	if !ok && a.same != nil {
 		names, _ := filepath.Glob(filepath.Join(dir, "*.json"))
 		for _, name := range names {

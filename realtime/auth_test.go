@@ -300,6 +300,19 @@ func TestSessionKeyedByServer(t *testing.T) {
 		t.Fatalf("did not adopt the session saved under %s: %+v (%v)", other, s, err)
 	}
 
+	// Keyed by the URL (a Supabase project), a session saved under another spelling of it is
+	// adopted when SameServer says so.
+	upper := "http://LOCALHOST:" + port
+	legacy3 := newClient(upper, Options{})
+	s6, err := legacy3.Auth.EnsureSession(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lower := newClient(other, Options{SameServer: func(_ context.Context, u string) bool { return strings.EqualFold(u, other) }})
+	if s, err := lower.Auth.EnsureSession(ctx); err != nil || s.UserID != s6.UserID {
+		t.Fatalf("by %s: %+v (%v), want the user saved under %s", other, s, err, upper)
+	}
+
 	// A file of one key is not read for another.
 	b, _ = os.ReadFile(c1.Auth.SessionFile())
 	c4 := newClient(ts.URL(), Options{SessionKey: "watchparty:four"})
