@@ -42,7 +42,9 @@ type Model struct {
 	help       help.Model
 
 	showHelp bool
-	tickTag  int
+	// handing: H was pressed; the next key picks the member (1–9) to hand the host role to.
+	handing bool
+	tickTag int
 	// turn is closed when the last action sent has returned (the next one waits for it).
 	turn    chan struct{}
 	leaving bool           // the user quit; waiting for Leave
@@ -190,6 +192,9 @@ func (m Model) handleKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	if m.comments.Focused() {
 		return m.handleInputKey(msg)
 	}
+	if m.handing {
+		return m.pickHeir(msg)
+	}
 	if m.showHelp && (key.Matches(msg, k.Help) || msg.String() == "esc") {
 		m.showHelp = false
 		return m, nil
@@ -221,6 +226,8 @@ func (m Model) handleKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		}
 		cmd := m.send("sync to live", "", m.ctrl.SyncToLive)
 		return m, cmd
+	case key.Matches(msg, k.Handover):
+		return m.startHandover()
 	case key.Matches(msg, k.Comment):
 		m.showHelp = false
 		return m, m.comments.Focus()
@@ -314,6 +321,55 @@ func (m *Model) pushNotice(level room.NoticeLevel, text string, now time.Time) {
 func (m Model) seekBy(delta float64) (tea.Model, tea.Cmd) {
 	return m.hostAction(fmt.Sprintf("seek %+.0f s", delta),
 		func(ctx context.Context) error { return m.ctrl.SeekBy(ctx, delta) })
+}
+
+// heirs are the members the host role can be handed to, numbered 1–9 in the list's order.
+func (m Model) heirs() []room.MemberView {
+	var out []room.MemberView
+	for _, mv := range m.snap.Members {
+		if !mv.IsSelf && len(out) < 9 {
+			out = append(out, mv)
+		}
+	}
+	return out
+}
+
+// startHandover asks which member to hand the host role to (H).
+func (m Model) startHandover() (tea.Model, tea.Cmd) {
+	if !m.snap.IsHost {
+		m.toasts.Push(room.NoticeWarn, "hand-over is for the host: "+room.ErrNotHost.Error(), m.clock())
+		m.layout()
+		return m, nil
+	}
+	heirs := m.heirs()
+	if len(heirs) == 0 {
+		m.toasts.Push(room.NoticeInfo, "nobody else is here to hand the host role to", m.clock())
+		m.layout()
+		return m, nil
+	}
+	var b strings.Builder
+	b.WriteString("hand the host role to:")
+	for i, h := range heirs {
+		fmt.Fprintf(&b, "  %d %s", i+1, h.Name)
+	}
+	b.WriteString("  (any other key cancels)")
+	m.handing, m.showHelp = true, false
+	m.toasts.Push(room.NoticeInfo, b.String(), m.clock())
+	m.layout()
+	return m, nil
+}
+
+// pickHeir takes the key after H: a member's number hands the role over; anything else cancels.
+func (m Model) pickHeir(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
+	m.handing = false
+	heirs := m.heirs()
+	if s := msg.String(); len(s) == 1 && s[0] >= '1' && int(s[0]-'1') < len(heirs) {
+		h := heirs[s[0]-'1']
+		return m.hostAction("hand the host role to "+h.Name, func(ctx context.Context) error { return m.ctrl.Handover(ctx, h.UserID) })
+	}
+	m.toasts.Push(room.NoticeInfo, "hand-over cancelled", m.clock())
+	m.layout()
+	return m, nil
 }
 
 // hostAction runs a host-only action, or on a follower's screen says that it is for the host.
