@@ -340,9 +340,14 @@ func (u *user) createRoom(t testing.TB, name string) string {
 	return out.Room.RoomID
 }
 
+// joinRoom joins and makes the first liveness beat, as a client does once it is up (which
+// announces the member: "<name> joined the room").
 func (u *user) joinRoom(t testing.TB, roomID, name string) {
 	t.Helper()
 	if err := u.c.Functions.Invoke(context.Background(), "rooms/join", map[string]any{"room_id": roomID, "username": name}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := u.c.RPC(context.Background(), "track_user_presence", map[string]any{"p_room_id": roomID, "p_current_time": 0, "p_is_playing": false}, nil); err != nil {
 		t.Fatal(err)
 	}
 }
