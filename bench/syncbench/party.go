@@ -161,7 +161,9 @@ func (m *Member) WaitSystemComment(ctx context.Context, text string) error {
 			}
 		}
 		return false
-	}, func() string { return fmt.Sprintf("%s: no system comment %q (got %q)", m.Name, text, m.SystemComments()) })
+	}, func() string {
+		return fmt.Sprintf("%s: no system comment %q (got %q)", m.Name, text, m.SystemComments())
+	})
 }
 
 // SystemComments are the system comments received so far, in order.
