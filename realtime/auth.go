@@ -175,8 +175,55 @@ func (a *Auth) EnsureSession(ctx context.Context) (Session, error) {
 			return Session{}, err
 		}
 		a.c.log.Warn("auth: the saved session is no longer valid; signing in as a new user", "err", err)
+		return a.SignInAnonymously(ctx, nil)
 	}
-	return a.SignInAnonymously(ctx, nil)
+	return a.firstSignIn(ctx)
+}
+
+// signUpLockStale is how old a sign-up lock may get before it is taken as left by a process
+// that died while signing up.
+const signUpLockStale = 15 * time.Second
+
+// firstSignIn signs in as a new user when nothing is saved yet, once for all the processes of
+// this person: the screen and a script started together must not become two users (the second
+// would act as a stranger, "not a member"). The first to create the sign-up lock signs up and
+// saves; the others wait for its saved session and take it.
+func (a *Auth) firstSignIn(ctx context.Context) (Session, error) {
+	if a.file == "" {
+		return a.SignInAnonymously(ctx, nil)
+	}
+	if err := os.MkdirAll(filepath.Dir(a.file), 0o700); err != nil {
+		return Session{}, err
+	}
+	lock := a.file + ".signup"
+	for {
+		f, err := os.OpenFile(lock, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+		if err == nil {
+			f.Close()
+			defer os.Remove(lock)
+			if saved, err := a.load(); err == nil { // saved while we waited for the lock
+				a.set(&saved, false)
+				return a.EnsureSession(ctx)
+			}
+			return a.SignInAnonymously(ctx, nil)
+		}
+		if !errors.Is(err, os.ErrExist) {
+			return a.SignInAnonymously(ctx, nil) // no lock possible here: sign up alone
+		}
+		if saved, err := a.load(); err == nil {
+			a.set(&saved, false)
+			return a.EnsureSession(ctx)
+		}
+		if fi, err := os.Stat(lock); err == nil && time.Since(fi.ModTime()) > signUpLockStale {
+			os.Remove(lock)
+			continue
+		}
+		select {
+		case <-ctx.Done():
+			return Session{}, ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }
 
 // authReply is GoTrue's session reply.

@@ -323,3 +323,40 @@ func TestSessionKeyedByServer(t *testing.T) {
 		t.Fatalf("a session copied from another key was used: %+v (%v)", s, err)
 	}
 }
+
+// The first commands of a person started together (the screen and a script) sign up once:
+// they are one user, not two strangers.
+func TestFirstSignInOncePerPerson(t *testing.T) {
+	ts := startServer(t, server.Config{})
+	dir := filepath.Join(t.TempDir(), "sessions")
+	const n = 6
+	ids := make(chan string, n)
+	var wg sync.WaitGroup
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c, err := NewClient(ts.URL(), ts.anonKey, Options{SessionDir: dir})
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			defer c.Close()
+			s, err := c.Auth.EnsureSession(context.Background())
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			ids <- s.UserID
+		}()
+	}
+	wg.Wait()
+	close(ids)
+	seen := map[string]bool{}
+	for id := range ids {
+		seen[id] = true
+	}
+	if len(seen) != 1 {
+		t.Fatalf("%d clients started together became %d users", n, len(seen))
+	}
+}

@@ -99,6 +99,10 @@ type SyncResult struct {
 	// ResumeLatency is the same for play.
 	ResumeLatency Dist
 	PauseFailed   int
+	// SlowPauses describes the pauses where a follower took more than 10 ms: when the host's
+	// mpv paused, when its TogglePlay returned (the server acknowledged the control) and each
+	// follower's latency, to tell a slow host side from a slow follower.
+	SlowPauses []string
 
 	LoadBefore, LoadAfter string // /proc/loadavg
 	MPVVersion            string
@@ -389,20 +393,38 @@ func (b *syncBench) seeks(ctx context.Context) error {
 
 func (b *syncBench) pauses(ctx context.Context) error {
 	var pause, resume []float64
+	n := 0
 	toggle := func(paused bool, into *[]float64) error {
 		t0 := time.Now()
 		if err := b.host.Session.TogglePlay(ctx); err != nil {
 			return err
 		}
+		acked := time.Since(t0)
 		wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		defer cancel()
+		var lat []string
+		slow := false
+		hostAt := "?"
+		if at, err := b.hostProbe.WaitPaused(wctx, paused, t0); err == nil {
+			hostAt = fmt.Sprintf("%.1f", ms(at.Sub(t0)))
+		}
 		for _, pr := range b.probes {
 			at, err := pr.WaitPaused(wctx, paused, t0)
 			if err != nil {
 				b.res.PauseFailed++
 				continue
 			}
-			*into = append(*into, ms(at.Sub(t0)))
+			d := ms(at.Sub(t0))
+			*into = append(*into, d)
+			lat = append(lat, fmt.Sprintf("%.1f", d))
+			slow = slow || d > 10
+		}
+		if paused {
+			n++
+			if slow {
+				b.res.SlowPauses = append(b.res.SlowPauses, fmt.Sprintf("pause %d: host's mpv paused after %s ms, its TogglePlay returned after %.1f ms; followers paused after %s ms",
+					n, hostAt, ms(acked), strings.Join(lat, ", ")))
+			}
 		}
 		return nil
 	}
@@ -462,6 +484,9 @@ func (r *SyncResult) Print(w io.Writer) {
 	fmt.Fprintf(w, "\nhost mpv vs the room state it published: mean %+.1f ms, max |%.1f| ms\n", r.HostRoomMean, r.HostRoomMaxAbs)
 	fmt.Fprintf(w, "follower corrections during steady play: %d seeks, %d speed changes\n", r.SteadySeeks, r.SteadySpeedChanges)
 	for _, s := range r.SlowSeeks {
+		fmt.Fprintln(w, "slow "+s)
+	}
+	for _, s := range r.SlowPauses {
 		fmt.Fprintln(w, "slow "+s)
 	}
 	if r.SeekFailed > 0 || r.PauseFailed > 0 {
