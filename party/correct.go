@@ -26,6 +26,14 @@ const (
 	// seek on a paused player is invisible; the dead zone only absorbs
 	// mpv's frame-step positions (40 ms at 25 fps).
 	PausedSeekThreshold = 0.1
+	// PauseAlignThreshold: once the room is paused, a follower more than this
+	// from the room's paused position seeks there exactly, once per room
+	// state (CorrectionInput.Aligned), so every screen shows the host's frame
+	// (people talk about what is on screen). Followers stop where the pause
+	// reaches them, a network trip past the host's frame; an exact seek on a
+	// paused mpv is cheap and lands on the frame. Below a frame of any
+	// common media.
+	PauseAlignThreshold = 0.002
 	// MaxNudge bounds a nudged speed to room rate × (1 ± MaxNudge). Syncplay
 	// slows to 0.95x; mpv keeps the pitch, so ±5 % is near inaudible.
 	MaxNudge = 0.05
@@ -116,6 +124,10 @@ type CorrectionInput struct {
 	// SeekInFlight: a seek was sent and mpv has not yet reported
 	// playback-restart; positions are unreliable, so no seek or nudge.
 	SeekInFlight bool
+	// Aligned: a seek to the room's paused position was already made for
+	// this room state; no second one below PausedSeekThreshold (a player
+	// that cannot land exactly must not seek forever).
+	Aligned bool
 }
 
 // Drift is the local position minus the expected one, seconds (positive:
@@ -222,8 +234,12 @@ func Decide(in CorrectionInput) Correction {
 	case !in.RoomPlaying || in.Paused:
 		// No speed control without playback: seek beyond a small dead zone
 		// (also when about to play, so playback starts in the right place).
-		if beyond(drift, PausedSeekThreshold) {
+		// A paused room is matched exactly, to the host's frame, once.
+		switch {
+		case beyond(drift, PausedSeekThreshold):
 			why = append(why, c.seek(in.Expected, PausedSeekThreshold, " while paused"))
+		case !in.RoomPlaying && !in.Aligned && beyond(drift, PauseAlignThreshold):
+			why = append(why, c.seek(in.Expected, PauseAlignThreshold, ": to the room's paused frame"))
 		}
 		if in.offRate() {
 			why = append(why, c.restoreRate(rate, "no nudge while paused"))

@@ -61,6 +61,9 @@ type follower struct {
 	seekDoneAt     time.Time // when the last correction seek finished
 	seekVersion    int64     // the room state it was aimed at
 	seekWarned     bool      // the "cannot seek" notice was shown
+	// alignedVersion is the paused room state we last seeked to exactly (the host's frame):
+	// one such seek per paused state (party.PauseAlignThreshold).
+	alignedVersion int64
 }
 
 func (f *follower) init() { f.settle, f.landBias = 0.05, landBiasPrior }
@@ -98,6 +101,7 @@ func (s *Session) correct(e *engine) {
 	in := e.room.Input(e.clock.ServerNow(s.now()))
 	in.Position, in.Paused, in.Speed, in.AtEOF = st.Position, st.Paused, st.Speed, st.EndOfFile
 	in.Detached, in.SeekInFlight = f.detached, f.seekInFlight
+	in.Aligned = f.alignedVersion == e.room.StateVersion && !e.room.IsPlaying
 	s.checkLanding(e, in, st)
 	c := party.Decide(f.drift.Apply(in))
 	if f.seekFails > 0 && !c.Has(party.ActionSeek) && math.Abs(in.Drift()) < party.SeekThreshold {
@@ -151,6 +155,9 @@ func (s *Session) apply(e *engine, p *player.Player, c party.Correction) {
 	if c.Has(party.ActionSeek) && !e.fol.seekInFlight && s.seekAllowed(e) {
 		e.fol.seekInFlight = true
 		version := e.room.StateVersion
+		if !e.room.IsPlaying {
+			e.fol.alignedVersion = version
+		}
 		target := c.SeekTo + e.aheadFor()
 		if d := e.room.MediaDuration; d > 0 && target > d {
 			target = d

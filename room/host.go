@@ -183,6 +183,9 @@ func (s *Session) runHostOp(ctx context.Context, p *player.Player, o hostOp, lag
 	action, pos, rate := o.action, o.pos, o.rate
 	if o.posNow {
 		pos = p.Position()
+		if action == ActionPause && p.Paused() {
+			pos = pausedPosition(ctx, p) // paused in mpv's window: the frame it stopped on
+		}
 	}
 	if r := o.req; r != nil {
 		var err error
@@ -192,10 +195,11 @@ func (s *Session) runHostOp(ctx context.Context, p *player.Player, o hostOp, lag
 			// mpv reports only after the reply.
 			if p.PauseTarget() {
 				action, err = ActionPlay, p.Play(ctx)
+				pos = p.Position()
 			} else {
 				action, err = ActionPause, p.Pause(ctx)
+				pos = pausedPosition(ctx, p)
 			}
-			pos = p.Position()
 		case opSeekTo, opSeekBy, opSeekFraction:
 			action = ActionSeek
 			pos, err = hostSeek(ctx, p, r.op, r.arg)
@@ -220,6 +224,17 @@ func (s *Session) runHostOp(ctx context.Context, p *player.Player, o hostOp, lag
 	}
 	room, err := s.be.Control(ctx, s.opts.RoomID, action, pos, rate)
 	return action, room, err
+}
+
+// pausedPosition is where our just-paused mpv stopped, read from mpv itself: the followers seek
+// to it exactly (party.PauseAlignThreshold), so it must be the frame on screen, not our
+// interpolation, which runs on until mpv's pause event arrives (after the command's reply).
+func pausedPosition(ctx context.Context, p *player.Player) float64 {
+	var pos float64
+	if err := p.GetProperty(ctx, "time-pos", &pos); err != nil || math.IsNaN(pos) || math.IsInf(pos, 0) || pos < 0 {
+		return p.Position()
+	}
+	return pos
 }
 
 // hostSeek seeks our mpv as a host seek request asks and returns the position to publish.
@@ -445,7 +460,7 @@ func (s *Session) hostWindowAction(e *engine, ev player.Event) {
 	o := hostOp{pos: ev.Position}
 	switch ev.Kind {
 	case player.EventPaused:
-		o.action = ActionPause
+		o.action, o.posNow = ActionPause, true // the frame it stopped on, read from mpv
 	case player.EventResumed:
 		o.action = ActionPlay
 	case player.EventSeeked:
