@@ -15,12 +15,17 @@ const (
 	SeekThreshold = 0.5
 	// NudgeThreshold: a follower at the room rate starts a speed nudge when
 	// its drift exceeds this (the dead zone; OpenWatchParty uses 40 ms,
-	// Jellyfin 60 ms).
-	NudgeThreshold = 0.04
+	// Jellyfin 60 ms). Our drift is measured to a millisecond or two (mpv's
+	// time-pos reports interpolated with wall time, the server clock from
+	// the best of several round trips), so a smaller dead zone is safe: a
+	// follower that landed 20 ms off after a seek used to stay there, a
+	// steady bias below the old 40 ms. A nudge of 1 % is inaudible (mpv
+	// keeps the pitch).
+	NudgeThreshold = 0.015
 	// RestoreThreshold: a nudging follower goes back to the room rate once
 	// its drift is at most this. The gap to NudgeThreshold is hysteresis: a
 	// drift that wobbles around one threshold cannot flap the speed.
-	RestoreThreshold = 0.02
+	RestoreThreshold = 0.005
 	// PausedSeekThreshold: while the room or the player is paused there is
 	// no speed to nudge, so any drift above this is closed with a seek. A
 	// seek on a paused player is invisible; the dead zone only absorbs

@@ -30,8 +30,9 @@ func TestDecide(t *testing.T) {
 	}{
 		// Dead zone and thresholds at rate 1.
 		{"in sync", playing(100, 100, 1), 0, 0, 0, "in sync"},
-		{"drift 30 ms: dead zone", playing(100.03, 100, 1), 0, 0, 0, "in sync"},
-		{"drift exactly 40 ms: dead zone", playing(100.04, 100, 1), 0, 0, 0, ""},
+		{"drift 10 ms: dead zone", playing(100.01, 100, 1), 0, 0, 0, "in sync"},
+		{"drift exactly 15 ms: dead zone", playing(100.015, 100, 1), 0, 0, 0, ""},
+		{"drift 16 ms ahead: slow down", playing(100.016, 100, 1), ActionNudge, 0, 0.9893, "speed 0.9893"},
 		{"drift 41 ms ahead: slow down", playing(100.041, 100, 1), ActionNudge, 0, 0.9727, "speed 0.9727"},
 		{"drift 60 ms behind: speed up", playing(99.94, 100, 1), ActionNudge, 0, 1.04, ""},
 		{"drift 0.3 s ahead: bounded to -5 %", playing(100.3, 100, 1), ActionNudge, 0, 0.95, ""},
@@ -55,13 +56,13 @@ func TestDecide(t *testing.T) {
 			ActionNudge, 0, 0.98, ""},
 		{"nudging, drift 30 ms, speed close: hold", with(playing(100.03, 100, 1), func(in *CorrectionInput) { in.Speed = 0.981 }),
 			0, 0, 0, "nudge holds"},
-		{"nudging, drift 20 ms: restore", with(playing(100.02, 100, 1), func(in *CorrectionInput) { in.Speed = 0.98 }),
+		{"nudging, drift 4 ms: restore", with(playing(100.004, 100, 1), func(in *CorrectionInput) { in.Speed = 0.98 }),
 			ActionRestoreRate, 0, 1, "speed 1"},
 		{"nudging, drift -5 ms: restore", with(playing(99.995, 100, 1), func(in *CorrectionInput) { in.Speed = 1.03 }),
 			ActionRestoreRate, 0, 1, ""},
-		{"nudging at rate 2, drift 10 ms: restore 2", with(playing(50.01, 50, 2), func(in *CorrectionInput) { in.Speed = 1.95 }),
+		{"nudging at rate 2, drift 4 ms: restore 2", with(playing(50.004, 50, 2), func(in *CorrectionInput) { in.Speed = 1.95 }),
 			ActionRestoreRate, 0, 2, ""},
-		{"not nudging, drift 30 ms: nothing", playing(100.03, 100, 1), 0, 0, 0, ""},
+		{"not nudging, drift 12 ms: nothing", playing(100.012, 100, 1), 0, 0, 0, ""},
 		{"overshoot past zero while nudging", with(playing(99.97, 100, 1), func(in *CorrectionInput) { in.Speed = 0.96 }),
 			ActionNudge, 0, 1.02, ""},
 
@@ -132,7 +133,7 @@ func TestDecide(t *testing.T) {
 			ActionSeek | ActionPlay, 600, 0, ""},
 		{"at EOF, nudged speed: leave it", with(playing(1439.96, 1440, 1), func(in *CorrectionInput) { in.AtEOF = true; in.Paused = true; in.Speed = 1.05 }),
 			0, 0, 0, ""},
-		{"near end, still playing, in sync", playing(1439.9, 1439.92, 1), 0, 0, 0, ""},
+		{"near end, still playing, in sync", playing(1439.91, 1439.92, 1), 0, 0, 0, ""},
 		{"room clamped at end, player far behind", playing(1300, 1440, 1), ActionSeek, 1440, 0, ""},
 	}
 	for _, tt := range tests {
@@ -204,14 +205,15 @@ func TestHysteresisDoesNotFlap(t *testing.T) {
 		}
 		return d
 	}
-	// Around the 40 ms entry, inside the band, around the 20 ms exit, then
-	// below it and back up inside the band (must not re-enter).
+	// Around the entry (NudgeThreshold), inside the band, around the exit
+	// (RestoreThreshold), then below it and back up inside the band (must
+	// not re-enter).
 	var drifts []float64
-	drifts = append(drifts, wobble(0.04, 0.005, 20)...)
-	drifts = append(drifts, wobble(0.03, 0.004, 20)...)
-	drifts = append(drifts, wobble(0.02, 0.004, 20)...)
-	drifts = append(drifts, wobble(0.015, 0.002, 10)...)
-	drifts = append(drifts, wobble(0.03, 0.009, 20)...)
+	drifts = append(drifts, wobble(NudgeThreshold, 0.002, 20)...)
+	drifts = append(drifts, wobble(0.01, 0.002, 20)...)
+	drifts = append(drifts, wobble(RestoreThreshold, 0.001, 20)...)
+	drifts = append(drifts, wobble(0.003, 0.0005, 10)...)
+	drifts = append(drifts, wobble(0.01, 0.004, 20)...)
 	for _, sign := range []float64{1, -1} {
 		speed := 1.0
 		var transitions, commands int

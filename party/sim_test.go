@@ -74,7 +74,7 @@ func simulate(rate, skew, start, dur, dt float64, noise func(i int) float64, fil
 		}
 		c := Decide(in)
 		trueDrift := p.pos - expected
-		if r.convergedAt < 0 && math.Abs(trueDrift) <= NudgeThreshold && p.seeking == 0 {
+		if r.convergedAt < 0 && math.Abs(trueDrift) <= steadyBound(rate, skew) && p.seeking == 0 {
 			r.convergedAt = now
 		}
 		if r.convergedAt >= 0 {
@@ -98,6 +98,13 @@ func simulate(rate, skew, start, dur, dt float64, noise func(i int) float64, fil
 
 func noNoise(int) float64 { return 0 }
 
+// steadyBound is the largest steady drift the policy allows against a player whose clock runs
+// skew (relative) off at rate: the dead zone, plus the proportional nudge's standing error
+// (drift/NudgeHorizon must equal the skew to hold it) and one SpeedStep of rounding.
+func steadyBound(rate, skew float64) float64 {
+	return NudgeThreshold + (math.Abs(skew)+SpeedStep)*rate*NudgeHorizon
+}
+
 // A follower whose player clock runs 1 % fast (or slow) converges and then
 // stays within the 40 ms dead zone (plus one tick of its own drift), at
 // room rates 0.5 to 2, from starts near and far.
@@ -107,7 +114,7 @@ func TestSimulationFastClockConverges(t *testing.T) {
 		for _, skew := range []float64{0.01, -0.01} {
 			for _, start := range []float64{0, -0.3, 0.45, 5, -12} {
 				r := simulate(rate, skew, start, 600, dt, noNoise, false)
-				tol := NudgeThreshold + math.Abs(skew)*rate*(1+MaxNudge)*dt + 1e-9
+				tol := steadyBound(rate, skew) + math.Abs(skew)*rate*(1+MaxNudge)*dt + 1e-9
 				if r.convergedAt < 0 || r.convergedAt > 30 {
 					t.Errorf("rate %v skew %v start %v: converged at %v s", rate, skew, start, r.convergedAt)
 					continue

@@ -23,7 +23,7 @@ const (
 	// value with mpv 0.35 (watchparty bench sync). Starting at 0 instead put every follower
 	// 100+ ms ahead of the host after the party's first seek.
 	restartLagPrior = 0.045
-	lagTolerance    = 0.025
+	lagTolerance    = 0.008
 	maxLagFixes     = 2
 	maxLag          = 0.3
 	// hostQuiet: no republish this long after a change (mpv's pause and position properties

@@ -378,7 +378,7 @@ func TestLagLearning(t *testing.T) {
 		wantLag   float64   // the learnt seek lag after them (-1: not checked)
 		wantFixes []bool    // whether each asks for a republish at once
 	}{
-		{"within tolerance: learnt, no republish", []float64{0.01}, restartLagPrior + 0.01, []bool{false}},
+		{"within tolerance: learnt, no republish", []float64{0.005}, restartLagPrior + 0.005, []bool{false}},
 		{"a lag is republished, then learnt", []float64{0.1, 0, 0}, restartLagPrior + 0.1, []bool{true, false, false}},
 		{"a lag is republished twice in a row at most", []float64{0.05, 0.05, 0.05, 0.05}, -1, []bool{true, true, false, true}},
 		{"a jump is the republish rule's, not a lag", []float64{party.RepublishThreshold + 0.1}, restartLagPrior, []bool{false}},
