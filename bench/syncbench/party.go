@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/watchparty/watchparty/room"
 )
@@ -23,6 +24,11 @@ type Party struct {
 	MPVArgs []string
 	// Logger receives the sessions' diagnostics; nil discards.
 	Logger *slog.Logger
+	// Trace, if set, records every member's session log (all levels) under its name.
+	Trace *Trace
+	// ClientURL, if set, is the URL members reach the server through (a DelayProxy's) instead
+	// of Server.URL.
+	ClientURL string
 
 	dir     string // session dirs
 	sockDir string // short path: unix socket paths are limited to about 100 bytes
@@ -62,10 +68,22 @@ func (p *Party) newMember(name string) (*Member, room.Server, room.Options) {
 	if args == nil {
 		args = []string{"--vo=null", "--ao=null"}
 	}
-	srv := room.Server{URL: p.Server.URL, AnonKey: p.Server.AnonKey,
-		SessionDir: filepath.Join(p.dir, fmt.Sprintf("user%d", n)), Logger: p.Logger}
+	url := p.Server.URL
+	if p.ClientURL != "" {
+		url = p.ClientURL
+	}
+	logger := p.Logger
+	if p.Trace != nil {
+		var next slog.Handler
+		if p.Logger != nil {
+			next = p.Logger.Handler()
+		}
+		logger = slog.New(p.Trace.Handler(name, next))
+	}
+	srv := room.Server{URL: url, AnonKey: p.Server.AnonKey,
+		SessionDir: filepath.Join(p.dir, fmt.Sprintf("user%d", n)), Logger: logger}
 	m := &Member{Name: name, Socket: filepath.Join(p.sockDir, fmt.Sprintf("%d.sock", n)), Server: srv}
-	opts := room.Options{Username: name, Media: p.Media, Logger: p.Logger,
+	opts := room.Options{Username: name, Media: p.Media, Logger: logger,
 		MPV: room.MPV{Socket: m.Socket, Args: args}}
 	return m, srv, opts
 }
@@ -180,6 +198,26 @@ func (m *Member) Notices() []string {
 	return append([]string(nil), m.events.notices...)
 }
 
+// RoomChange is a room playback state a member's session reported (RoomChanged), with when
+// the event reached the party's reader.
+type RoomChange struct {
+	At time.Time
+	room.RoomChanged
+}
+
+// RoomChanges returns the room changes received at or after since, in order.
+func (m *Member) RoomChanges(since time.Time) []RoomChange {
+	m.events.mu.Lock()
+	defer m.events.mu.Unlock()
+	var out []RoomChange
+	for _, r := range m.events.rooms {
+		if !r.At.Before(since) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
 // Leave leaves the room and waits for the session's last event.
 func (m *Member) Leave(ctx context.Context) error {
 	err := m.Session.Leave(ctx)
@@ -198,7 +236,8 @@ func (m *Member) Close() {
 type recorder struct {
 	mu      sync.Mutex
 	notices []string
-	system  []string      // system comments
+	system  []string // system comments
+	rooms   []RoomChange
 	changed chan struct{} // closed and replaced on every new notice or system comment
 	done    chan struct{}
 }
@@ -208,8 +247,13 @@ func newRecorder(s *room.Session) *recorder {
 	go func() {
 		defer close(r.done)
 		for ev := range s.Events() {
+			at := time.Now()
 			r.mu.Lock()
 			switch ev := ev.(type) {
+			case room.RoomChanged:
+				r.rooms = append(r.rooms, RoomChange{at, ev})
+				r.mu.Unlock()
+				continue
 			case room.Notice:
 				r.notices = append(r.notices, ev.Text)
 			case room.CommentReceived:

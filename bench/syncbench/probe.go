@@ -16,8 +16,8 @@ type Probe struct {
 	mu        sync.Mutex
 	pausedAt  []time.Time // when mpv reported pause=yes, as read from the socket
 	resumedAt []time.Time
-	seeks     int // playback restarts after a seek (anyone's)
-	speeds    int // speed changes (anyone's)
+	seekedAt  []time.Time // playback restarts after a seek (anyone's), as read from the socket
+	speededAt []time.Time // speed changes (anyone's)
 	changed   chan struct{}
 	done      chan struct{}
 }
@@ -43,9 +43,9 @@ func (pr *Probe) watch() {
 		case player.EventResumed:
 			pr.resumedAt = append(pr.resumedAt, ev.Time)
 		case player.EventSeeked:
-			pr.seeks++
+			pr.seekedAt = append(pr.seekedAt, ev.Time)
 		case player.EventSpeedChanged:
-			pr.speeds++
+			pr.speededAt = append(pr.speededAt, ev.Time)
 		}
 		close(pr.changed)
 		pr.changed = make(chan struct{})
@@ -79,7 +79,7 @@ type Sample struct {
 	// At is the midpoint between sending get_property playback-time and its reply.
 	At time.Time
 	// Raw is mpv's playback-time at At: the timestamp of the frame on screen, so it moves in
-	// frame steps (40 ms at 25 fps).
+	// frame steps (10 ms with the benchmark's 100 fps clip, 40 ms at 25 fps).
 	Raw float64
 	// Interp is the position at At interpolated from mpv's time-pos property changes seen on
 	// this connection (the least-delayed recent one, advanced by wall time × speed): it has
@@ -113,7 +113,45 @@ func (pr *Probe) Read(ctx context.Context) (Sample, error) {
 func (pr *Probe) Counts() (seeks, speedChanges int) {
 	pr.mu.Lock()
 	defer pr.mu.Unlock()
-	return pr.seeks, pr.speeds
+	return len(pr.seekedAt), len(pr.speededAt)
+}
+
+// Seeked returns when mpv reported playback restarts after a seek (playback-restart), at or
+// after since and before until (zero: no end), in order.
+func (pr *Probe) Seeked(since, until time.Time) []time.Time {
+	pr.mu.Lock()
+	defer pr.mu.Unlock()
+	return between(pr.seekedAt, since, until)
+}
+
+// SpeedChanges returns when mpv reported speed changes at or after since and before until
+// (zero: no end).
+func (pr *Probe) SpeedChanges(since, until time.Time) []time.Time {
+	pr.mu.Lock()
+	defer pr.mu.Unlock()
+	return between(pr.speededAt, since, until)
+}
+
+func between(ts []time.Time, since, until time.Time) []time.Time {
+	var out []time.Time
+	for _, t := range ts {
+		if !t.Before(since) && (until.IsZero() || t.Before(until)) {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// ReadPosition reads mpv's playback-time (the timestamp of the frame on screen) and pause
+// state: exact while paused, in frame steps.
+func (pr *Probe) ReadPosition(ctx context.Context) (pos float64, paused bool, err error) {
+	if err := pr.p.GetProperty(ctx, "playback-time", &pos); err != nil {
+		return 0, false, err
+	}
+	if err := pr.p.GetProperty(ctx, "pause", &paused); err != nil {
+		return 0, false, err
+	}
+	return pos, paused, nil
 }
 
 // Position is the interpolated position now (no IPC round trip).

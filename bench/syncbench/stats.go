@@ -3,7 +3,6 @@ package syncbench
 import (
 	"math"
 	"sort"
-	"time"
 )
 
 // Dist summarises a set of measurements.
@@ -25,5 +24,3 @@ func Summarise(xs []float64) Dist {
 	}
 	return Dist{N: len(s), P50: rank(0.50), P95: rank(0.95), P99: rank(0.99), Max: s[len(s)-1]}
 }
-
-func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

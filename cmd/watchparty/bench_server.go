@@ -25,15 +25,12 @@ second, delivery latency (write sent → change decoded by each member) p50/p90/
 lost events and the server's RSS per connection. Many clients need many file
 descriptors: raise "ulimit -n" first (each client uses two on each side).
 
-bench sync measures the sync engine with real mpv players on loopback: a host and
---followers followers, each with its own mpv. It prints, in ms, the steady drift between
-each follower and the host, how long after a host seek every follower is within 100 ms,
-and how long after a host pause each follower is paused, against its targets: steady
-drift p95 <= 50, seek convergence p95 <= 200, pause latency p99 <= 100 (--check exits
-1 when one is missed).`,
+` + benchSyncHelp,
 		Example: `  watchparty bench server --clients 1000
   watchparty bench server --clients 5000 --duration 60s
-  watchparty bench sync`,
+  watchparty bench sync
+  watchparty bench sync --runs 3 --load 2 --check
+  watchparty bench sync --runs 3 --latency 40ms --jitter 10ms`,
 		Args:      exactArgs(1, "server or sync"),
 		ValidArgs: []string{"server", "sync"},
 		RunE: func(cmd *cobra.Command, args []string) error {
