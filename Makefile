@@ -45,6 +45,15 @@ test-supabase: build
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./party/ ./player/ ./realtime/phx/
 
+# The README's pictures (docs/img/*.svg), made from a real party driven in tmux by
+# tools/screenshots; the renderer, charmbracelet/freeze, is installed into bin/ first.
+FREEZE_VERSION ?= v0.2.2
+
+.PHONY: screenshots
+screenshots:
+	GOBIN=$(CURDIR)/bin $(GO) install github.com/charmbracelet/freeze@$(FREEZE_VERSION)
+	$(GO) run ./tools/screenshots -freeze bin/freeze -out docs/img
+
 release-check:
 	$(GORELEASER) check
 
