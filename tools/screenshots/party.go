@@ -230,9 +230,10 @@ func playParty(ctx context.Context, o options, work, server, clip string) (shots
 
 // tmux is a private tmux server (its own socket, no user config) for one run.
 type tmux struct {
-	ctx  context.Context
-	name string
-	dir  string // where exit statuses are written
+	ctx    context.Context
+	name   string
+	dir    string // where exit statuses are written
+	socket string // the server's socket, known once a session started
 }
 
 func (tx *tmux) run(args ...string) (string, error) {
@@ -250,8 +251,17 @@ func (tx *tmux) start(session string, argv []string) error {
 		quoted[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
 	}
 	cmd := strings.Join(quoted, " ") + "; echo $? > '" + tx.statusFile(session) + "'"
-	_, err := tx.run("new-session", "-d", "-s", session, "-x", strconv.Itoa(cols), "-y", strconv.Itoa(rows), cmd)
-	return err
+	if _, err := tx.run("new-session", "-d", "-s", session, "-x", strconv.Itoa(cols), "-y", strconv.Itoa(rows), cmd); err != nil {
+		return err
+	}
+	if tx.socket == "" {
+		sock, err := tx.run("display-message", "-p", "-t", session, "#{socket_path}")
+		if err != nil {
+			return err
+		}
+		tx.socket = strings.TrimSpace(sock)
+	}
+	return nil
 }
 
 func (tx *tmux) statusFile(session string) string { return filepath.Join(tx.dir, session+".status") }
@@ -382,7 +392,10 @@ func (tx *tmux) report(homes map[string]string) string {
 }
 
 // killServer ends the tmux server and with it any pane still running (each watchparty then
-// stops the mpv it started).
+// stops the mpv it started), and removes the socket the server leaves behind.
 func (tx *tmux) killServer() {
 	_ = exec.Command("tmux", "-L", tx.name, "kill-server").Run()
+	if strings.HasSuffix(tx.socket, string(filepath.Separator)+tx.name) {
+		_ = os.Remove(tx.socket)
+	}
 }
