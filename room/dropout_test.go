@@ -3,6 +3,9 @@ package room
 import (
 	"errors"
 	"testing"
+	"time"
+
+	"github.com/watchparty/watchparty/party"
 )
 
 // A session the server dropped (silent past its limit: a laptop asleep) joins again by itself,
@@ -28,5 +31,44 @@ func TestHandover(t *testing.T) {
 	f.waitFor("our snapshot as a follower", func() bool { return !f.s.Snapshot().IsHost })
 	if err := f.s.Handover(ctxFor(t), selfID); !errors.Is(err, ErrNotHost) {
 		t.Fatalf("a follower's hand-over: %v, want ErrNotHost", err)
+	}
+}
+
+// A member's last report from before the room's last change (a seek) shows no false drift; a
+// report after it does; our own row shows our mpv now.
+func TestMemberDriftAfterRoomChange(t *testing.T) {
+	f := newFixture(t, "u-host", true)
+	f.waitFor("subscribed", f.subscribed)
+	st := f.be.update(func(r *party.RoomState) { r.CurrentTime = 300 }) // the host seeks
+	bob := func(seen time.Time) { // bob's beat: his row on the server, and its change on the channel
+		m := party.Member{RoomID: "room000001", UserID: "u-other", Username: "bob",
+			Role: party.RoleMember, CurrentTime: 20, IsPlaying: true, LastSeen: seen, Announced: true}
+		f.be.mu.Lock()
+		for i := range f.be.members {
+			if f.be.members[i].UserID == m.UserID {
+				f.be.members[i] = m
+			}
+		}
+		feed := f.be.feed
+		f.be.mu.Unlock()
+		feed(feedMember{Type: "UPDATE", Member: m})
+	}
+	row := func(id string) (MemberView, bool) {
+		for _, m := range f.s.Snapshot().Members {
+			if m.UserID == id {
+				return m, true
+			}
+		}
+		return MemberView{}, false
+	}
+	bob(st.UpdatedAt.Add(-time.Second))
+	f.waitFor("bob's row from before the seek", func() bool { m, ok := row("u-other"); return ok && m.Position == 20 })
+	if m, _ := row("u-other"); !m.InSync || m.DriftMS != 0 {
+		t.Fatalf("bob's report from before the seek shows drift %d ms, in sync %v", m.DriftMS, m.InSync)
+	}
+	bob(st.UpdatedAt.Add(time.Second))
+	f.waitFor("bob's row after the seek", func() bool { m, _ := row("u-other"); return !m.InSync })
+	if me, ok := row(selfID); !ok || me.Stale || !me.Online {
+		t.Fatalf("our own row: %+v", me)
 	}
 }

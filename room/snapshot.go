@@ -79,13 +79,29 @@ func (s *Session) memberView(e *engine, m party.Member, now time.Time) MemberVie
 		IsSelf: m.UserID == e.selfID, Online: e.pres.online[m.UserID], Stale: m.Stale(serverNow),
 		Playing: m.IsPlaying, Position: m.CurrentTime,
 	}
-	if !m.LastSeen.IsZero() && e.room.Known() {
+	switch {
+	case v.IsSelf:
+		// Our own row: what our mpv does now, not our last 3-second report.
+		v.Online, v.Stale = true, false
+		if p := s.player; p != nil && !e.relaunching {
+			st := p.State()
+			v.Playing, v.Position = !st.Paused, st.Position
+		}
+		if e.isHost() {
+			v.InSync = true
+		} else {
+			v.DriftMS, v.InSync = e.fol.lastIndicator.DriftMS, e.fol.lastIndicator.InSync()
+		}
+	case m.LastSeen.IsZero() || !e.room.Known():
+	case m.LastSeen.Before(e.room.UpdatedAt):
+		// The report predates the room's last change (a seek, a pause): it says nothing about
+		// how the member follows the new state, and comparing it with that state would show a
+		// false drift of the seek's size until their next report (at most 3 s away).
+		v.InSync = true
+	default:
 		// The member reported CurrentTime at LastSeen: compare with where the room was then.
 		v.DriftMS = int64(math.Round((m.CurrentTime - e.room.ExpectedPosition(m.LastSeen)) * 1000))
 		v.InSync = math.Abs(float64(v.DriftMS)) <= party.InSyncThreshold*1000
-	}
-	if v.IsSelf {
-		v.Online = true
 	}
 	return v
 }
