@@ -40,7 +40,7 @@ func TestMemberDriftAfterRoomChange(t *testing.T) {
 	f := newFixture(t, "u-host", true)
 	f.waitFor("subscribed", f.subscribed)
 	st := f.be.update(func(r *party.RoomState) { r.CurrentTime = 300 }) // the host seeks
-	bob := func(seen time.Time) { // bob's beat: his row on the server, and its change on the channel
+	bob := func(seen time.Time) {                                       // bob's beat: his row on the server, and its change on the channel
 		m := party.Member{RoomID: "room000001", UserID: "u-other", Username: "bob",
 			Role: party.RoleMember, CurrentTime: 20, IsPlaying: true, LastSeen: seen, Announced: true}
 		f.be.mu.Lock()
