@@ -18,14 +18,14 @@ const (
 	// Jellyfin 60 ms). Our drift is measured to a millisecond or two (mpv's
 	// time-pos reports interpolated with wall time, the server clock from
 	// the best of several round trips), so a smaller dead zone is safe: a
-	// follower that landed 20 ms off after a seek used to stay there, a
-	// steady bias below the old 40 ms. A nudge of 1 % is inaudible (mpv
+	// follower that landed 14–20 ms off after a seek used to stay there, a
+	// steady bias below the old 40 ms. A nudge of 0.5 % is inaudible (mpv
 	// keeps the pitch).
-	NudgeThreshold = 0.015
+	NudgeThreshold = 0.010
 	// RestoreThreshold: a nudging follower goes back to the room rate once
 	// its drift is at most this. The gap to NudgeThreshold is hysteresis: a
 	// drift that wobbles around one threshold cannot flap the speed.
-	RestoreThreshold = 0.005
+	RestoreThreshold = 0.003
 	// PausedSeekThreshold: while the room or the player is paused there is
 	// no speed to nudge, so any drift above this is closed with a seek. A
 	// seek on a paused player is invisible; the dead zone only absorbs

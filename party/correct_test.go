@@ -30,8 +30,9 @@ func TestDecide(t *testing.T) {
 	}{
 		// Dead zone and thresholds at rate 1.
 		{"in sync", playing(100, 100, 1), 0, 0, 0, "in sync"},
-		{"drift 10 ms: dead zone", playing(100.01, 100, 1), 0, 0, 0, "in sync"},
-		{"drift exactly 15 ms: dead zone", playing(100.015, 100, 1), 0, 0, 0, ""},
+		{"drift 8 ms: dead zone", playing(100.008, 100, 1), 0, 0, 0, "in sync"},
+		{"drift exactly 10 ms: dead zone", playing(100.010, 100, 1), 0, 0, 0, ""},
+		{"drift 11 ms ahead: slow down", playing(100.011, 100, 1), ActionNudge, 0, 0.9927, "speed 0.9927"},
 		{"drift 16 ms ahead: slow down", playing(100.016, 100, 1), ActionNudge, 0, 0.9893, "speed 0.9893"},
 		{"drift 41 ms ahead: slow down", playing(100.041, 100, 1), ActionNudge, 0, 0.9727, "speed 0.9727"},
 		{"drift 60 ms behind: speed up", playing(99.94, 100, 1), ActionNudge, 0, 1.04, ""},
@@ -49,20 +50,20 @@ func TestDecide(t *testing.T) {
 		{"rate 2, 0.1 s ahead", playing(50.1, 50, 2), ActionNudge, 0, 1.9333, ""},
 		{"rate 2, 0.45 s behind", playing(49.55, 50, 2), ActionNudge, 0, 2.1, ""},
 		{"rate 2, 0.6 s ahead: seek", playing(50.6, 50, 2), ActionSeek, 50, 0, ""},
-		{"rate 2, in sync", playing(50.01, 50, 2), 0, 0, 0, ""},
+		{"rate 2, in sync", playing(50.004, 50, 2), 0, 0, 0, ""},
 
 		// Hysteresis: a running nudge (speed ≠ rate) continues down to 20 ms.
 		{"nudging, drift 30 ms: continue", with(playing(100.03, 100, 1), func(in *CorrectionInput) { in.Speed = 0.9727 }),
 			ActionNudge, 0, 0.98, ""},
 		{"nudging, drift 30 ms, speed close: hold", with(playing(100.03, 100, 1), func(in *CorrectionInput) { in.Speed = 0.981 }),
 			0, 0, 0, "nudge holds"},
-		{"nudging, drift 4 ms: restore", with(playing(100.004, 100, 1), func(in *CorrectionInput) { in.Speed = 0.98 }),
+		{"nudging, drift 1.5 ms: restore", with(playing(100.0015, 100, 1), func(in *CorrectionInput) { in.Speed = 0.98 }),
 			ActionRestoreRate, 0, 1, "speed 1"},
-		{"nudging, drift -5 ms: restore", with(playing(99.995, 100, 1), func(in *CorrectionInput) { in.Speed = 1.03 }),
+		{"nudging, drift -1.5 ms: restore", with(playing(99.9985, 100, 1), func(in *CorrectionInput) { in.Speed = 1.03 }),
 			ActionRestoreRate, 0, 1, ""},
-		{"nudging at rate 2, drift 4 ms: restore 2", with(playing(50.004, 50, 2), func(in *CorrectionInput) { in.Speed = 1.95 }),
+		{"nudging at rate 2, drift 1.5 ms: restore 2", with(playing(50.0015, 50, 2), func(in *CorrectionInput) { in.Speed = 1.95 }),
 			ActionRestoreRate, 0, 2, ""},
-		{"not nudging, drift 12 ms: nothing", playing(100.012, 100, 1), 0, 0, 0, ""},
+		{"not nudging, drift 9 ms: nothing", playing(100.009, 100, 1), 0, 0, 0, ""},
 		{"overshoot past zero while nudging", with(playing(99.97, 100, 1), func(in *CorrectionInput) { in.Speed = 0.96 }),
 			ActionNudge, 0, 1.02, ""},
 
@@ -133,7 +134,7 @@ func TestDecide(t *testing.T) {
 			ActionSeek | ActionPlay, 600, 0, ""},
 		{"at EOF, nudged speed: leave it", with(playing(1439.96, 1440, 1), func(in *CorrectionInput) { in.AtEOF = true; in.Paused = true; in.Speed = 1.05 }),
 			0, 0, 0, ""},
-		{"near end, still playing, in sync", playing(1439.91, 1439.92, 1), 0, 0, 0, ""},
+		{"near end, still playing, in sync", playing(1439.915, 1439.92, 1), 0, 0, 0, ""},
 		{"room clamped at end, player far behind", playing(1300, 1440, 1), ActionSeek, 1440, 0, ""},
 	}
 	for _, tt := range tests {
@@ -209,11 +210,12 @@ func TestHysteresisDoesNotFlap(t *testing.T) {
 	// (RestoreThreshold), then below it and back up inside the band (must
 	// not re-enter).
 	var drifts []float64
-	drifts = append(drifts, wobble(NudgeThreshold, 0.002, 20)...)
-	drifts = append(drifts, wobble(0.01, 0.002, 20)...)
-	drifts = append(drifts, wobble(RestoreThreshold, 0.001, 20)...)
-	drifts = append(drifts, wobble(0.003, 0.0005, 10)...)
-	drifts = append(drifts, wobble(0.01, 0.004, 20)...)
+	band := NudgeThreshold - RestoreThreshold
+	drifts = append(drifts, wobble(NudgeThreshold, band/4, 20)...)
+	drifts = append(drifts, wobble(RestoreThreshold+band/2, band/5, 20)...)
+	drifts = append(drifts, wobble(RestoreThreshold, band/5, 20)...)
+	drifts = append(drifts, wobble(RestoreThreshold*0.6, RestoreThreshold*0.1, 10)...)
+	drifts = append(drifts, wobble(RestoreThreshold+band/2, band*0.45, 20)...)
 	for _, sign := range []float64{1, -1} {
 		speed := 1.0
 		var transitions, commands int

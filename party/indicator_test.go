@@ -13,14 +13,14 @@ func TestIndicate(t *testing.T) {
 		inSync bool
 		text   string
 	}{
-		{"in sync", playing(100.012, 100, 1), Indicator{StatusInSync, 12}, true, "in sync +12 ms"},
-		{"in sync behind", playing(99.988, 100, 1), Indicator{StatusInSync, -12}, true, "in sync -12 ms"},
+		{"in sync", playing(100.008, 100, 1), Indicator{StatusInSync, 8}, true, "in sync +8 ms"},
+		{"in sync behind", playing(99.992, 100, 1), Indicator{StatusInSync, -8}, true, "in sync -8 ms"},
 		{"zero drift", playing(100, 100, 1), Indicator{StatusInSync, 0}, true, "in sync +0 ms"},
 		{"nudging is syncing", playing(100.3, 100, 1), Indicator{StatusSyncing, 300}, true, "syncing +300 ms"},
 		{"nudge holding is syncing", with(playing(100.03, 100, 1), func(in *CorrectionInput) { in.Speed = 0.98 }),
 			Indicator{StatusSyncing, 30}, true, ""},
-		{"restoring rate is in sync", with(playing(100.004, 100, 1), func(in *CorrectionInput) { in.Speed = 0.98 }),
-			Indicator{StatusInSync, 4}, true, ""},
+		{"restoring rate is in sync", with(playing(100.002, 100, 1), func(in *CorrectionInput) { in.Speed = 0.98 }),
+			Indicator{StatusInSync, 2}, true, ""},
 		{"seek is syncing", playing(103.5, 100, 1), Indicator{StatusSyncing, 3500}, false, "syncing +3500 ms"},
 		{"seek in flight is syncing", with(playing(100, 100, 1), func(in *CorrectionInput) { in.SeekInFlight = true }),
 			Indicator{StatusSyncing, 0}, true, ""},

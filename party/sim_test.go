@@ -149,7 +149,7 @@ func TestSimulationJitteryReports(t *testing.T) {
 	if filtered.seeks != 0 {
 		t.Errorf("filtered: %d seeks from outliers", filtered.seeks)
 	}
-	if filtered.convergedAt < 0 || filtered.maxSteady > NudgeThreshold+0.010 {
+	if filtered.convergedAt < 0 || filtered.maxSteady > steadyBound(1, 0.01)+0.010 {
 		t.Errorf("filtered: converged at %v, max drift %.1f ms", filtered.convergedAt, filtered.maxSteady*1000)
 	}
 	raw := simulate(1, 0.01, 0, 300, dt, jitter, false)
