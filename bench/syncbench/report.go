@@ -19,6 +19,7 @@ func Pool(runs []*SyncResult) *SyncResult {
 		p.SteadyRaw = append(p.SteadyRaw, r.SteadyRaw...)
 		p.SteadyRoom = append(p.SteadyRoom, r.SteadyRoom...)
 		p.FollowerMeans = append(p.FollowerMeans, r.FollowerMeans...)
+		p.FollowerRoomMeans = append(p.FollowerRoomMeans, r.FollowerRoomMeans...)
 		p.HostRoom = append(p.HostRoom, r.HostRoom...)
 		p.SteadySeeks += r.SteadySeeks
 		p.SteadySpeedChanges += r.SteadySpeedChanges
@@ -320,6 +321,7 @@ func (rep *SyncReport) Print(w io.Writer) {
 		row("HTTP round trip through the delay proxy", f.RoundTrip, "")
 	}
 	fmt.Fprintf(w, "\nsteady mean follower-host per follower (ms): %s  %s\n", signedList(p.FollowerMeans), lim(tMeanWorst, "every |mean|"))
+	fmt.Fprintf(w, "steady mean follower-room expected per follower (ms): %s\n", signedList(p.FollowerRoomMeans))
 	fmt.Fprintf(w, "host mpv vs the room state it published: mean %+.1f ms, max |%.1f| ms\n", mean(p.HostRoom), maxAbs(p.HostRoom))
 	fmt.Fprintf(w, "follower corrections during steady play: %d seeks, %d speed changes\n", p.SteadySeeks, p.SteadySpeedChanges)
 	for _, c := range p.Cost {
@@ -336,7 +338,7 @@ func (rep *SyncReport) Print(w io.Writer) {
 			fmt.Fprintln(w, "slow "+s.String())
 		}
 	}
-	slowPause := 10 + ms(2*(rep.Config.Latency+rep.Config.Jitter))
+	slowPause := 20 + ms(2*(rep.Config.Latency+rep.Config.Jitter))
 	for _, pl := range p.Pauses {
 		for _, fp := range pl.Followers {
 			if fp.Paused < 0 || fp.Paused > slowPause {

@@ -92,6 +92,9 @@ type SyncResult struct {
 	// FollowerMeans is each follower's signed mean of follower − host during steady play
 	// (positive: ahead of the host), one per follower per run.
 	FollowerMeans []float64
+	// FollowerRoomMeans is the same against the room's expected position: with HostRoom it
+	// tells a bias of the host's publishing from one of the followers' following.
+	FollowerRoomMeans []float64
 	// HostRoom is the host's signed offset from the room's expected position at each steady
 	// sample (positive: the host's mpv is ahead of what it published).
 	HostRoom []float64
@@ -412,6 +415,7 @@ func (b *syncBench) roomState(ctx context.Context) (party.RoomState, error) {
 func (b *syncBench) steady(ctx context.Context) error {
 	r := b.res
 	signed := make([][]float64, len(b.probes))
+	signedRoom := make([][]float64, len(b.probes))
 	seeks0, speeds0 := b.followerCounts()
 	rs, err := b.roomState(ctx)
 	if err != nil {
@@ -444,13 +448,15 @@ func (b *syncBench) steady(ctx context.Context) error {
 		for i, f := range ss[1:] {
 			fi := f.at(t, f.Interp)
 			signed[i] = append(signed[i], (fi-h)*1000)
+			signedRoom[i] = append(signedRoom[i], (fi-expected)*1000)
 			r.SteadyAbs = append(r.SteadyAbs, math.Abs(fi-h)*1000)
 			r.SteadyRaw = append(r.SteadyRaw, math.Abs(f.at(t, f.Raw)-hRaw)*1000)
 			r.SteadyRoom = append(r.SteadyRoom, math.Abs(fi-expected)*1000)
 		}
 	}
-	for _, s := range signed {
-		r.FollowerMeans = append(r.FollowerMeans, mean(s))
+	for i := range signed {
+		r.FollowerMeans = append(r.FollowerMeans, mean(signed[i]))
+		r.FollowerRoomMeans = append(r.FollowerRoomMeans, mean(signedRoom[i]))
 	}
 	seeks1, speeds1 := b.followerCounts()
 	r.SteadySeeks, r.SteadySpeedChanges = seeks1-seeks0, speeds1-speeds0
