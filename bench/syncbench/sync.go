@@ -174,7 +174,8 @@ type SyncReport struct {
 	Pooled *SyncResult
 }
 
-// RunSync runs the sync benchmark cfg.Runs times: each run an in-process server on loopback,
+// RunSync runs the sync benchmark cfg.Runs times (when a run fails after others completed,
+// it returns the completed ones with the error): each run an in-process server on loopback,
 // a host and cfg.Followers followers each with a real mpv (--vo=null --ao=null) playing a
 // 100 fps ffmpeg-made clip, measuring steady drift, seek convergence and pause latency and
 // position, with cfg.Load busy workers running and, with cfg.Latency, every client behind a
@@ -221,7 +222,11 @@ func RunSync(ctx context.Context, cfg SyncConfig) (*SyncReport, error) {
 			if cfg.Runs > 1 {
 				err = fmt.Errorf("run %d: %w", i+1, err)
 			}
-			return nil, err
+			if len(rep.Runs) == 0 {
+				return nil, err
+			}
+			rep.Pooled = Pool(rep.Runs)
+			return rep, err
 		}
 		r.Run = i + 1
 		rep.Runs = append(rep.Runs, r)

@@ -102,10 +102,12 @@ func benchSync(cmd *cobra.Command, args []string) error {
 	}
 	cfg.Progress = cmd.ErrOrStderr()
 	rep, err := syncbench.RunSync(cmd.Context(), cfg)
+	if rep != nil {
+		rep.Print(cmd.OutOrStdout()) // the runs that completed, even when a later one failed
+	}
 	if err != nil {
 		return fmt.Errorf("bench sync: %w", err)
 	}
-	rep.Print(cmd.OutOrStdout())
 	if check && !rep.Met() {
 		return errors.New("bench sync: a target was missed")
 	}
