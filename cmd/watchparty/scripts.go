@@ -63,8 +63,13 @@ func newCreateCmd(g *globalFlags) *cobra.Command {
 		Use:   "create",
 		Short: "Create a room on --server; you become its host",
 		Long: `Create a room on the server and print its id. You (the saved session for that
-server) become its host, so "watchparty play/pause/seek --room ID" and a later
-"watchparty join ID" act as the host.`,
+server) become its host and owner, so "watchparty play/pause/seek --room ID" and a
+later "watchparty join ID" act as the host.
+
+A room's members are the people with a window (join, host) beating in it: join within
+45 s, or you drop out until you join (then you are its host again, as its owner). While
+nobody of yours beats and friends are there, the host role passes to one of them after
+15 s.`,
 		Example: `  watchparty create --server http://127.0.0.1:54321 --media https://example.com/film.mp4 --title "Movie night"
   watchparty create --json`,
 		Args: noArgs,
