@@ -1,9 +1,13 @@
 package server
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -99,7 +103,7 @@ func (h *hub) handleWebSocket(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusTooManyRequests, map[string]any{"error": fmt.Sprintf("too many connections from your address (at most %d)", maxConnsPerIP)})
 		return
 	}
-	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{
+	ws, err := websocket.Accept(smallBuffers{w}, r, &websocket.AcceptOptions{
 		// A terminal client sends no Origin; browsers on other origins may use the anon key like
 		// on Supabase, where any origin may connect.
 		InsecureSkipVerify: true,
@@ -129,6 +133,39 @@ func (h *hub) handleWebSocket(w http.ResponseWriter, r *http.Request) {
 		defer h.wg.Done()
 		c.readLoop(context.Background())
 	}()
+}
+
+// Buffers of an upgraded connection. The WebSocket library keeps, for the life of the socket,
+// the reader and writer the hijack hands it; net/http's are 4 KiB each. Our frames out are about
+// 1–1.5 KB (a row change with its old row) and the frames in smaller still, so 2 KiB out and
+// 512 bytes in cost no extra system calls for nearly every frame and save about 5.5 KB per socket
+// (a frame larger than a buffer goes through in more than one call).
+const (
+	wsReadBuffer  = 512
+	wsWriteBuffer = 2 << 10
+)
+
+// smallBuffers is a ResponseWriter whose Hijack hands out the connection with buffers of
+// wsReadBuffer and wsWriteBuffer bytes instead of net/http's.
+type smallBuffers struct{ http.ResponseWriter }
+
+func (w smallBuffers) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	conn, brw, err := http.NewResponseController(w.ResponseWriter).Hijack()
+	if err != nil {
+		return nil, nil, err
+	}
+	// Bytes the client sent after its request and net/http already read stay first in line:
+	// they are moved into the new reader's buffer.
+	pending, _ := brw.Reader.Peek(brw.Reader.Buffered())
+	pending = append([]byte(nil), pending...)
+	br := bufio.NewReaderSize(io.MultiReader(bytes.NewReader(pending), conn), max(wsReadBuffer, len(pending)))
+	if len(pending) > 0 {
+		if _, err := br.Peek(len(pending)); err != nil {
+			conn.Close()
+			return nil, nil, err
+		}
+	}
+	return conn, bufio.NewReadWriter(br, bufio.NewWriterSize(conn, wsWriteBuffer)), nil
 }
 
 // releaseIP gives back a connection slot of an address.

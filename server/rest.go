@@ -95,8 +95,10 @@ func (s *Server) rpcTrackPresence(w http.ResponseWriter, r *http.Request, c call
 		rpcError(w, http.StatusBadRequest, e.message)
 		return
 	}
-	err := s.store.TrackPresence(r.Context(), roomID, c.userID, clientID, pos, playing)
-	s.hub.flushed()
+	published, err := s.store.Beat(r.Context(), roomID, c.userID, clientID, pos, playing)
+	if published {
+		s.hub.flushed()
+	}
 	switch {
 	case errors.Is(err, store.ErrRoomNotFound):
 		rpcError(w, http.StatusNotFound, "room not found")

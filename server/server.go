@@ -133,6 +133,11 @@ func (s *Server) expireRooms() {
 // after StaleAfter.
 const sweepInterval = time.Second
 
+// flushPerSweep bounds how many members' beats held in memory are stored each sweepInterval
+// ahead of the sweep (Store.FlushOld): 10,000 members who all beat first within the same few
+// seconds are spread over 5 s.
+const flushPerSweep = 2000
+
 // sweepLiveness applies the liveness rule to every room every sweepInterval (Store.Sweep). The
 // Supabase deployment applies the same rule lazily, on each member's beat.
 func (s *Server) sweepLiveness() {
@@ -146,6 +151,11 @@ func (s *Server) sweepLiveness() {
 		case <-t.C:
 		}
 		now := s.cfg.Now()
+		// Beats held in memory are stored half way to stale, a bounded number a second in
+		// short transactions, so the sweep below rarely has any left to store itself.
+		if err := s.store.FlushOld(context.Background(), now.Add(-s.cfg.StaleAfter/2), flushPerSweep); err != nil {
+			s.log.Warn("store liveness beats", "err", err)
+		}
 		dropped, handed, err := s.store.Sweep(context.Background(), now.Add(-s.cfg.StaleAfter), now.Add(-s.cfg.GoneAfter))
 		if err != nil {
 			s.log.Warn("liveness sweep", "err", err)
@@ -171,7 +181,10 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, keys: k, limits: newRateLimits(cfg.Now)}
-	st, err := store.Open(filepath.Join(cfg.DataDir, "watchparty.db"), store.Options{Now: cfg.Now, AllowNotice: s.allowNotice, WALLimit: cfg.WALLimit})
+	st, err := store.Open(filepath.Join(cfg.DataDir, "watchparty.db"), store.Options{Now: cfg.Now, AllowNotice: s.allowNotice, WALLimit: cfg.WALLimit,
+		// A live member's row reaches screens before they would mark it stale: screens do at
+		// 15 s whatever the server's StaleAfter, and beats come every 3 s.
+		RowRefresh: min(cfg.StaleAfter*2/3, store.DefaultRowRefresh)})
 	if err != nil {
 		return nil, err
 	}

@@ -103,6 +103,7 @@ type Result struct {
 
 	Writes, WriteErrors     int64 // track_user_presence RPCs acknowledged / failed
 	Controls, ControlErrors int64 // host controls acknowledged / failed
+	Published               int64 // acknowledged beats the server published as a row change
 	Expected, Delivered     int64 // change deliveries owed by acknowledged writes / received
 	Lost, Duplicates        int64
 	Events                  int64   // postgres_changes frames received during the load phase
@@ -124,6 +125,13 @@ type Result struct {
 
 	ServerCPU time.Duration // CPU time the server used during the load phase (child process only)
 	ClientCPU time.Duration // … this process (with an in-process server: both)
+	Cores     int           // CPUs of the machine (runtime.NumCPU)
+
+	// MaxRowAge is the oldest a live member's row held by another member got before the next
+	// one arrived, over the measured phase; StaleRows counts the times it reached StaleAfter
+	// (a screen would have shown a live member as stale).
+	MaxRowAge time.Duration
+	StaleRows int64
 }
 
 // RSSPerConn is the server's added resident memory per client under load (users, rooms, HTTP
@@ -180,10 +188,12 @@ func (r Result) Print(w io.Writer) {
 		{"load phase (measured)", fmt.Sprintf("%v, after a %v warm-up", r.Duration.Round(time.Millisecond), r.Warmup)},
 		{"connections held at the end", fmt.Sprintf("%d / %d", r.Connected, r.Clients)},
 		{"track_user_presence acked (failed), whole run", fmt.Sprintf("%d (%d)", r.Writes, r.WriteErrors)},
+		{"  of which published as a row change", fmt.Sprintf("%d (%.1f %%)", r.Published, pct(r.Published, r.Writes))},
 		{"host controls acked (failed), whole run", fmt.Sprintf("%d (%d)", r.Controls, r.ControlErrors)},
 		{"events delivered / s (measured)", fmt.Sprintf("%.0f", r.EventsPerSec)},
 		{"deliveries expected / received, whole run", fmt.Sprintf("%d / %d", r.Expected, r.Delivered)},
 		{"lost events (duplicates)", fmt.Sprintf("%d (%d)", r.Lost, r.Duplicates)},
+		{"oldest row of a live member held (times ≥ 15 s)", fmt.Sprintf("%s (%d)", ms(r.MaxRowAge), r.StaleRows)},
 		{"latency write→member p50 / p90 / p99 / max (measured)", fmt.Sprintf("%s / %s / %s / %s", ms(r.Latency.P50), ms(r.Latency.P90), ms(r.Latency.P99), ms(r.Latency.Max))},
 		{"latency commit→member p50 / p99 (measured)", fmt.Sprintf("%s / %s", ms(r.CommitLatency.P50), ms(r.CommitLatency.P99))},
 		{"server RSS idle / signed up / joined / loaded", fmt.Sprintf("%s / %s / %s / %s", mb(r.ServerRSSIdle), mb(r.ServerRSSSignedUp), mb(r.ServerRSSJoined), mb(r.ServerRSSLoaded))},
@@ -192,6 +202,8 @@ func (r Result) Print(w io.Writer) {
 		{"client process RSS", mb(r.ClientRSS)},
 		{"CPU while measured: server / clients", fmt.Sprintf("%s / %s (cores: %.2f / %.2f)", r.ServerCPU.Round(10*time.Millisecond), r.ClientCPU.Round(10*time.Millisecond),
 			r.ServerCPU.Seconds()/r.Duration.Seconds(), r.ClientCPU.Seconds()/r.Duration.Seconds())},
+		{"share of the machine's CPU: server / load generator", fmt.Sprintf("%.0f %% / %.0f %% of %d cores", 100*r.ServerCPU.Seconds()/r.Duration.Seconds()/float64(max(1, r.Cores)),
+			100*r.ClientCPU.Seconds()/r.Duration.Seconds()/float64(max(1, r.Cores)), r.Cores)},
 	}
 	for i, p := range r.Windows {
 		rows = append(rows, [2]string{fmt.Sprintf("  writes sent %2d–%2d s (warm-up included): p50 / p99", i*int(windowSize.Seconds()), (i+1)*int(windowSize.Seconds())),
@@ -204,6 +216,13 @@ func (r Result) Print(w io.Writer) {
 	for _, row := range rows {
 		fmt.Fprintf(w, "%-*s  %s\n", width, row[0], row[1])
 	}
+}
+
+func pct(a, b int64) float64 {
+	if b == 0 {
+		return 0
+	}
+	return 100 * float64(a) / float64(b)
 }
 
 func perSocket(r Result) string {
@@ -223,7 +242,7 @@ func perConn(r Result) string {
 // Run runs the benchmark. It stops the server it started before returning.
 func Run(ctx context.Context, cfg Config) (Result, error) {
 	cfg.defaults()
-	res := Result{Clients: cfg.Clients, RoomSize: cfg.RoomSize, Rooms: (cfg.Clients + cfg.RoomSize - 1) / cfg.RoomSize}
+	res := Result{Clients: cfg.Clients, RoomSize: cfg.RoomSize, Rooms: (cfg.Clients + cfg.RoomSize - 1) / cfg.RoomSize, Cores: runtime.NumCPU()}
 	logf := func(format string, args ...any) {
 		fmt.Fprintf(cfg.Log, "%s bench: %s\n", time.Now().Format("15:04:05.000"), fmt.Sprintf(format, args...))
 	}
@@ -390,6 +409,11 @@ type client struct {
 	joined  chan struct{} // closed when the channel join is acknowledged
 	tracked chan struct{} // closed when the presence track is acknowledged
 	ended   atomic.Bool   // the socket closed
+	// clientID is sent with each beat, like the watchparty client's (one per process).
+	clientID string
+	// held is, per room member, the commit time of the latest row of theirs this client got
+	// (under room.mu): a screen marks a member stale from that row's last_seen.
+	held map[string]time.Time
 }
 
 // room holds a room's members and the writes whose changes they should all receive.
@@ -401,7 +425,12 @@ type room struct {
 	writes     map[writeKey]*write
 	samples    []sample
 	deliveries int64
+	maxAge     time.Duration // the oldest a member's held row got before the next arrived (measured phase)
+	staleSeen  int64         // times a held row of a live member got StaleAfter old (measured phase)
 }
+
+// StaleAfter is when a screen marks a member whose row's last_seen is that old as stale.
+const StaleAfter = 15 * time.Second
 
 // sample is one delivery's latencies.
 type sample struct {
@@ -419,9 +448,10 @@ type writeKey struct {
 }
 
 type write struct {
-	sent  time.Time
-	acked bool
-	got   int
+	sent   time.Time
+	acked  bool
+	got    int
+	always bool // owed to every member (a control); a beat is owed once the server published it
 }
 
 func newRun(cfg Config, baseURL, anonKey string) *run {
@@ -513,7 +543,8 @@ func (r *run) setup(ctx context.Context, logf func(string, ...any)) error {
 		if err != nil {
 			return fmt.Errorf("sign up client %d: %w", i, err)
 		}
-		r.clients[i] = &client{idx: i, api: api, sess: s, joined: make(chan struct{}), tracked: make(chan struct{})}
+		r.clients[i] = &client{idx: i, api: api, sess: s, joined: make(chan struct{}), tracked: make(chan struct{}),
+			clientID: fmt.Sprintf("bench-client-%08d", i), held: map[string]time.Time{}}
 		return nil
 	})
 	if err != nil {
@@ -558,7 +589,32 @@ func (r *run) setup(ctx context.Context, logf func(string, ...any)) error {
 		return err
 	}
 	logf("%d sockets joined and tracked", n)
+	// Each client's first beat announces it ("<name> joined the room"), as the watchparty
+	// client's does once its channel is joined: part of joining, done here so the load phase
+	// measures a party in progress rather than 10,000 people arriving in the same 3 s.
+	err = parallel(ctx, n, 32, func(ctx context.Context, i int) error {
+		c := r.clients[i]
+		resp, err := c.api.RPC(ctx, c.sess.AccessToken, "track_user_presence", r.beatBody(c, 0))
+		if err == nil && resp.Status != http.StatusNoContent {
+			err = fmt.Errorf("status %d", resp.Status)
+		}
+		if err != nil {
+			return fmt.Errorf("client %d: first beat: %w", c.idx, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	logf("%d clients announced (first beat)", n)
 	return nil
+}
+
+// beatBody is a track_user_presence body with the given position, written by hand: at 10,000
+// clients this runs 3,300 times a second.
+func (r *run) beatBody(c *client, pos float64) []byte {
+	body := strconv.AppendFloat([]byte(`{"p_room_id":"`+c.room.id+`","p_client_id":"`+c.clientID+`","p_is_playing":true,"p_current_time":`), pos, 'g', -1, 64)
+	return append(body, '}')
 }
 
 // connect opens a client's socket, joins its room channel like the browser client and tracks
@@ -737,7 +793,23 @@ func (r *run) onChange(c *client, payload []byte, at time.Time) {
 		rm.deliveries++
 		rm.samples = append(rm.samples, sample{sent: w.sent.Sub(r.t0), latency: at.Sub(w.sent), commit: at.Sub(commit), hasCommit: cerr == nil})
 	}
+	if table == "room_members" && cerr == nil {
+		if prev, ok := c.held[user]; ok && r.counting.Load() {
+			rm.noteAge(at.Sub(prev))
+		}
+		if commit.After(c.held[user]) {
+			c.held[user] = commit
+		}
+	}
 	rm.mu.Unlock()
+}
+
+// noteAge records how old a held row got before a newer one arrived. Caller holds rm.mu.
+func (rm *room) noteAge(age time.Duration) {
+	rm.maxAge = max(rm.maxAge, age)
+	if age >= StaleAfter {
+		rm.staleSeen++
+	}
 }
 
 func closeOnce(ch chan struct{}) {
@@ -752,7 +824,7 @@ func closeOnce(ch chan struct{}) {
 func (r *run) stamp() float64 { return float64(time.Since(r.t0).Microseconds()) / 1e6 }
 
 func (c *client) register(table string, stamp float64) *write {
-	w := &write{sent: time.Now()}
+	w := &write{sent: time.Now(), always: table == "rooms"}
 	c.room.mu.Lock()
 	c.room.writes[writeKey{table, c.sess.UserID, stamp}] = w
 	c.room.mu.Unlock()
@@ -788,7 +860,21 @@ func (r *run) load(ctx context.Context, warmup, d time.Duration) {
 	}
 	<-lctx.Done()
 	r.counting.Store(false)
+	r.heldAtEnd(time.Now())
 	wg.Wait()
+}
+
+// heldAtEnd records how old every held row is at the end of the measured phase.
+func (r *run) heldAtEnd(now time.Time) {
+	for _, rm := range r.rooms {
+		rm.mu.Lock()
+		for _, c := range rm.members {
+			for _, at := range c.held {
+				rm.noteAge(now.Sub(at))
+			}
+		}
+		rm.mu.Unlock()
+	}
 }
 
 // sleep waits d or until ctx ends; it reports whether the full time passed.
@@ -823,9 +909,7 @@ func (r *run) member(ctx context.Context, c *client) {
 		w := c.register("room_members", stamp)
 		// The request outlives the load phase's end so an in-flight write is still acknowledged.
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-		// The body is written by hand: at 5,000 clients this runs 1,700 times a second.
-		body := strconv.AppendFloat([]byte(`{"p_room_id":"`+c.room.id+`","p_is_playing":true,"p_current_time":`), stamp, 'g', -1, 64)
-		resp, err := c.api.RPC(rctx, c.sess.AccessToken, "track_user_presence", append(body, '}'))
+		resp, err := c.api.RPC(rctx, c.sess.AccessToken, "track_user_presence", r.beatBody(c, stamp))
 		cancel()
 		if err == nil && resp.Status == http.StatusNoContent {
 			c.ack(w)
@@ -858,6 +942,12 @@ func (r *run) hostControls(ctx context.Context, c *client) {
 	}
 }
 
+// owed reports whether every member should get the write's change: an acknowledged control,
+// or an acknowledged beat the server published (a beat that changes nothing a screen shows is
+// not published: docs/api.md). A published change missing at any member is lost; a live
+// member's rows not arriving at all shows as a held row growing old (Result.MaxRowAge).
+func (w *write) owed() bool { return w.acked && (w.always || w.got > 0) }
+
 // drain waits until every acknowledged write reached every member, or for at most max.
 func (r *run) drain(ctx context.Context, max time.Duration) {
 	deadline := time.Now().Add(max)
@@ -866,7 +956,7 @@ func (r *run) drain(ctx context.Context, max time.Duration) {
 		for _, rm := range r.rooms {
 			rm.mu.Lock()
 			for _, w := range rm.writes {
-				if w.acked && w.got < len(rm.members) {
+				if w.owed() && w.got < len(rm.members) {
 					missing = true
 					break
 				}
@@ -889,13 +979,18 @@ func (r *run) collect(res *Result) {
 	for _, rm := range r.rooms {
 		rm.mu.Lock()
 		for _, w := range rm.writes {
-			if !w.acked {
+			if !w.always && w.acked && w.got > 0 {
+				res.Published++
+			}
+			if !w.owed() {
 				continue
 			}
 			res.Expected += int64(len(rm.members))
 			res.Delivered += int64(min(w.got, len(rm.members)))
 			res.Duplicates += int64(max(0, w.got-len(rm.members)))
 		}
+		res.MaxRowAge = max(res.MaxRowAge, rm.maxAge)
+		res.StaleRows += rm.staleSeen
 		for _, smp := range rm.samples {
 			w := int(smp.sent / windowSize)
 			for len(windows) <= w {

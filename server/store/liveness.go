@@ -170,6 +170,9 @@ func (s *Store) Handover(ctx context.Context, roomID, fromUserID, toUserID strin
 		if room, err = scanRoom(tx.QueryRowContext(ctx, roomSelect+` WHERE room_id = ?`, roomID)); err != nil {
 			return err
 		}
+		if err := s.flushRoom(ctx, tx, w, roomID); err != nil {
+			return err
+		}
 		from, err := scanCurrentMember(tx.QueryRowContext(ctx, memberSelect+` WHERE room_id = ? AND user_id = ?`, roomID, fromUserID))
 		if err != nil {
 			return err
@@ -203,6 +206,11 @@ func (s *Store) Sweep(ctx context.Context, staleBefore, goneBefore time.Time) (d
 	stale, gone := FormatTime(staleBefore), FormatTime(goneBefore)
 	err = s.write(ctx, func(tx *sql.Tx, w *changeSet) error {
 		dropped, handed = 0, 0
+		// Beats held in memory (beats.go) are stored first wherever a stored last_seen has
+		// reached the stale time: the queries below then decide on the truth.
+		if err := s.flushStale(ctx, tx, w, staleBefore); err != nil {
+			return err
+		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM room_clients WHERE last_seen < ?`, gone); err != nil {
 			return err
 		}
@@ -254,6 +262,9 @@ func (s *Store) Sweep(ctx context.Context, staleBefore, goneBefore time.Time) (d
 		}
 		return nil
 	})
+	if err == nil {
+		s.forgetGoneClients(goneBefore)
+	}
 	return dropped, handed, err
 }
 

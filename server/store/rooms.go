@@ -105,6 +105,9 @@ func (s *Store) JoinRoom(ctx context.Context, roomID, userID, username, clientID
 		if room, err = scanRoom(tx.QueryRowContext(ctx, roomSelect+` WHERE room_id = ?`, roomID)); err != nil {
 			return err
 		}
+		if err := s.flushRoom(ctx, tx, w, roomID); err != nil {
+			return err
+		}
 		now := FormatTime(s.now())
 		role := "member"
 		if room.HostUserID == userID {
@@ -148,6 +151,7 @@ func (s *Store) JoinRoom(ctx context.Context, roomID, userID, username, clientID
 	})
 	if err == nil {
 		members, err = listMembers(ctx, s.db, roomID)
+		s.overlay(roomID, members)
 	}
 	return room, member, members, err
 }
@@ -198,6 +202,9 @@ func (s *Store) LeaveRoom(ctx context.Context, roomID, userID, clientID string) 
 		if err != nil {
 			return err
 		}
+		if err := s.flushRoom(ctx, tx, w, roomID); err != nil {
+			return err
+		}
 		if clientID != "" {
 			if _, err := tx.ExecContext(ctx, `DELETE FROM room_clients WHERE room_id = ? AND user_id = ? AND client_id = ?`, roomID, userID, clientID); err != nil {
 				return err
@@ -225,6 +232,9 @@ func (s *Store) ExpireIdleRooms(ctx context.Context, cutoff time.Time) (int, err
 	at := FormatTime(cutoff)
 	var ids []string
 	err := s.write(ctx, func(tx *sql.Tx, w *changeSet) error {
+		if _, err := s.flushWhere(ctx, tx, w, nil, anyMember, 0); err != nil {
+			return err
+		}
 		var err error
 		ids, err = queryIDs(ctx, tx, `SELECT room_id FROM rooms WHERE updated_at < ? AND NOT EXISTS
 			(SELECT 1 FROM room_members m WHERE m.room_id = rooms.room_id AND m.last_seen >= ?)`, at, at)
@@ -247,6 +257,7 @@ func (s *Store) ExpireIdleRooms(ctx context.Context, cutoff time.Time) (int, err
 		delete(s.members, id)
 	}
 	s.membersMu.Unlock()
+	s.forgetRooms(ids)
 	return len(ids), nil
 }
 
@@ -340,56 +351,80 @@ type presenceWrite struct {
 	currentTime    float64
 	playing        bool
 	err            error
-	done           chan struct{} // closed, under writeMu, once err is final
+	done           chan struct{} // closed once err is final
 }
 
 // TrackPresence records a member's liveness and player state (every member's 3 s call:
-// docs/design.md §7.8).
-//
-// Every member makes this write every 3 s, so concurrent calls are committed together (group
-// commit): each call queues its write, and whoever holds the write lock commits everything
-// queued in one transaction. Under load one transaction carries many writes instead of every
-// write queueing for the lock on its own (measured: 5,000 clients saturated the lock at about
-// 600 writes/s before this). A write that fails on its own (not a member, no such room) fails
-// alone; any other error fails the batch.
+// docs/design.md §7.8). See Beat.
 func (s *Store) TrackPresence(ctx context.Context, roomID, userID, clientID string, currentTime float64, playing bool) error {
+	_, err := s.Beat(ctx, roomID, userID, clientID, currentTime, playing)
+	return err
+}
+
+// Beat records a member's liveness beat and reports whether it was published as a row change.
+//
+// Most beats change nothing a screen shows and stay in memory (beats.go). The others take the
+// slow path, a write, and concurrent slow beats are committed together (group commit): each
+// call queues its write, and one caller at a time commits everything queued in one transaction
+// (commitBeats). A write that fails on its own (not a member, no such room) fails alone; any
+// other error fails the batch.
+func (s *Store) Beat(ctx context.Context, roomID, userID, clientID string, currentTime float64, playing bool) (published bool, err error) {
+	if handled, published := s.fastBeat(roomID, userID, clientID, currentTime, playing); handled {
+		return published, nil
+	}
 	pw := &presenceWrite{roomID: roomID, userID: userID, clientID: clientID, currentTime: currentTime, playing: playing, done: make(chan struct{})}
 	s.presMu.Lock()
 	s.presQueue = append(s.presQueue, pw)
+	lead := !s.presBusy
+	s.presBusy = true
 	s.presMu.Unlock()
-
-	s.writeMu.Lock()
-	defer s.writeMu.Unlock()
-	select {
-	case <-pw.done: // an earlier holder of the lock committed it
-		return pw.err
-	default:
+	if lead {
+		// The first caller commits batches until the queue is empty; the others only wait for
+		// their write (before, each took the write lock in turn to find its write done: a
+		// convoy of thousands of lock hand-offs when a wave of slow beats came in at once).
+		// The batch carries other callers' writes: it must not fail because this caller went away.
+		s.commitBeats(context.WithoutCancel(ctx))
 	}
-	s.presMu.Lock()
-	batch := s.presQueue
-	s.presQueue = nil
-	s.presMu.Unlock()
-	// The batch carries other callers' writes: it must not fail because this caller went away.
-	bctx := context.WithoutCancel(ctx)
-	err := s.writeLocked(bctx, func(tx *sql.Tx, w *changeSet) error {
-		for _, p := range batch {
-			p.err = s.trackPresence(bctx, tx, w, p)
-			if p.err != nil && !errors.Is(p.err, ErrNotMember) && !errors.Is(p.err, ErrRoomNotFound) {
-				return p.err
-			}
-		}
-		return nil
-	})
-	for _, p := range batch {
-		if err != nil {
-			p.err = err
-		}
-		close(p.done)
-	}
-	return pw.err
+	<-pw.done
+	return pw.err == nil, pw.err
 }
 
+// commitBeats commits queued slow beats, a batch per transaction, until none is queued.
+func (s *Store) commitBeats(ctx context.Context) {
+	for {
+		s.presMu.Lock()
+		batch := s.presQueue
+		s.presQueue = nil
+		if len(batch) == 0 {
+			s.presBusy = false
+			s.presMu.Unlock()
+			return
+		}
+		s.presMu.Unlock()
+		err := s.write(ctx, func(tx *sql.Tx, w *changeSet) error {
+			for _, p := range batch {
+				p.err = s.trackPresence(ctx, tx, w, p)
+				if p.err != nil && !errors.Is(p.err, ErrNotMember) && !errors.Is(p.err, ErrRoomNotFound) {
+					return p.err
+				}
+			}
+			return nil
+		})
+		for _, p := range batch {
+			if err != nil {
+				p.err = err
+			}
+			close(p.done)
+		}
+	}
+}
+
+// trackPresence is a beat's slow path: the member's row written and published, their client
+// recorded, the announcement and the owner's return, and what the next beats need in memory.
 func (s *Store) trackPresence(ctx context.Context, tx *sql.Tx, w *changeSet, p *presenceWrite) error {
+	if err := s.flushRoom(ctx, tx, w, p.roomID); err != nil {
+		return err
+	}
 	sel, err := s.prepared(ctx, tx, memberSelect+` WHERE room_id = ? AND user_id = ?`)
 	if err != nil {
 		return err
@@ -408,7 +443,8 @@ func (s *Store) trackPresence(ctx context.Context, tx *sql.Tx, w *changeSet, p *
 		return err
 	}
 	old := member
-	now := FormatTime(s.now())
+	at := s.now()
+	now := FormatTime(at)
 	// A member's first beat announces them: their client is up (a join that fails before
 	// that never shows).
 	announcing := !member.Announced
@@ -426,23 +462,21 @@ func (s *Store) trackPresence(ctx context.Context, tx *sql.Tx, w *changeSet, p *
 	if err := s.beatClients(ctx, tx, p.roomID, p.userID, p.clientID, now); err != nil {
 		return err
 	}
-	if announcing {
-		room, err := scanRoom(tx.QueryRowContext(ctx, roomSelect+` WHERE room_id = ?`, p.roomID))
-		if err != nil {
-			return err
-		}
-		if err := s.notice(ctx, tx, w, room, p.userID, member.Username+" joined the room", now); err != nil {
-			return err
-		}
-	}
-	if member.Role == "host" {
-		return nil // the owner check below needs the room row; a host has nothing to take back
-	}
 	room, err := scanRoom(tx.QueryRowContext(ctx, roomSelect+` WHERE room_id = ?`, p.roomID))
 	if err != nil {
 		return err
 	}
-	return s.ownerReturns(ctx, tx, w, &room, &member, now)
+	if announcing {
+		if err := s.notice(ctx, tx, w, room, p.userID, member.Username+" joined the room", now); err != nil {
+			return err
+		}
+	}
+	if member.Role != "host" {
+		if err := s.ownerReturns(ctx, tx, w, &room, &member, now); err != nil {
+			return err
+		}
+	}
+	return s.learn(ctx, tx, w, room, member, at)
 }
 
 // RoomState returns a room and its members.
@@ -452,6 +486,7 @@ func (s *Store) RoomState(ctx context.Context, roomID string) (Room, []Member, e
 		return room, nil, err
 	}
 	members, err := listMembers(ctx, s.db, roomID)
+	s.overlay(roomID, members)
 	return room, members, err
 }
 

@@ -57,10 +57,14 @@ type Store struct {
 
 	stmts sync.Map // query → *sql.Stmt of the hot write paths (see prepared)
 
-	presMu    sync.Mutex       // guards presQueue
-	presQueue []*presenceWrite // track_user_presence writes waiting for a commit (see TrackPresence)
+	presMu    sync.Mutex       // guards presQueue and presBusy
+	presQueue []*presenceWrite // slow beats waiting for a commit (see Beat)
+	presBusy  bool             // a caller is committing the queue (commitBeats)
 
 	allowNotice func(roomID, userID string) bool // see Options.AllowNotice
+
+	live       live          // liveness beats held in memory (beats.go)
+	rowRefresh time.Duration // see Options.RowRefresh
 
 	endedMu sync.RWMutex
 	ended   map[string]time.Time // session id → when it ended (see SessionEnded)
@@ -80,7 +84,14 @@ type Options struct {
 	AllowNotice func(roomID, userID string) bool
 	// WALLimit is the WAL size past which it is truncated; default WALTruncateBytes.
 	WALLimit int64
+	// RowRefresh is how old the last_seen of a member's published row may get before a beat
+	// publishes it again even though nothing else changed (beats.go); default DefaultRowRefresh.
+	RowRefresh time.Duration
 }
+
+// DefaultRowRefresh: with a beat every 3 s, a live member's row on a screen is never more than
+// about 13 s old, short of the 15 s at which screens mark a member stale.
+const DefaultRowRefresh = 10 * time.Second
 
 // Open opens (creating if needed) the database at path and applies pending migrations.
 func Open(path string, opts Options) (*Store, error) {
@@ -108,7 +119,12 @@ func Open(path string, opts Options) (*Store, error) {
 	if walLimit <= 0 {
 		walLimit = WALTruncateBytes
 	}
-	s := &Store{db: db, path: path, walLimit: walLimit, now: now, members: map[string]map[string]bool{}, allowNotice: opts.AllowNotice}
+	rowRefresh := opts.RowRefresh
+	if rowRefresh <= 0 {
+		rowRefresh = DefaultRowRefresh
+	}
+	s := &Store{db: db, path: path, walLimit: walLimit, now: now, members: map[string]map[string]bool{}, allowNotice: opts.AllowNotice,
+		rowRefresh: rowRefresh, live: live{rooms: map[string]*liveRoom{}, members: map[string]map[string]*liveMember{}}}
 	if err := s.migrate(context.Background()); err != nil {
 		db.Close()
 		return nil, err
@@ -174,10 +190,11 @@ func (s *Store) WALSize() int64 {
 	return fi.Size()
 }
 
-// Close checkpoints the WAL and closes the database.
+// Close stores the beats held in memory, checkpoints the WAL and closes the database.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() { close(s.stopCheckpoint) })
 	<-s.checkpointDone
+	_ = s.Flush(context.Background())
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
 	_, _ = s.db.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -209,7 +226,9 @@ func (s *Store) prepared(ctx context.Context, tx *sql.Tx, query string) (*sql.St
 // It runs under the write lock and must not block.
 func (s *Store) SetChangeHook(fn func([]Change)) {
 	s.writeMu.Lock()
+	s.live.mu.Lock()
 	s.hook = fn
+	s.live.mu.Unlock()
 	s.writeMu.Unlock()
 }
 
@@ -329,6 +348,11 @@ func (s *Store) writeLocked(ctx context.Context, fn func(tx *sql.Tx, w *changeSe
 	for _, m := range w.memberships {
 		s.setMember(m.room, m.user, m.in)
 	}
+	// Under live.mu: memory learns of the commit before its changes go out, so a beat never
+	// publishes a row older than one of these after them (fastBeat).
+	s.live.mu.Lock()
+	defer s.live.mu.Unlock()
+	s.committedLocked(w)
 	if s.hook != nil && len(w.changes) > 0 {
 		at := s.now()
 		for i := range w.changes {
@@ -347,6 +371,8 @@ type membership struct {
 type changeSet struct {
 	changes     []Change
 	memberships []membership
+	flushed     []flushMark // beats stored by this write (beats.go)
+	learned     []learned   // slow beats' lessons for memory (beats.go)
 }
 
 func (w *changeSet) add(c Change) { w.changes = append(w.changes, c) }
