@@ -27,6 +27,7 @@ func Pool(runs []*SyncResult) *SyncResult {
 		p.Pauses = append(p.Pauses, r.Pauses...)
 		p.Resume = append(p.Resume, r.Resume...)
 		p.PauseFailed += r.PauseFailed
+		p.Unsettled = append(p.Unsettled, r.Unsettled...)
 		p.RoundTrip = append(p.RoundTrip, r.RoundTrip...)
 		p.Cost = append(p.Cost, r.Cost...)
 		p.LoadAverages = append(p.LoadAverages, r.LoadAverages...)
@@ -153,7 +154,7 @@ const (
 	tPausedMax  = "paused position |follower-host| max, 500 ms after the pause (ms)"
 	tClientCPU  = "client CPU (% of one core)"
 	tClientRSS  = "client RSS (MB)"
-	tFailed     = "failed seeks, pauses and plays"
+	tFailed     = "failed seeks, pauses, plays; not settled after a play"
 	tNotPaused  = "followers not paused 500 ms after a pause"
 	targetOrder = tSteadyP95 + "\n" + tMeanWorst + "\n" + tSeekP95 + "\n" + tSeekMax + "\n" + tPauseP99 + "\n" +
 		tPausedMax + "\n" + tClientCPU + "\n" + tClientRSS + "\n" + tFailed + "\n" + tNotPaused
@@ -180,7 +181,8 @@ const TargetsHelp = `Targets (pooled over the runs; --check exits 1 when one is 
                     paused position <= 10 ms
   --load with --latency: the looser limit of the two for each figure
   always:           the extra follower's CPU <= 1 % of one core and RSS <= 30 MB;
-                    no failed seek, pause or play`
+                    no failed seek, pause or play, and the followers back within
+                    100 ms of the host within 10 s of every play`
 
 // targetsFor returns the limits that apply to a run under cfg.
 func targetsFor(cfg SyncConfig) targetSet {
@@ -215,7 +217,7 @@ func (rep *SyncReport) Targets() []Target {
 	values := map[string]float64{
 		tSteadyP95: f.Steady.P95, tMeanWorst: f.MeanWorst, tSeekP95: f.Seek.P95, tSeekMax: f.Seek.Max,
 		tPauseP99: f.Pause.P99, tPausedMax: f.PausedAt500.Max, tClientCPU: f.CPU, tClientRSS: f.RSS,
-		tFailed: float64(f.SeekFailed + rep.Pooled.PauseFailed), tNotPaused: float64(f.PausedNotPaused),
+		tFailed: float64(f.SeekFailed + rep.Pooled.PauseFailed + len(rep.Pooled.Unsettled)), tNotPaused: float64(f.PausedNotPaused),
 	}
 	// A distribution without samples was not measured.
 	for name, d := range map[string]Dist{tSteadyP95: f.Steady, tSeekP95: f.Seek, tSeekMax: f.Seek, tPauseP99: f.Pause, tPausedMax: f.PausedAt500} {
@@ -347,9 +349,12 @@ func (rep *SyncReport) Print(w io.Writer) {
 			}
 		}
 	}
-	if f.SeekFailed > 0 || p.PauseFailed > 0 || f.PausedNotPaused > 0 {
-		fmt.Fprintf(w, "FAILURES: %d seeks did not converge within 10 s, %d follower pauses/plays not seen within 5 s, %d followers not paused 500 ms after a pause\n",
-			f.SeekFailed, p.PauseFailed, f.PausedNotPaused)
+	for _, u := range p.Unsettled {
+		fmt.Fprintln(w, "unsettled "+u)
+	}
+	if f.SeekFailed > 0 || p.PauseFailed > 0 || f.PausedNotPaused > 0 || len(p.Unsettled) > 0 {
+		fmt.Fprintf(w, "FAILURES: %d seeks did not converge within 10 s, %d follower pauses/plays not seen within 5 s, %d followers not paused 500 ms after a pause, %d times not settled 10 s after a play\n",
+			f.SeekFailed, p.PauseFailed, f.PausedNotPaused, len(p.Unsettled))
 	}
 	fmt.Fprintln(w, "\ntargets for these conditions:")
 	for _, t := range rep.Targets() {
@@ -387,8 +392,8 @@ func (r *SyncResult) line() string {
 			s += fmt.Sprintf("; client CPU %.2f %%, RSS %.1f MB", c.CPU, c.RSSMax)
 		}
 	}
-	if f.SeekFailed > 0 || r.PauseFailed > 0 {
-		s += fmt.Sprintf("; FAILED %d seeks, %d pauses/plays", f.SeekFailed, r.PauseFailed)
+	if f.SeekFailed > 0 || r.PauseFailed > 0 || len(r.Unsettled) > 0 {
+		s += fmt.Sprintf("; FAILED %d seeks, %d pauses/plays, %d not settled", f.SeekFailed, r.PauseFailed, len(r.Unsettled))
 	}
 	return s
 }

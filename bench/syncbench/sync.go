@@ -110,6 +110,9 @@ type SyncResult struct {
 	// pause=no.
 	Resume      []float64
 	PauseFailed int // follower pauses or plays not seen within 5 s
+	// Unsettled describes the times the followers were not back within tolerance of the
+	// host 10 s after a play, before a pause (each counts as a failure).
+	Unsettled []string
 
 	// RoundTrip is the HTTP round trip through the delay proxy (empty without one).
 	RoundTrip []float64
@@ -622,6 +625,23 @@ func (b *syncBench) seekTimeline(t0, end time.Time, samples []convSample) SeekTi
 	return tl
 }
 
+// lastOffsets describes the last reading of a converge: each follower's offset from the host.
+func lastOffsets(samples []convSample) string {
+	if len(samples) == 0 {
+		return "no reading"
+	}
+	s := samples[len(samples)-1]
+	var offs []string
+	for j, d := range s.off {
+		o := fmt.Sprintf("%+.0f ms", d*1000)
+		if s.seeking[j] {
+			o += " (seeking)"
+		}
+		offs = append(offs, o)
+	}
+	return "the followers were at " + strings.Join(offs, ", ") + " from the host"
+}
+
 // hasAction keeps "correct" records whose actions include a.
 func hasAction(a string) func(map[string]string) bool {
 	return func(attrs map[string]string) bool {
@@ -692,8 +712,13 @@ func (b *syncBench) pauses(ctx context.Context) error {
 		return nil
 	}
 	for i := range b.cfg.Pauses {
-		if _, _, err := b.converge(ctx, time.Now(), b.cfg.Stable, 10*time.Second); err != nil {
-			return fmt.Errorf("before pause %d: %w", i+1, err)
+		if _, samples, err := b.converge(ctx, time.Now(), b.cfg.Stable, 10*time.Second); err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			// Not settled after 10 s: a failure of the run's figures, not the end of the run.
+			b.res.Unsettled = append(b.res.Unsettled, fmt.Sprintf("before pause %d, not all within %s of the host for %s within 10 s: %s",
+				i+1, b.cfg.Within, b.cfg.Stable, lastOffsets(samples)))
 		}
 		jitter(ctx, 500*time.Millisecond, 1500*time.Millisecond)
 		if err := toggle(true); err != nil {
