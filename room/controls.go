@@ -38,6 +38,9 @@ type Controls interface {
 	// Handover gives the host role to the member with userID, on purpose (host only): the
 	// room's owner who hands it over does not take it back on returning.
 	Handover(ctx context.Context, userID string) error
+	// ToggleOSD turns comments and room events on mpv's OSD off or on and returns whether
+	// they are on now.
+	ToggleOSD() bool
 	// Leave leaves the room and stops the mpv we started (an attached mpv keeps running). It
 	// returns within about 2 s whatever the server and mpv do; a second call while the first
 	// runs stops waiting for the server and returns once mpv is stopped.

@@ -89,6 +89,7 @@ func join(ctx context.Context, be backend, opts Options, preloaded *player.Playe
 		inbox: make(chan any, 256), events: newEventQueue(),
 		done: make(chan struct{}),
 	}
+	s.osdOff.Store(opts.NoOSD)
 	s.leave.ready, s.leave.done, s.stop.done = make(chan struct{}), make(chan struct{}), make(chan struct{})
 	defer func() {
 		if err != nil {

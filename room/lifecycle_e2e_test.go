@@ -5,6 +5,9 @@ package room_test
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -194,4 +197,61 @@ func hostName(s room.Snapshot) string {
 		}
 	}
 	return ""
+}
+
+// A comment reaches the other member's mpv OSD, its text passed to mpv as typed: mpv's log
+// shows the show-text command with ${path} and {\an8} literally (an array-form IPC command is
+// not property-expanded, and without mpv's ASS escape byte the tags are plain text).
+func TestCommentOnTheVideo(t *testing.T) {
+	p := newParty(t)
+	alice := p.host("alice")
+	roomID := alice.Session.Snapshot().RoomID
+	logFile := filepath.Join(t.TempDir(), "bob-mpv.log")
+	p.pt.MPVArgs = []string{"--vo=null", "--ao=null", "--log-file=" + logFile, "--msg-level=cplayer=trace"}
+	bob := p.join(roomID, "bob")
+	p.pt.MPVArgs = nil // only bob's mpv writes the log
+	text := `look at ${path} {\an8}here`
+	if err := alice.Session.Comment(p.ctx, text); err != nil {
+		t.Fatal(err)
+	}
+	p.waitFor(10*time.Second, "bob's mpv shows the comment", func() (bool, string) {
+		b, _ := os.ReadFile(logFile)
+		// mpv logs show-text at trace level, with backslashes doubled.
+		return strings.Contains(string(b), `show-text`) && strings.Contains(string(b), `text="alice: look at ${path} {\\an8}here"`),
+			"not in mpv's log yet: " + grepShow(b)
+	})
+	// Off: the next comment is not shown; on again: the one after is.
+	if bob.Session.ToggleOSD() {
+		t.Fatal("ToggleOSD turned comments on the video on; they were on")
+	}
+	if err := alice.Session.Comment(p.ctx, "second one"); err != nil {
+		t.Fatal(err)
+	}
+	p.systemComment(bob, "bob joined the room", 5*time.Second)
+	carol := p.join(roomID, "carol") // bob's stream: "second one", then carol's join
+	p.systemComment(bob, "carol joined the room", 5*time.Second)
+	if !bob.Session.ToggleOSD() {
+		t.Fatal("ToggleOSD did not turn comments on the video back on")
+	}
+	if err := carol.Session.Comment(p.ctx, "third one"); err != nil {
+		t.Fatal(err)
+	}
+	p.waitFor(10*time.Second, "bob's mpv shows the third comment", func() (bool, string) {
+		b, _ := os.ReadFile(logFile)
+		return strings.Contains(string(b), "carol: third one"), "not in mpv's log yet"
+	})
+	if b, _ := os.ReadFile(logFile); strings.Contains(string(b), "second one") {
+		t.Fatal("a comment reached the OSD with comments on the video off")
+	}
+}
+
+// grepShow returns the show-text lines of an mpv log (for a failure message).
+func grepShow(b []byte) string {
+	var out []string
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.Contains(l, "show-text") || strings.Contains(l, "Run command") {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }

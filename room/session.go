@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/watchparty/watchparty/party"
@@ -54,6 +55,9 @@ type Options struct {
 	MPV MPV
 	// Logger receives diagnostics; default discards.
 	Logger *slog.Logger
+	// NoOSD starts with comments and room events off mpv's OSD (Controls.ToggleOSD turns them
+	// on).
+	NoOSD bool
 }
 
 // MPV configures the mpv a session runs.
@@ -71,10 +75,11 @@ func (m MPV) launchOptions() player.LaunchOptions {
 // Session is one room session. Create it with Join or Host; it implements Controls.
 // All methods are safe for concurrent use.
 type Session struct {
-	opts Options
-	be   backend
-	log  *slog.Logger
-	now  func() time.Time // the wall clock (tests inject one)
+	opts   Options
+	osdOff atomic.Bool // comments are not shown on mpv's OSD (osd.go)
+	be     backend
+	log    *slog.Logger
+	now    func() time.Time // the wall clock (tests inject one)
 
 	inbox  chan any // everything the loop reacts to
 	events *eventQueue
@@ -248,6 +253,7 @@ func (s *Session) handle(e *engine, item any) {
 		s.onMember(e, m)
 	case feedComment:
 		s.events.push(CommentReceived(m))
+		s.showOnVideo(e, m.Comment)
 	case feedPresence:
 		s.onPresence(e, m.Online)
 	case feedSubscribed:

@@ -26,6 +26,7 @@ type fakeControls struct {
 	hangLeave bool
 	abort     chan struct{}
 	leaves    int
+	osdOff    bool
 }
 
 func newFake(s room.Snapshot) *fakeControls {
@@ -68,6 +69,13 @@ func (f *fakeControls) Comment(_ context.Context, text string) error {
 }
 func (f *fakeControls) Handover(_ context.Context, userID string) error {
 	return f.record("handover %s", userID)
+}
+func (f *fakeControls) ToggleOSD() bool {
+	f.record("osd")
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.osdOff = !f.osdOff
+	return !f.osdOff
 }
 
 func (f *fakeControls) Leave(ctx context.Context) error {

@@ -39,3 +39,17 @@ func TestHandoverKey(t *testing.T) {
 		t.Fatalf("follower toasts = %q", texts)
 	}
 }
+
+// o turns comments on the video off and on, and says which.
+func TestOSDKey(t *testing.T) {
+	f := newFake(followerSnapshot())
+	m := newTestModel(t, f, 100, 30, Options{})
+	m = pressAndRun(t, m, "o")
+	m = pressAndRun(t, m, "o")
+	if got := f.Calls(); !slices.Equal(got, []string{"osd", "osd"}) {
+		t.Fatalf("calls = %q", got)
+	}
+	if texts := strings.Join(m.toasts.Texts(), "|"); !strings.Contains(texts, "comments on the video: off") || !strings.Contains(texts, "comments on the video: on") {
+		t.Fatalf("toasts = %q", texts)
+	}
+}

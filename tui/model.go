@@ -228,6 +228,13 @@ func (m Model) handleKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		return m, cmd
 	case key.Matches(msg, k.Handover):
 		return m.startHandover()
+	case key.Matches(msg, k.OSD):
+		state := "off"
+		if m.ctrl.ToggleOSD() {
+			state = "on"
+		}
+		m.toasts.Push(room.NoticeInfo, "comments on the video: "+state, m.clock())
+		m.layout()
 	case key.Matches(msg, k.Comment):
 		m.showHelp = false
 		return m, m.comments.Focus()

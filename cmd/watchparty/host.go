@@ -109,6 +109,7 @@ func runHost(ctx context.Context, o *hostOptions) error {
 	}
 
 	sess, err := room.Host(ctx, env.server, room.Options{
+		NoOSD:  o.NoOSD,
 		RoomID: o.Room, Username: name, Media: media, MPV: env.mpv, Logger: env.logger,
 	}, title)
 	if err != nil {

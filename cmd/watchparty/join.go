@@ -74,6 +74,7 @@ func runJoin(ctx context.Context, o *joinOptions) error {
 		return classify(err)
 	}
 	sess, err := room.Join(ctx, env.server, room.Options{
+		NoOSD:  o.NoOSD,
 		RoomID: o.RoomID, Username: name,
 		Media: media, MPV: env.mpv, Logger: env.logger,
 		ConfirmMedia: o.confirmRoomMedia(o.AcceptRoomMedia),

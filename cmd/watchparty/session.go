@@ -82,12 +82,14 @@ type sessionOptions struct {
 	Media    string
 	Headless bool
 	JSON     bool
+	NoOSD    bool
 	MPV      mpvFlags
 }
 
 func (o *sessionOptions) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&o.Name, "name", "", "your display name, kept for this server until you pass another (default: the one kept, else config \"name\", else your login name and 4 hex digits)")
 	cmd.Flags().BoolVar(&o.Headless, "headless", false, "no screen: follow the room and print events")
+	cmd.Flags().BoolVar(&o.NoOSD, "no-osd", false, "don't show comments and room events on mpv's video (the screen's o key turns them on)")
 	cmd.Flags().BoolVar(&o.JSON, "json", false, "with --headless: one JSON object per line on stdout")
 	o.MPV.register(cmd)
 }
