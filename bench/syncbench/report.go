@@ -137,8 +137,9 @@ type Target struct {
 	Value float64 // NaN: not measured (the target is then not checked)
 }
 
-// Met says whether the value is within the limit (or was not measured).
-func (t Target) Met() bool { return math.IsNaN(t.Value) || t.Value <= t.Limit }
+// Met says whether the value is within the limit (or was not measured). Values are compared
+// at 0.01 ms: a difference of two frame timestamps (10 ms at 100 fps) reads 10.000000000002.
+func (t Target) Met() bool { return math.IsNaN(t.Value) || math.Round(t.Value*100)/100 <= t.Limit }
 
 // A target set: the limits of one condition (quiet, loaded, behind the delay proxy), by
 // figure; a figure a condition leaves out has no entry.

@@ -76,3 +76,13 @@ func TestPoolAndTargets(t *testing.T) {
 		}
 	}
 }
+
+// A paused follower one frame from the host reads 10.000000000002 ms: that is 10, within ≤ 10.
+func TestTargetMetAtTheLimit(t *testing.T) {
+	if !(Target{Limit: 10, Value: (45.23 - 45.22) * 1000}).Met() {
+		t.Error("one 10 ms frame missed a 10 ms limit")
+	}
+	if (Target{Limit: 10, Value: 10.02}).Met() {
+		t.Error("10.02 met a 10 ms limit")
+	}
+}
