@@ -134,9 +134,11 @@ func (s *Server) expireRooms() {
 const sweepInterval = time.Second
 
 // flushPerSweep bounds how many members' beats held in memory are stored each sweepInterval
-// ahead of the sweep (Store.FlushOld): 10,000 members who all beat first within the same few
-// seconds are spread over 5 s.
-const flushPerSweep = 2000
+// ahead of the sweep (Store.FlushOld): of 10,000 members who all beat first within the same few
+// seconds, most are stored over the 4 s before they reach stale, and the wave is spread for
+// the next rounds. Every member is stored about once per StaleAfter: each write to the
+// database grows its WAL, whose truncation holds the write lock.
+const flushPerSweep = 1500
 
 // sweepLiveness applies the liveness rule to every room every sweepInterval (Store.Sweep). The
 // Supabase deployment applies the same rule lazily, on each member's beat.
@@ -151,9 +153,13 @@ func (s *Server) sweepLiveness() {
 		case <-t.C:
 		}
 		now := s.cfg.Now()
-		// Beats held in memory are stored half way to stale, a bounded number a second in
-		// short transactions, so the sweep below rarely has any left to store itself.
-		if err := s.store.FlushOld(context.Background(), now.Add(-s.cfg.StaleAfter/2), flushPerSweep); err != nil {
+		// Beats held in memory are stored three quarters of the way to stale, a bounded number a
+		// second, then every member that reached stale, in short transactions (never the write
+		// lock for a whole wave), so the sweep below rarely has any left to store itself.
+		if err := s.store.FlushOld(context.Background(), now.Add(-s.cfg.StaleAfter*3/4), flushPerSweep); err != nil {
+			s.log.Warn("store liveness beats", "err", err)
+		}
+		if err := s.store.FlushOld(context.Background(), now.Add(-s.cfg.StaleAfter), 0); err != nil {
 			s.log.Warn("store liveness beats", "err", err)
 		}
 		dropped, handed, err := s.store.Sweep(context.Background(), now.Add(-s.cfg.StaleAfter), now.Add(-s.cfg.GoneAfter))
