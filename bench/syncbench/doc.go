@@ -4,8 +4,13 @@
 // mpv (--vo=null --ao=null) on its own IPC socket, ffmpeg-made media, and probes — second
 // IPC connections to each mpv that read what it really plays, independently of the session.
 //
-// RunSync is the sync benchmark: a host and N followers; it measures follower drift during
-// steady play, convergence after host seeks and the latency of host pauses.
+// RunSync is the sync benchmark: a host and N followers playing a 100 fps clip; it measures
+// follower drift during steady play (and each follower's signed mean), convergence after host
+// seeks with a timeline of each (from the probes, the sessions' events and their debug log,
+// recorded per member by a Trace), the latency of host pauses and where the followers stop,
+// and what one more follower run as its own process costs (CPU, RSS). It can run busy CPU
+// workers alongside (StartLoad), put a DelayProxy between every client and the server, and
+// repeat and pool runs.
 //
 // It needs mpv and ffmpeg on PATH (NeedPrograms says when they are missing).
 package syncbench
