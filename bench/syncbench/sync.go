@@ -611,35 +611,31 @@ func (b *syncBench) seekTimeline(t0, end time.Time, samples []convSample) SeekTi
 		if s.t.Sub(t0) < 200*time.Millisecond {
 			continue
 		}
-		var offs []string
-		for j, d := range s.off {
-			o := fmt.Sprintf("%+.0f", d*1000)
-			if s.seeking[j] {
-				o += " (seeking)"
-			}
-			offs = append(offs, o)
-		}
-		tl.At200 = fmt.Sprintf("at +%.0f ms the followers were %s ms from the host", since(s.t), strings.Join(offs, ", "))
+		tl.At200 = fmt.Sprintf("at +%.0f ms %s", since(s.t), s.offsets())
 		break
 	}
 	return tl
 }
 
-// lastOffsets describes the last reading of a converge: each follower's offset from the host.
+// lastOffsets describes the last reading of a converge.
 func lastOffsets(samples []convSample) string {
 	if len(samples) == 0 {
 		return "no reading"
 	}
-	s := samples[len(samples)-1]
+	return samples[len(samples)-1].offsets()
+}
+
+// offsets describes a reading: each follower's offset from the host.
+func (s convSample) offsets() string {
 	var offs []string
 	for j, d := range s.off {
-		o := fmt.Sprintf("%+.0f ms", d*1000)
+		o := fmt.Sprintf("%+.0f", d*1000)
 		if s.seeking[j] {
 			o += " (seeking)"
 		}
 		offs = append(offs, o)
 	}
-	return "the followers were at " + strings.Join(offs, ", ") + " from the host"
+	return "the followers were " + strings.Join(offs, ", ") + " ms from the host"
 }
 
 // hasAction keeps "correct" records whose actions include a.
