@@ -16,8 +16,9 @@ type backend interface {
 	Join(ctx context.Context, roomID, username string) (party.RoomState, []party.Member, error)
 	// Leave calls rooms/leave.
 	Leave(ctx context.Context, roomID string) error
-	// Control calls sync/control and returns the updated room.
-	Control(ctx context.Context, roomID string, action HostAction, pos float64, rate *float64) (party.RoomState, error)
+	// Control calls sync/control and returns the updated room; at is the server-clock
+	// instant pos was read at (zero: not sent).
+	Control(ctx context.Context, roomID string, action HostAction, pos float64, rate *float64, at time.Time) (party.RoomState, error)
 	// Handover calls rooms/handover.
 	Handover(ctx context.Context, roomID, toUserID string) error
 	// Comment calls comments/create.

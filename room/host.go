@@ -163,7 +163,7 @@ func (s *Session) nextHostOp(e *engine) {
 		h.lastID++
 		o.id = h.lastID
 		h.busy, h.busyRepublish, h.running = true, o.republish, o.id
-		lag := e.host.lag
+		lag, clk := e.host.lag, e.clock
 		s.goTask(func() {
 			caller := s.ctx
 			if o.req != nil {
@@ -171,7 +171,7 @@ func (s *Session) nextHostOp(e *engine) {
 			}
 			ctx, cancel := s.taskContext(caller, serverTimeout)
 			defer cancel()
-			action, room, err := s.runHostOp(ctx, p, o, lag)
+			action, room, err := s.runHostOp(ctx, p, o, lag, clk)
 			s.post(hostOpDone{op: o, action: action, room: room, err: err})
 		})
 	}
@@ -179,7 +179,7 @@ func (s *Session) nextHostOp(e *engine) {
 
 // runHostOp does o's player step, if any, and publishes the result. It runs on a task, so it
 // reads only its arguments, the player and the backend.
-func (s *Session) runHostOp(ctx context.Context, p *player.Player, o hostOp, lag [lagKinds]float64) (HostAction, party.RoomState, error) {
+func (s *Session) runHostOp(ctx context.Context, p *player.Player, o hostOp, lag [lagKinds]float64, clk party.ClockOffset) (HostAction, party.RoomState, error) {
 	action, pos, rate := o.action, o.pos, o.rate
 	if o.posNow {
 		pos = p.Position()
@@ -222,7 +222,10 @@ func (s *Session) runHostOp(ctx context.Context, p *player.Player, o hostOp, lag
 		}
 		pos += lag[kindOf(action)] * r
 	}
-	room, err := s.be.Control(ctx, s.opts.RoomID, action, pos, rate)
+	// When pos was read, on the server's clock: a playing room's position is moved on from
+	// it to the server's write, so the request's varying trip does not shift the room.
+	at := clk.ServerNow(time.Now())
+	room, err := s.be.Control(ctx, s.opts.RoomID, action, pos, rate, at)
 	return action, room, err
 }
 

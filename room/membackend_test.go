@@ -111,7 +111,7 @@ func (b *memBackend) Leave(ctx context.Context, roomID string) error {
 	return nil
 }
 
-func (b *memBackend) Control(ctx context.Context, roomID string, action HostAction, pos float64, rate *float64) (party.RoomState, error) {
+func (b *memBackend) Control(ctx context.Context, roomID string, action HostAction, pos float64, rate *float64, _ time.Time) (party.RoomState, error) {
 	b.mu.Lock()
 	gate := b.gate // taken before entered says so: the held call is the one reported
 	b.gate = nil

@@ -132,9 +132,19 @@ func (r *Remote) Create(ctx context.Context, nr NewRoom) (string, map[string]any
 // Control sends a host control (play, pause, seek, sync, rate) and returns the room's new
 // state (the zero RoomState when the reply carries no readable room).
 func (r *Remote) Control(ctx context.Context, roomID, action string, pos float64, rate *float64) (party.RoomState, error) {
+	return r.ControlAt(ctx, roomID, action, pos, rate, time.Time{})
+}
+
+// ControlAt is Control with the server-clock instant at which pos was read (zero: none): the
+// server moves a playing room's position on from it to its write, so the request's varying
+// trip to the server does not shift the room (docs/api.md, sync/control).
+func (r *Remote) ControlAt(ctx context.Context, roomID, action string, pos float64, rate *float64, at time.Time) (party.RoomState, error) {
 	body := map[string]any{"room_id": roomID, "action": action, "current_time": pos}
 	if rate != nil {
 		body["playback_rate"] = *rate
+	}
+	if !at.IsZero() {
+		body["position_at"] = float64(at.UnixMicro()) / 1000
 	}
 	var out struct {
 		Room map[string]any `json:"room"`
@@ -246,8 +256,8 @@ func (b *rtBackend) Join(ctx context.Context, roomID, username string) (party.Ro
 	return st, decodeMembers(out.Members), nil
 }
 
-func (b *rtBackend) Control(ctx context.Context, roomID string, action HostAction, pos float64, rate *float64) (party.RoomState, error) {
-	return b.Remote.Control(ctx, roomID, string(action), pos, rate)
+func (b *rtBackend) Control(ctx context.Context, roomID string, action HostAction, pos float64, rate *float64, at time.Time) (party.RoomState, error) {
+	return b.Remote.ControlAt(ctx, roomID, string(action), pos, rate, at)
 }
 
 func (b *rtBackend) Leave(ctx context.Context, roomID string) error {

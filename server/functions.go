@@ -361,10 +361,22 @@ func (s *Server) fnControl(r *http.Request, c caller, f fields) (any, *apiError)
 	if rate != nil && (*rate < 0.25 || *rate > 4) {
 		return nil, invalid("playback_rate must be between 0.25 and 4")
 	}
+	ctl := store.Control{Action: *action, CurrentTime: pos, PlaybackRate: rate}
+	at, e := f.num("position_at", false)
+	if e != nil {
+		return nil, e
+	}
+	if at != nil {
+		if *at < 0 || *at > 1e14 {
+			return nil, invalid("position_at must be a time in milliseconds since 1970 (the server clock)")
+		}
+		t := time.UnixMicro(int64(*at * 1000))
+		ctl.PositionAt = &t
+	}
 	if !s.limits.allow("control:"+c.userID+":"+roomID, 20, 10*time.Second) {
 		return nil, &apiError{http.StatusTooManyRequests, "RATE_LIMITED", "too many controls: at most 20 in 10 s"}
 	}
-	room, err := s.store.ControlRoom(r.Context(), roomID, c.userID, store.Control{Action: *action, CurrentTime: pos, PlaybackRate: rate})
+	room, err := s.store.ControlRoom(r.Context(), roomID, c.userID, ctl)
 	if err != nil {
 		return nil, storeError(err)
 	}

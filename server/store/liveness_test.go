@@ -283,3 +283,30 @@ func TestHandover(t *testing.T) {
 	same(t, "notices", systemComments(t, s, room.RoomID, "u-a"), []string{
 		"Ann joined the room", "Host handed the host role to Ann", "Ann handed the host role to Host"})
 }
+
+// A control's position_at moves a playing room's position on to the write's time, by at most
+// MaxPositionAge; a pause keeps the position as sent.
+func TestControlPositionAt(t *testing.T) {
+	s, _, clk := newStore(t)
+	ctx := context.Background()
+	room, _, _ := s.CreateRoom(ctx, "u-host", "Host", "host-1", NewRoom{})
+	at := func(d time.Duration) *time.Time { v := clk.Now().Add(d); return &v }
+	rate := 2.0
+	for _, tc := range []struct {
+		name string
+		c    Control
+		want float64
+	}{
+		{"play, read 40 ms ago", Control{Action: "play", CurrentTime: 10, PositionAt: at(-40 * time.Millisecond)}, 10.04},
+		{"rate 2, read 100 ms ago", Control{Action: "rate", CurrentTime: 10, PlaybackRate: &rate, PositionAt: at(-100 * time.Millisecond)}, 10.2},
+		{"read 10 s ago: at most 2 s", Control{Action: "seek", CurrentTime: 10, PositionAt: at(-10 * time.Second)}, 14},
+		{"read in the future: no move", Control{Action: "sync", CurrentTime: 10, PositionAt: at(time.Second)}, 10},
+		{"pause: as sent", Control{Action: "pause", CurrentTime: 10, PositionAt: at(-time.Second)}, 10},
+		{"no position_at: as sent", Control{Action: "play", CurrentTime: 10}, 10},
+	} {
+		r, err := s.ControlRoom(ctx, room.RoomID, "u-host", tc.c)
+		if err != nil || r.CurrentTime < tc.want-1e-9 || r.CurrentTime > tc.want+1e-9 {
+			t.Errorf("%s: %v, current_time %v, want %v", tc.name, err, r.CurrentTime, tc.want)
+		}
+	}
+}

@@ -266,7 +266,16 @@ type Control struct {
 	Action       string // play | pause | seek | sync | rate
 	CurrentTime  float64
 	PlaybackRate *float64
+	// PositionAt, when set, is the server-clock instant at which the host read CurrentTime
+	// (the client's estimate): while the room plays, the stored position is moved on to the
+	// write's updated_at, so the request's trip to the server (which varies from one request
+	// to the next) does not shift the room's timeline. At most MaxPositionAge is added.
+	PositionAt *time.Time
 }
+
+// MaxPositionAge bounds how far a control's position_at may move its position on: a client
+// with a wrong clock can shift the room by no more than this.
+const MaxPositionAge = 2 * time.Second
 
 // ControlRoom applies a host control and bumps state_version.
 func (s *Store) ControlRoom(ctx context.Context, roomID, userID string, c Control) (Room, error) {
@@ -295,12 +304,17 @@ func (s *Store) ControlRoom(ctx context.Context, roomID, userID string, c Contro
 		if c.PlaybackRate != nil {
 			room.PlaybackRate = *c.PlaybackRate
 		}
+		now := s.now()
+		if c.PositionAt != nil && room.IsPlaying {
+			age := min(max(now.Sub(*c.PositionAt), 0), MaxPositionAge)
+			c.CurrentTime += age.Seconds() * room.PlaybackRate
+		}
 		if room.MediaDuration != nil && *room.MediaDuration > 0 && c.CurrentTime > *room.MediaDuration {
 			c.CurrentTime = *room.MediaDuration
 		}
 		room.CurrentTime = c.CurrentTime
 		room.StateVersion++
-		room.UpdatedAt = FormatTime(s.now())
+		room.UpdatedAt = FormatTime(now)
 		if _, err := tx.ExecContext(ctx, `UPDATE rooms SET is_playing = ?, "current_time" = ?, playback_rate = ?, state_version = ?, updated_at = ? WHERE room_id = ?`,
 			room.IsPlaying, room.CurrentTime, room.PlaybackRate, room.StateVersion, room.UpdatedAt, roomID); err != nil {
 			return err

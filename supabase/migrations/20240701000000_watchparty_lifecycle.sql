@@ -765,6 +765,85 @@ select room_id, user_id, watchparty_private.new_client_id(), joined_at, last_see
 from public.room_members where left_at is null;
 
 -- ---------------------------------------------------------------------------------------------
+-- sync/control with position_at: the server-clock instant (epoch ms, the client's estimate) at
+-- which the host read current_time. While the room plays, the stored position is moved on to
+-- the write's updated_at, by at most 2 s, so the request's trip to the server (which varies
+-- from one request to the next) does not shift the room's timeline. Otherwise as before.
+
+drop function public.control_room(text, text, double precision, double precision, text);
+create function public.control_room(
+  p_room_id        text default null,
+  p_action         text default null,
+  p_current_time   double precision default null,
+  p_playback_rate  double precision default null,
+  p_user_id        text default null,
+  p_position_at    double precision default null
+)
+returns jsonb
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_uid uuid := watchparty_private.caller(p_user_id);
+  v_room public.rooms;
+  v_recent integer;
+  v_playing boolean;
+  v_rate double precision;
+  v_time double precision := p_current_time;
+begin
+  if p_room_id is null or p_action is null or p_current_time is null then
+    perform watchparty_private.fail(400, 'INVALID_REQUEST', 'room_id, action and current_time are required');
+  end if;
+  if p_action not in ('play', 'pause', 'seek', 'sync', 'rate') then
+    perform watchparty_private.fail(400, 'INVALID_REQUEST', 'action must be play, pause, seek, sync or rate');
+  end if;
+  perform watchparty_private.check_seconds('current_time', p_current_time);
+  if p_action = 'rate' and p_playback_rate is null then
+    perform watchparty_private.fail(400, 'INVALID_REQUEST', 'playback_rate is required for rate');
+  end if;
+  if p_playback_rate is not null and not (p_playback_rate between 0.25 and 4) then
+    perform watchparty_private.fail(400, 'INVALID_REQUEST', 'playback_rate must be between 0.25 and 4');
+  end if;
+  if p_position_at is not null and not (p_position_at between 0 and 1e14) then
+    perform watchparty_private.fail(400, 'INVALID_REQUEST',
+      'position_at must be a time in milliseconds since 1970 (the server clock)');
+  end if;
+  perform watchparty_private.check_room_id(p_room_id);
+
+  select * into v_room from public.rooms where room_id = p_room_id for no key update;
+  if not found then
+    perform watchparty_private.fail(404, 'ROOM_NOT_FOUND', 'room not found');
+  end if;
+  if not exists (select 1 from public.room_members where room_id = p_room_id and user_id = v_uid and left_at is null) then
+    perform watchparty_private.fail(403, 'NOT_MEMBER', 'not a member of this room');
+  end if;
+  if v_room.host_user_id <> v_uid then
+    perform watchparty_private.fail(403, 'NOT_HOST', 'only the host can control playback');
+  end if;
+
+  perform watchparty_private.take_control(p_room_id, v_uid);
+
+  v_playing := case p_action when 'play' then true when 'pause' then false else v_room.is_playing end;
+  v_rate := coalesce(p_playback_rate, v_room.playback_rate);
+  if p_position_at is not null and v_playing then
+    v_time := v_time + least(greatest(extract(epoch from now()) * 1000 - p_position_at, 0), 2000) / 1000 * v_rate;
+  end if;
+
+  update public.rooms set
+    is_playing = v_playing,
+    "current_time" = case when media_duration > 0 then least(v_time, media_duration) else v_time end,
+    playback_rate = v_rate,
+    state_version = state_version + 1,
+    updated_at = now()
+  where room_id = p_room_id
+  returning * into v_room;
+
+  return jsonb_build_object('room', watchparty_private.room_json(v_room));
+end
+$$;
+
+-- ---------------------------------------------------------------------------------------------
 -- privileges: the API functions as before (callable by anon, which they answer PT401 themselves,
 -- and authenticated); the helpers by their owner only, except the two membership tests that row
 -- policies call as the requesting role.
@@ -774,6 +853,7 @@ grant execute on function watchparty_private.is_room_member(text) to anon, authe
 grant execute on function watchparty_private.may_use_room_topic(text) to anon, authenticated, service_role;
 
 revoke all on function
+  public.control_room(text, text, double precision, double precision, text, double precision),
   public.create_room(text, text, text, double precision, text, integer, text, text),
   public.join_room(text, text, text, text),
   public.leave_room(text, text, text),
@@ -781,6 +861,7 @@ revoke all on function
   public.track_user_presence(text, text, jsonb, jsonb, jsonb)
 from public;
 grant execute on function
+  public.control_room(text, text, double precision, double precision, text, double precision),
   public.create_room(text, text, text, double precision, text, integer, text, text),
   public.join_room(text, text, text, text),
   public.leave_room(text, text, text),

@@ -83,6 +83,7 @@ const routes: Record<string, Route> = {
       { key: "action", arg: "p_action", type: "string", required: true },
       { key: "current_time", arg: "p_current_time", type: "number", required: true },
       { key: "playback_rate", arg: "p_playback_rate", type: "number" },
+      { key: "position_at", arg: "p_position_at", type: "number" },
     ],
   },
   "comments/create": {
