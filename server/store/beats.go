@@ -449,7 +449,9 @@ func (s *Store) overlay(roomID string, members []Member) {
 		if m == nil || !m.dirty || !members[i].Current() {
 			continue
 		}
-		if at := FormatTime(m.seen); at > members[i].LastSeen {
+		// At or after the stored row: a beat in the same millisecond as the stored one (a join's
+		// first beat, then another at once) is newer all the same.
+		if at := FormatTime(m.seen); at >= members[i].LastSeen {
 			members[i].CurrentTime, members[i].IsPlaying, members[i].LastSeen = m.pos, m.playing, at
 		}
 	}

@@ -25,12 +25,21 @@ const (
 	droppedOut                       // silent past gone_after: "<name> dropped out"
 )
 
-// touchClient records that clientID of userID is in the room now (a join or create), keeping
-// at most MaxClientsPerMember clients per person.
-func (s *Store) touchClient(ctx context.Context, tx *sql.Tx, roomID, userID, clientID, now string) error {
+// touchClient records that clientID of userID is in the room now (a join or create, or with
+// beat a liveness beat), keeping at most MaxClientsPerMember clients per person. A client that
+// has never beaten is marked by last_seen 1 ms before joined_at: it keeps nobody in the room
+// (LeaveRoom); a beat sets last_seen to now, at or after joined_at even in the join's own
+// millisecond.
+func (s *Store) touchClient(ctx context.Context, tx *sql.Tx, roomID, userID, clientID, now string, beat bool) error {
+	seen := now
+	if !beat {
+		if t, err := time.Parse(TimeFormat, now); err == nil {
+			seen = FormatTime(t.Add(-time.Millisecond))
+		}
+	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO room_clients (room_id, user_id, client_id, joined_at, last_seen) VALUES (?, ?, ?, ?, ?)
-		ON CONFLICT (room_id, user_id, client_id) DO UPDATE SET last_seen = excluded.last_seen`,
-		roomID, userID, clientID, now, now); err != nil {
+		ON CONFLICT (room_id, user_id, client_id) DO UPDATE SET last_seen = max(last_seen, excluded.last_seen)`,
+		roomID, userID, clientID, now, seen); err != nil {
 		return fmt.Errorf("record client: %w", err)
 	}
 	_, err := tx.ExecContext(ctx, `DELETE FROM room_clients WHERE rowid IN (SELECT rowid FROM room_clients
@@ -44,7 +53,7 @@ func (s *Store) touchClient(ctx context.Context, tx *sql.Tx, roomID, userID, cli
 // through another) is recorded again.
 func (s *Store) beatClients(ctx context.Context, tx *sql.Tx, roomID, userID, clientID, now string) error {
 	if clientID != "" {
-		return s.touchClient(ctx, tx, roomID, userID, clientID, now)
+		return s.touchClient(ctx, tx, roomID, userID, clientID, now, true)
 	}
 	upd, err := s.prepared(ctx, tx, `UPDATE room_clients SET last_seen = ? WHERE room_id = ? AND user_id = ?`)
 	if err != nil {
@@ -55,7 +64,7 @@ func (s *Store) beatClients(ctx context.Context, tx *sql.Tx, roomID, userID, cli
 		return err
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return s.touchClient(ctx, tx, roomID, userID, NewClientID(), now)
+		return s.touchClient(ctx, tx, roomID, userID, NewClientID(), now, true)
 	}
 	return nil
 }

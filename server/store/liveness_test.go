@@ -310,3 +310,19 @@ func TestControlPositionAt(t *testing.T) {
 		}
 	}
 }
+
+// A beat in the join's own millisecond counts: the client has beaten.
+func TestBeatInTheJoinsMillisecond(t *testing.T) {
+	s, _, _ := newStore(t)
+	ctx := context.Background()
+	room, _, _ := s.CreateRoom(ctx, "u-host", "Host", "host-1", NewRoom{})
+	s.JoinRoom(ctx, room.RoomID, "u-a", "Ann", "ann-screen")
+	beat(t, s, room.RoomID, "u-a", "ann-screen") // the fake clock has not moved
+	s.JoinRoom(ctx, room.RoomID, "u-a", "Ann", "ann-script")
+	if _, err := s.LeaveRoom(ctx, room.RoomID, "u-a", "ann-script"); err != nil {
+		t.Fatal(err)
+	}
+	if !s.IsMember(room.RoomID, "u-a") {
+		t.Fatal("a client that beat in its join's millisecond was taken for one that never beat")
+	}
+}

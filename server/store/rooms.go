@@ -57,7 +57,7 @@ func (s *Store) CreateRoom(ctx context.Context, userID, username, clientID strin
 		}
 		w.add(Change{Table: "room_members", Type: "INSERT", Columns: MemberColumns, Record: member.Record()})
 		w.memberships = append(w.memberships, membership{room.RoomID, userID, true})
-		return s.touchClient(ctx, tx, room.RoomID, userID, clientID, now)
+		return s.touchClient(ctx, tx, room.RoomID, userID, clientID, now, false)
 	})
 	return room, member, err
 }
@@ -144,7 +144,7 @@ func (s *Store) JoinRoom(ctx context.Context, roomID, userID, username, clientID
 			}
 			w.add(Change{Table: "room_members", Type: "UPDATE", Columns: MemberColumns, Record: member.Record(), OldRecord: old.Record()})
 		}
-		if err := s.touchClient(ctx, tx, roomID, userID, clientID, now); err != nil {
+		if err := s.touchClient(ctx, tx, roomID, userID, clientID, now, false); err != nil {
 			return err
 		}
 		return s.ownerReturns(ctx, tx, w, &room, &member, now)
@@ -213,7 +213,7 @@ func (s *Store) LeaveRoom(ctx context.Context, roomID, userID, clientID string) 
 			// for a script (`watchparty create`), or a window whose join failed, never has.
 			var left int
 			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM room_clients WHERE room_id = ? AND user_id = ?
-				AND last_seen > joined_at`, roomID, userID).Scan(&left); err != nil {
+				AND last_seen >= joined_at`, roomID, userID).Scan(&left); err != nil {
 				return err
 			}
 			if left > 0 {

@@ -182,7 +182,10 @@ $$;
 -- Adds the client (a new id when p_client_id is null) or refreshes its last_seen; returns its id.
 -- A person has at most 8 clients per room: a new one first pushes out the least recently seen
 -- (then the oldest inserted) beyond 7. Callers hold the room's row lock.
-create function watchparty_private.add_client(p_room_id text, p_uid uuid, p_client_id text)
+-- A client that has never beaten is marked by last_seen just before joined_at (1 ms): it keeps
+-- nobody in the room (rooms/leave). A beat sets last_seen to now, at or after joined_at even in
+-- the join's own millisecond.
+create function watchparty_private.add_client(p_room_id text, p_uid uuid, p_client_id text, p_beat boolean default false)
 returns text
 language plpgsql
 volatile
@@ -190,8 +193,9 @@ set search_path = ''
 as $$
 declare
   v_id text := coalesce(p_client_id, watchparty_private.new_client_id());
+  v_seen timestamptz := case when p_beat then now() else now() - interval '1 millisecond' end;
 begin
-  update watchparty_private.room_clients set last_seen = now()
+  update watchparty_private.room_clients set last_seen = greatest(last_seen, v_seen)
   where room_id = p_room_id and user_id = p_uid and client_id = v_id;
   if found then
     return v_id;
@@ -202,7 +206,8 @@ begin
     where c.room_id = p_room_id and c.user_id = p_uid
     order by c.last_seen desc, c.seq desc
     offset 7);
-  insert into watchparty_private.room_clients (room_id, user_id, client_id) values (p_room_id, p_uid, v_id);
+  insert into watchparty_private.room_clients (room_id, user_id, client_id, joined_at, last_seen)
+  values (p_room_id, p_uid, v_id, now(), v_seen);
   return v_id;
 end
 $$;
@@ -611,7 +616,7 @@ begin
     -- Only a client that has beaten keeps the person in: the client rooms/create makes for a
     -- script (`watchparty create`), or a window whose join failed, never has.
     if exists (select 1 from watchparty_private.room_clients
-               where room_id = p_room_id and user_id = v_uid and last_seen > joined_at) then
+               where room_id = p_room_id and user_id = v_uid and last_seen >= joined_at) then
       return jsonb_build_object('room', watchparty_private.room_json(v_room));
     end if;
   end if;
@@ -735,11 +740,11 @@ begin
   end if;
 
   if v_client is not null then
-    perform watchparty_private.add_client(p_room_id, v_uid, v_client);
+    perform watchparty_private.add_client(p_room_id, v_uid, v_client, true);
   else
     update watchparty_private.room_clients set last_seen = now() where room_id = p_room_id and user_id = v_uid;
     if not found then
-      perform watchparty_private.add_client(p_room_id, v_uid, null);
+      perform watchparty_private.add_client(p_room_id, v_uid, null, true);
     end if;
   end if;
 
