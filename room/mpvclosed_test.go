@@ -232,20 +232,7 @@ func TestAttachedMPVClosed(t *testing.T) {
 		cmd.Process.Kill()
 		<-exited
 	})
-	var p *player.Player
-	for {
-		var err error
-		if p, err = player.Attach(ctx, sock); err == nil && p.State().Loaded {
-			break
-		}
-		if p != nil {
-			p.Close()
-		}
-		if ctx.Err() != nil {
-			t.Fatalf("attach: %v", err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	p := attachLoaded(t, ctx, sock)
 	m := startSession(t, ctx, p, Options{})
 	mpvCommand(t, sock, "quit")
 	c := m.waitClosed(5 * time.Second)

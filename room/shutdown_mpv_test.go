@@ -59,20 +59,7 @@ func TestLeaveAttachedMPV(t *testing.T) {
 		cmd.Process.Kill()
 		cmd.Wait()
 	})
-	var p *player.Player
-	for {
-		var err error
-		if p, err = player.Attach(ctx, sock); err == nil && p.State().Loaded {
-			break
-		}
-		if p != nil {
-			p.Close()
-		}
-		if ctx.Err() != nil {
-			t.Fatalf("attach: %v", err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	p := attachLoaded(t, ctx, sock)
 	s, closed := joinWith(t, ctx, p)
 	start := time.Now()
 	if err := s.Leave(ctx); err != nil {
@@ -124,5 +111,24 @@ func TestLeaveHungOwnMPV(t *testing.T) {
 	}
 	if err := syscall.Kill(pid, 0); err == nil {
 		t.Fatalf("our hung mpv (pid %d) is still running", pid)
+	}
+}
+
+// attachLoaded attaches to the mpv listening on sock once it has loaded its file, retrying
+// until ctx ends.
+func attachLoaded(t *testing.T, ctx context.Context, sock string) *player.Player {
+	t.Helper()
+	for {
+		p, err := player.Attach(ctx, sock)
+		if err == nil && p.State().Loaded {
+			return p
+		}
+		if p != nil {
+			p.Close()
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("attach: %v", err)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
