@@ -390,32 +390,9 @@ end
 $$;
 
 -- ---------------------------------------------------------------------------------------------
--- rows as JSON: to_jsonb carries the new columns (rooms.owner_user_id, owner_handed_over;
--- room_members.announced) under their own names; re-created here so the contract's row shape is
--- stated where the columns were added.
-
-create or replace function watchparty_private.room_json(p_room public.rooms)
-returns jsonb
-language sql
-stable
-set search_path = ''
-as $$
-  select to_jsonb(p_room) || jsonb_build_object(
-    'updated_at', watchparty_private.ts(p_room.updated_at),
-    'created_at', watchparty_private.ts(p_room.created_at))
-$$;
-
-create or replace function watchparty_private.member_json(p_member public.room_members)
-returns jsonb
-language sql
-stable
-set search_path = ''
-as $$
-  select to_jsonb(p_member) || jsonb_build_object(
-    'last_seen', watchparty_private.ts(p_member.last_seen),
-    'joined_at', watchparty_private.ts(p_member.joined_at),
-    'left_at', watchparty_private.ts(p_member.left_at))
-$$;
+-- rows as JSON: room_json and member_json (earlier migrations) build on to_jsonb, so the new
+-- columns (rooms.owner_user_id, owner_handed_over; room_members.announced) appear in every reply
+-- under their own names without redefining them.
 
 -- The current members (unannounced ones too: clients hide them), in the order they joined, and
 -- on a millisecond tie in insertion order, as the embedded server lists them (was: the host
