@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -40,7 +41,7 @@ func storeError(err error) *apiError {
 		return &apiError{http.StatusForbidden, "NOT_MEMBER", "join the room first"}
 	case errors.Is(err, store.ErrNotHost):
 		return &apiError{http.StatusForbidden, "NOT_HOST", "only the host can control playback"}
-	case errors.Is(err, store.ErrNoSuchHeir):
+	case errors.Is(err, store.ErrNoSuchHeir), errors.Is(err, store.ErrNotWaitable):
 		return invalid("%v", err)
 	}
 	return &apiError{http.StatusInternalServerError, "INTERNAL", "internal error"}
@@ -346,9 +347,9 @@ func (s *Server) fnControl(r *http.Request, c caller, f fields) (any, *apiError)
 		return nil, e
 	}
 	switch *action {
-	case "play", "pause", "seek", "sync", "rate":
+	case "play", "pause", "seek", "sync", "rate", "wait":
 	default:
-		return nil, invalid("action must be one of play, pause, seek, sync, rate")
+		return nil, invalid("action must be one of play, pause, seek, sync, rate, wait")
 	}
 	pos, e := f.position("current_time")
 	if e != nil {
@@ -362,6 +363,11 @@ func (s *Server) fnControl(r *http.Request, c caller, f fields) (any, *apiError)
 		return nil, invalid("playback_rate must be between 0.25 and 4")
 	}
 	ctl := store.Control{Action: *action, CurrentTime: pos, PlaybackRate: rate}
+	if *action == "wait" || f.present("waiting_for") {
+		if ctl.WaitingFor, e = f.waitingFor(*action == "wait"); e != nil {
+			return nil, e
+		}
+	}
 	at, e := f.num("position_at", false)
 	if e != nil {
 		return nil, e
@@ -421,4 +427,36 @@ func (s *Server) fnComment(r *http.Request, c caller, f fields) (any, *apiError)
 		return nil, storeError(err)
 	}
 	return map[string]any{"comment": comment}, nil
+}
+
+func hasNUL(s string) bool { return strings.ContainsRune(s, 0) }
+
+// waitingForRule is the message of a wait's waiting_for that is not a list of members.
+var waitingForRule = fmt.Sprintf("waiting_for must be 1 to %d different user ids of current members", store.MaxWaitingFor)
+
+// waitingFor reads the members a wait names: a JSON array of 1 to MaxWaitingFor distinct user
+// ids (whether they are members is the store's check). Other actions ignore it, but it must
+// still be an array of strings.
+func (f fields) waitingFor(wait bool) ([]string, *apiError) {
+	if !f.present("waiting_for") {
+		return nil, invalid("waiting_for is required for wait")
+	}
+	var ids []string
+	if err := json.Unmarshal(f["waiting_for"], &ids); err != nil || slices.ContainsFunc(ids, hasNUL) {
+		return nil, invalid("%s", waitingForRule) // no id holds U+0000 (Postgres's jsonb cannot)
+	}
+	if !wait {
+		return nil, nil
+	}
+	if len(ids) == 0 || len(ids) > store.MaxWaitingFor {
+		return nil, invalid("%s", waitingForRule)
+	}
+	seen := map[string]bool{}
+	for _, id := range ids {
+		if seen[id] || id == "" {
+			return nil, invalid("%s", waitingForRule)
+		}
+		seen[id] = true
+	}
+	return ids, nil
 }

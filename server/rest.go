@@ -95,7 +95,15 @@ func (s *Server) rpcTrackPresence(w http.ResponseWriter, r *http.Request, c call
 		rpcError(w, http.StatusBadRequest, e.message)
 		return
 	}
-	published, err := s.store.Beat(r.Context(), roomID, c.userID, clientID, pos, playing)
+	// p_buffering is optional: a client that does not send it (the browser client) never buffers.
+	var buffering bool
+	if f.present("p_buffering") {
+		if err := json.Unmarshal(f["p_buffering"], &buffering); err != nil {
+			rpcError(w, http.StatusBadRequest, "p_buffering must be a boolean")
+			return
+		}
+	}
+	published, err := s.store.Beat(r.Context(), roomID, c.userID, clientID, pos, playing, buffering)
 	if published {
 		s.hub.flushed()
 	}

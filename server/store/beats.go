@@ -14,7 +14,7 @@ import (
 // Every member beats every 3 s. A beat that only says "still here, where the room says I should
 // be" changes nothing a screen shows, so it is kept in memory: no SQLite write, no row change.
 // A beat is published as a room_members row change only when a screen would show something
-// different (isMaterial): the member's play state, their in-sync mark (|drift| ≤ 2 s against
+// different (isMaterial): the member's play state, their buffering mark, their in-sync mark (|drift| ≤ 2 s against
 // the room) or, at least every Options.RowRefresh, their last_seen (screens mark a member stale
 // when the last_seen they hold is 15 s old, so a live member's row must reach them well before).
 //
@@ -97,6 +97,7 @@ type liveMember struct {
 	// The latest beat; dirty while it is not in SQLite.
 	pos         float64
 	playing     bool
+	buffering   bool
 	seen        time.Time
 	flushedSeen time.Time // last_seen as stored
 	dirty       bool
@@ -116,16 +117,16 @@ type live struct {
 func (l *live) member(roomID, userID string) *liveMember { return l.members[roomID][userID] }
 
 // isMaterial reports whether a beat (pos, playing at now) changes what screens show of a member
-// whose published row is m.row: play state, in-sync mark, or a last_seen RowRefresh old.
-func isMaterial(m *liveMember, r *liveRoom, pos float64, playing bool, now time.Time, refresh time.Duration) bool {
-	return m.row.IsPlaying != playing || now.Sub(m.pubSeen) >= refresh ||
+// whose published row is m.row: play state, buffering, in-sync mark, or a last_seen RowRefresh old.
+func isMaterial(m *liveMember, r *liveRoom, pos float64, playing, buffering bool, now time.Time, refresh time.Duration) bool {
+	return m.row.IsPlaying != playing || m.row.Buffering != buffering || now.Sub(m.pubSeen) >= refresh ||
 		r.inSync(m.row.CurrentTime, m.pubSeen) != r.inSync(pos, now)
 }
 
 // fastBeat records a beat in memory when the store holds everything it needs (see the top of
 // this file). handled is false when the beat must take the slow path; published says whether a
 // row change went out.
-func (s *Store) fastBeat(roomID, userID, clientID string, pos float64, playing bool) (handled, published bool) {
+func (s *Store) fastBeat(roomID, userID, clientID string, pos float64, playing, buffering bool) (handled, published bool) {
 	s.live.mu.Lock()
 	defer s.live.mu.Unlock()
 	r, m := s.live.rooms[roomID], s.live.member(roomID, userID)
@@ -139,18 +140,18 @@ func (s *Store) fastBeat(roomID, userID, clientID string, pos float64, playing b
 		return false, false // a client to record
 	}
 	now := s.now()
-	m.pos, m.playing, m.seen, m.dirty = pos, playing, now, true
+	m.pos, m.playing, m.buffering, m.seen, m.dirty = pos, playing, buffering, now, true
 	m.gen++
 	for id, c := range m.clients {
 		if clientID == "" || id == clientID {
 			c.seen = now
 		}
 	}
-	if !isMaterial(m, r, pos, playing, now, s.rowRefresh) {
+	if !isMaterial(m, r, pos, playing, buffering, now, s.rowRefresh) {
 		return true, false
 	}
 	old := m.row
-	m.row.CurrentTime, m.row.IsPlaying, m.row.LastSeen = pos, playing, FormatTime(now)
+	m.row.CurrentTime, m.row.IsPlaying, m.row.Buffering, m.row.LastSeen = pos, playing, buffering, FormatTime(now)
 	m.pubSeen = now
 	if s.hook != nil {
 		// Under live.mu: a write that changes this row invalidates it under the same lock
@@ -208,6 +209,7 @@ func (s *Store) flushWhere(ctx context.Context, tx *sql.Tx, w *changeSet, rooms 
 		roomID, userID string
 		pos            float64
 		playing        bool
+		buffering      bool
 		mark           flushMark
 	}
 	var items []item
@@ -217,7 +219,7 @@ func (s *Store) flushWhere(ctx context.Context, tx *sql.Tx, w *changeSet, rooms 
 			if !m.dirty || !pick(m) || limit > 0 && len(items) >= limit {
 				continue
 			}
-			it := item{roomID: roomID, userID: userID, pos: m.pos, playing: m.playing,
+			it := item{roomID: roomID, userID: userID, pos: m.pos, playing: m.playing, buffering: m.buffering,
 				mark: flushMark{m: m, gen: m.gen, seen: m.seen, clients: map[string]time.Time{}}}
 			for id, c := range m.clients {
 				if c.seen.After(c.flushed) {
@@ -240,7 +242,7 @@ func (s *Store) flushWhere(ctx context.Context, tx *sql.Tx, w *changeSet, rooms 
 	if len(items) == 0 {
 		return 0, nil
 	}
-	upd, err := s.prepared(ctx, tx, `UPDATE room_members SET "current_time" = ?, is_playing = ?, last_seen = ? WHERE room_id = ? AND user_id = ? AND left_at IS NULL`)
+	upd, err := s.prepared(ctx, tx, `UPDATE room_members SET "current_time" = ?, is_playing = ?, buffering = ?, last_seen = ? WHERE room_id = ? AND user_id = ? AND left_at IS NULL`)
 	if err != nil {
 		return 0, err
 	}
@@ -249,7 +251,7 @@ func (s *Store) flushWhere(ctx context.Context, tx *sql.Tx, w *changeSet, rooms 
 		return 0, err
 	}
 	for _, it := range items {
-		if _, err := upd.ExecContext(ctx, it.pos, it.playing, FormatTime(it.mark.seen), it.roomID, it.userID); err != nil {
+		if _, err := upd.ExecContext(ctx, it.pos, it.playing, it.buffering, FormatTime(it.mark.seen), it.roomID, it.userID); err != nil {
 			return 0, fmt.Errorf("flush beats: %w", err)
 		}
 		for id, seen := range it.mark.clients {
@@ -387,7 +389,7 @@ func (s *Store) applyLearned(l learned) {
 	seen, _ := time.Parse(TimeFormat, l.member.LastSeen)
 	m.row, m.pubSeen, m.valid = l.member, seen, true
 	if !m.dirty || !m.seen.After(seen) {
-		m.pos, m.playing, m.seen, m.dirty = l.member.CurrentTime, l.member.IsPlaying, seen, false
+		m.pos, m.playing, m.buffering, m.seen, m.dirty = l.member.CurrentTime, l.member.IsPlaying, l.member.Buffering, seen, false
 	}
 	m.flushedSeen = seen
 	clients := map[string]*liveClient{}
@@ -452,7 +454,7 @@ func (s *Store) overlay(roomID string, members []Member) {
 		// At or after the stored row: a beat in the same millisecond as the stored one (a join's
 		// first beat, then another at once) is newer all the same.
 		if at := FormatTime(m.seen); at >= members[i].LastSeen {
-			members[i].CurrentTime, members[i].IsPlaying, members[i].LastSeen = m.pos, m.playing, at
+			members[i].CurrentTime, members[i].IsPlaying, members[i].Buffering, members[i].LastSeen = m.pos, m.playing, m.buffering, at
 		}
 	}
 }

@@ -9,7 +9,7 @@ import (
 // beatAt is one beat and whether it was published.
 func beatAt(t *testing.T, s *Store, roomID, userID, clientID string, pos float64, playing bool) bool {
 	t.Helper()
-	published, err := s.Beat(context.Background(), roomID, userID, clientID, pos, playing)
+	published, err := s.Beat(context.Background(), roomID, userID, clientID, pos, playing, false)
 	if err != nil {
 		t.Fatalf("beat of %s: %v", userID, err)
 	}

@@ -19,6 +19,14 @@ type NewRoom struct {
 	EpisodeNumber *int64
 }
 
+// DefaultWaitLimit is a new room's wait_limit in seconds; MaxWaitLimit the largest allowed and
+// MaxWaitingFor the most members one wait may name (docs/security.md).
+const (
+	DefaultWaitLimit = 8
+	MaxWaitLimit     = 60
+	MaxWaitingFor    = 16
+)
+
 const roomIDAlphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
 
 // NewRoomID returns a random 10-character [a-z0-9] room id (about 51 bits: unguessable in practice).
@@ -40,6 +48,7 @@ func (s *Store) CreateRoom(ctx context.Context, userID, username, clientID strin
 		RoomID: NewRoomID(), HostUserID: userID, MediaURL: nr.MediaURL, MediaTitle: nr.MediaTitle,
 		MediaDuration: nr.MediaDuration, AnimeID: nr.AnimeID, EpisodeNumber: nr.EpisodeNumber,
 		PlaybackRate: 1, UpdatedAt: now, CreatedAt: now, OwnerUserID: userID,
+		WaitingFor: []string{}, WaitLimit: DefaultWaitLimit,
 	}
 	member := Member{RoomID: room.RoomID, UserID: userID, Username: username, Role: "host", LastSeen: now, JoinedAt: now, Announced: true}
 	err := s.write(ctx, func(tx *sql.Tx, w *changeSet) error {
@@ -263,7 +272,7 @@ func (s *Store) ExpireIdleRooms(ctx context.Context, cutoff time.Time) (int, err
 
 // Control is a host's playback action.
 type Control struct {
-	Action       string // play | pause | seek | sync | rate
+	Action       string // play | pause | seek | sync | rate | wait
 	CurrentTime  float64
 	PlaybackRate *float64
 	// PositionAt, when set, is the server-clock instant at which the host read CurrentTime
@@ -271,7 +280,13 @@ type Control struct {
 	// write's updated_at, so the request's trip to the server (which varies from one request
 	// to the next) does not shift the room's timeline. At most MaxPositionAge is added.
 	PositionAt *time.Time
+	// WaitingFor is a wait's members (action wait): current members, no duplicates, at most
+	// MaxWaitingFor; the caller checks the list's shape, ControlRoom their membership.
+	WaitingFor []string
 }
+
+// ErrNotWaitable is a wait naming someone who is not a current member of the room.
+var ErrNotWaitable = errors.New("waiting_for must list current members of the room")
 
 // MaxPositionAge bounds how far a control's position_at may move its position on: a client
 // with a wrong clock can shift the room by no more than this.
@@ -297,6 +312,13 @@ func (s *Store) ControlRoom(ctx context.Context, roomID, userID string, c Contro
 			room.IsPlaying = true
 		case "pause":
 			room.IsPlaying = false
+		case "wait":
+			for _, id := range c.WaitingFor {
+				if !s.IsMember(roomID, id) {
+					return ErrNotWaitable
+				}
+			}
+			room.IsPlaying = false
 		case "seek", "sync", "rate":
 		default:
 			return fmt.Errorf("unknown action %q", c.Action)
@@ -315,8 +337,16 @@ func (s *Store) ControlRoom(ctx context.Context, roomID, userID string, c Contro
 		room.CurrentTime = c.CurrentTime
 		room.StateVersion++
 		room.UpdatedAt = FormatTime(now)
-		if _, err := tx.ExecContext(ctx, `UPDATE rooms SET is_playing = ?, "current_time" = ?, playback_rate = ?, state_version = ?, updated_at = ? WHERE room_id = ?`,
-			room.IsPlaying, room.CurrentTime, room.PlaybackRate, room.StateVersion, room.UpdatedAt, roomID); err != nil {
+		switch c.Action {
+		case "wait":
+			room.WaitingFor = c.WaitingFor
+		case "play", "pause", "seek":
+			room.WaitingFor = []string{}
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE rooms SET is_playing = ?, "current_time" = ?, playback_rate = ?, state_version = ?, updated_at = ?,
+			waiting_for = ? WHERE room_id = ?`,
+			room.IsPlaying, room.CurrentTime, room.PlaybackRate, room.StateVersion, room.UpdatedAt,
+			encodeWaiting(room.WaitingFor), roomID); err != nil {
 			return err
 		}
 		w.add(Change{Table: "rooms", Type: "UPDATE", Columns: RoomColumns, Record: room.Record(), OldRecord: old.Record()})
@@ -364,6 +394,7 @@ type presenceWrite struct {
 	clientID       string // "" = every client of the person
 	currentTime    float64
 	playing        bool
+	buffering      bool
 	err            error
 	done           chan struct{} // closed once err is final
 }
@@ -371,7 +402,7 @@ type presenceWrite struct {
 // TrackPresence records a member's liveness and player state (every member's 3 s call:
 // docs/design.md §7.8). See Beat.
 func (s *Store) TrackPresence(ctx context.Context, roomID, userID, clientID string, currentTime float64, playing bool) error {
-	_, err := s.Beat(ctx, roomID, userID, clientID, currentTime, playing)
+	_, err := s.Beat(ctx, roomID, userID, clientID, currentTime, playing, false)
 	return err
 }
 
@@ -382,11 +413,12 @@ func (s *Store) TrackPresence(ctx context.Context, roomID, userID, clientID stri
 // call queues its write, and one caller at a time commits everything queued in one transaction
 // (commitBeats). A write that fails on its own (not a member, no such room) fails alone; any
 // other error fails the batch.
-func (s *Store) Beat(ctx context.Context, roomID, userID, clientID string, currentTime float64, playing bool) (published bool, err error) {
-	if handled, published := s.fastBeat(roomID, userID, clientID, currentTime, playing); handled {
+func (s *Store) Beat(ctx context.Context, roomID, userID, clientID string, currentTime float64, playing, buffering bool) (published bool, err error) {
+	if handled, published := s.fastBeat(roomID, userID, clientID, currentTime, playing, buffering); handled {
 		return published, nil
 	}
-	pw := &presenceWrite{roomID: roomID, userID: userID, clientID: clientID, currentTime: currentTime, playing: playing, done: make(chan struct{})}
+	pw := &presenceWrite{roomID: roomID, userID: userID, clientID: clientID, currentTime: currentTime, playing: playing,
+		buffering: buffering, done: make(chan struct{})}
 	s.presMu.Lock()
 	s.presQueue = append(s.presQueue, pw)
 	lead := !s.presBusy
@@ -443,7 +475,7 @@ func (s *Store) trackPresence(ctx context.Context, tx *sql.Tx, w *changeSet, p *
 	if err != nil {
 		return err
 	}
-	upd, err := s.prepared(ctx, tx, `UPDATE room_members SET "current_time" = ?, is_playing = ?, last_seen = ? WHERE room_id = ? AND user_id = ?`)
+	upd, err := s.prepared(ctx, tx, `UPDATE room_members SET "current_time" = ?, is_playing = ?, buffering = ?, last_seen = ? WHERE room_id = ? AND user_id = ?`)
 	if err != nil {
 		return err
 	}
@@ -462,12 +494,12 @@ func (s *Store) trackPresence(ctx context.Context, tx *sql.Tx, w *changeSet, p *
 	// A member's first beat announces them: their client is up (a join that fails before
 	// that never shows).
 	announcing := !member.Announced
-	member.CurrentTime, member.IsPlaying, member.LastSeen, member.Announced = p.currentTime, p.playing, now, true
+	member.CurrentTime, member.IsPlaying, member.Buffering, member.LastSeen, member.Announced = p.currentTime, p.playing, p.buffering, now, true
 	if announcing {
-		_, err = tx.ExecContext(ctx, `UPDATE room_members SET "current_time" = ?, is_playing = ?, last_seen = ?, announced = 1
-			WHERE room_id = ? AND user_id = ?`, p.currentTime, p.playing, now, p.roomID, p.userID)
+		_, err = tx.ExecContext(ctx, `UPDATE room_members SET "current_time" = ?, is_playing = ?, buffering = ?, last_seen = ?, announced = 1
+			WHERE room_id = ? AND user_id = ?`, p.currentTime, p.playing, p.buffering, now, p.roomID, p.userID)
 	} else {
-		_, err = upd.ExecContext(ctx, p.currentTime, p.playing, now, p.roomID, p.userID)
+		_, err = upd.ExecContext(ctx, p.currentTime, p.playing, p.buffering, now, p.roomID, p.userID)
 	}
 	if err != nil {
 		return err

@@ -2,6 +2,7 @@ package store
 
 import (
 	"database/sql"
+	"encoding/json"
 	"time"
 )
 
@@ -40,6 +41,10 @@ type Room struct {
 	// handed it away on purpose (OwnerHandedOver).
 	OwnerUserID     string `json:"owner_user_id"`
 	OwnerHandedOver bool   `json:"owner_handed_over"`
+	// WaitingFor lists the members the room waits for while they buffer (never nil: [] is no
+	// wait); WaitLimit is the longest wait in seconds, 0 = never wait (docs/design.md §7.9).
+	WaitingFor []string `json:"waiting_for"`
+	WaitLimit  int64    `json:"wait_limit"`
 }
 
 // RoomColumns are the rooms columns with their Postgres types.
@@ -48,7 +53,7 @@ var RoomColumns = []Column{
 	{"media_duration", "float8"}, {"anime_id", "text"}, {"episode_number", "int4"}, {"is_playing", "bool"},
 	{"current_time", "float8"}, {"playback_rate", "float8"}, {"state_version", "int8"},
 	{"updated_at", "timestamptz"}, {"created_at", "timestamptz"}, {"owner_user_id", "uuid"},
-	{"owner_handed_over", "bool"},
+	{"owner_handed_over", "bool"}, {"waiting_for", "jsonb"}, {"wait_limit", "int4"},
 }
 
 // Record returns the row as a change-payload map.
@@ -59,6 +64,7 @@ func (r Room) Record() map[string]any {
 		"episode_number": ptr(r.EpisodeNumber), "is_playing": r.IsPlaying, "current_time": r.CurrentTime,
 		"playback_rate": r.PlaybackRate, "state_version": r.StateVersion, "updated_at": r.UpdatedAt,
 		"created_at": r.CreatedAt, "owner_user_id": r.OwnerUserID, "owner_handed_over": r.OwnerHandedOver,
+		"waiting_for": waitingList(r.WaitingFor), "wait_limit": r.WaitLimit,
 	}
 }
 
@@ -76,6 +82,8 @@ type Member struct {
 	LeftAt *string `json:"left_at"`
 	// Announced is set by the member's first liveness beat, which posts "<name> joined the room".
 	Announced bool `json:"announced"`
+	// Buffering is the latest beat's p_buffering: the member's mpv waits for data.
+	Buffering bool `json:"buffering"`
 }
 
 // Current reports whether the member is in the room (has not left).
@@ -85,7 +93,7 @@ func (m Member) Current() bool { return m.LeftAt == nil }
 var MemberColumns = []Column{
 	{"room_id", "text"}, {"user_id", "uuid"}, {"username", "text"}, {"role", "text"},
 	{"current_time", "float8"}, {"is_playing", "bool"}, {"last_seen", "timestamptz"}, {"joined_at", "timestamptz"},
-	{"left_at", "timestamptz"}, {"announced", "bool"},
+	{"left_at", "timestamptz"}, {"announced", "bool"}, {"buffering", "bool"},
 }
 
 // Record returns the row as a change-payload map.
@@ -93,7 +101,7 @@ func (m Member) Record() map[string]any {
 	return map[string]any{
 		"room_id": m.RoomID, "user_id": m.UserID, "username": m.Username, "role": m.Role,
 		"current_time": m.CurrentTime, "is_playing": m.IsPlaying, "last_seen": m.LastSeen, "joined_at": m.JoinedAt,
-		"left_at": ptr(m.LeftAt), "announced": m.Announced,
+		"left_at": ptr(m.LeftAt), "announced": m.Announced, "buffering": m.Buffering,
 	}
 }
 
@@ -136,7 +144,7 @@ func ptr[T any](p *T) any {
 }
 
 const roomSelect = `SELECT room_id, host_user_id, media_url, media_title, media_duration, anime_id, episode_number,
-	is_playing, "current_time", playback_rate, state_version, updated_at, created_at, owner_user_id, owner_handed_over FROM rooms`
+	is_playing, "current_time", playback_rate, state_version, updated_at, created_at, owner_user_id, owner_handed_over, waiting_for, wait_limit FROM rooms`
 
 type scanner interface{ Scan(dest ...any) error }
 
@@ -145,23 +153,26 @@ func scanRoom(row scanner) (Room, error) {
 	var url, title, anime sql.NullString
 	var dur sql.NullFloat64
 	var ep sql.NullInt64
+	var waiting string
 	err := row.Scan(&r.RoomID, &r.HostUserID, &url, &title, &dur, &anime, &ep, &r.IsPlaying,
-		&r.CurrentTime, &r.PlaybackRate, &r.StateVersion, &r.UpdatedAt, &r.CreatedAt, &r.OwnerUserID, &r.OwnerHandedOver)
+		&r.CurrentTime, &r.PlaybackRate, &r.StateVersion, &r.UpdatedAt, &r.CreatedAt, &r.OwnerUserID, &r.OwnerHandedOver,
+		&waiting, &r.WaitLimit)
 	if err == sql.ErrNoRows {
 		return r, ErrRoomNotFound
 	}
+	r.WaitingFor = parseWaiting(waiting)
 	r.MediaURL, r.MediaTitle, r.AnimeID = nullString(url), nullString(title), nullString(anime)
 	r.MediaDuration, r.EpisodeNumber = nullFloat(dur), nullInt(ep)
 	return r, err
 }
 
-const memberSelect = `SELECT room_id, user_id, username, role, "current_time", is_playing, last_seen, joined_at, left_at, announced FROM room_members`
+const memberSelect = `SELECT room_id, user_id, username, role, "current_time", is_playing, last_seen, joined_at, left_at, announced, buffering FROM room_members`
 
 // scanMember reads a member row, current or left; ErrNotMember when there is none.
 func scanMember(row scanner) (Member, error) {
 	var m Member
 	var left sql.NullString
-	err := row.Scan(&m.RoomID, &m.UserID, &m.Username, &m.Role, &m.CurrentTime, &m.IsPlaying, &m.LastSeen, &m.JoinedAt, &left, &m.Announced)
+	err := row.Scan(&m.RoomID, &m.UserID, &m.Username, &m.Role, &m.CurrentTime, &m.IsPlaying, &m.LastSeen, &m.JoinedAt, &left, &m.Announced, &m.Buffering)
 	if err == sql.ErrNoRows {
 		return m, ErrNotMember
 	}
@@ -213,4 +224,31 @@ func nullInt(v sql.NullInt64) *int64 {
 		return nil
 	}
 	return &v.Int64
+}
+
+// waitingList is a room's waiting_for as a record value: a JSON array, never null.
+func waitingList(ids []string) []any {
+	out := make([]any, len(ids))
+	for i, id := range ids {
+		out[i] = id
+	}
+	return out
+}
+
+// parseWaiting reads the stored waiting_for (a JSON array of user ids); anything else is no wait.
+func parseWaiting(s string) []string {
+	var ids []string
+	if json.Unmarshal([]byte(s), &ids) != nil || ids == nil {
+		return []string{}
+	}
+	return ids
+}
+
+// encodeWaiting is waiting_for as stored.
+func encodeWaiting(ids []string) string {
+	if len(ids) == 0 {
+		return "[]"
+	}
+	b, _ := json.Marshal(ids)
+	return string(b)
 }

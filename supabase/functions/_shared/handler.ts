@@ -16,7 +16,7 @@ export type FunctionName = "rooms" | "sync" | "comments";
 export const MAX_BODY_BYTES = 64 * 1024;
 
 /** "id" is a string, or a number taken as its decimal text (clients send anime ids either way). */
-type FieldType = "string" | "id" | "number" | "integer" | "boolean";
+type FieldType = "string" | "id" | "number" | "integer" | "boolean" | "strings";
 
 interface Field {
   /** key in the request body */
@@ -84,6 +84,12 @@ const routes: Record<string, Route> = {
       { key: "current_time", arg: "p_current_time", type: "number", required: true },
       { key: "playback_rate", arg: "p_playback_rate", type: "number" },
       { key: "position_at", arg: "p_position_at", type: "number" },
+      {
+        key: "waiting_for",
+        arg: "p_waiting_for",
+        type: "strings",
+        invalid: "waiting_for must be 1 to 16 different user ids of current members",
+      },
     ],
   },
   "comments/create": {
@@ -276,6 +282,9 @@ function hasType(value: unknown, type: FieldType): boolean {
       return typeof value === "number" && Number.isSafeInteger(value) && Math.abs(value) <= 2147483647;
     case "boolean":
       return typeof value === "boolean";
+    case "strings":
+      // A list of ids; PostgreSQL's jsonb cannot hold U+0000, and no id has one.
+      return Array.isArray(value) && value.every((v) => typeof v === "string" && !v.includes("\u0000"));
   }
 }
 
