@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"net"
 	"slices"
 	"strconv"
@@ -13,7 +14,10 @@ import (
 	"time"
 )
 
-// Properties observed on every connection, with their observe ids.
+// Properties observed on every connection, with their observe ids. time-pos is
+// not observed (mpv would report it at every frame): the Player samples it with
+// get_property (see pollLoop); obsTimePos still reads a time-pos change another
+// client's observer id might send.
 const (
 	obsTimePos int64 = iota + 1
 	obsPause
@@ -28,7 +32,6 @@ var observed = []struct {
 	id   int64
 	name string
 }{
-	{obsTimePos, "time-pos"},
 	{obsPause, "pause"},
 	{obsSpeed, "speed"},
 	{obsDuration, "duration"},
@@ -87,8 +90,23 @@ type State struct {
 }
 
 // posSamples is how many recent time-pos samples feed the position
-// estimate: 0.6 s of video at 25 fps.
+// estimate: about 1.6 s of steady polling.
 const posSamples = 16
+
+// Sampling time-pos (see pollLoop, docs/design.md §8). While playback
+// advances the Player reads time-pos every pollMin–pollMax (random, so the
+// reads fall at every phase of the frame period: the estimate keeps the
+// least-late one). After a change that restarts the estimate (a seek, a
+// resume, the end of buffering) it reads burstPolls times burstMin–burstMax
+// apart, so a few frames later the estimate is within a fraction of a frame.
+const (
+	pollMin     = 60 * time.Millisecond
+	pollMax     = 140 * time.Millisecond
+	burstPolls  = 12
+	burstMin    = 2 * time.Millisecond
+	burstMax    = 8 * time.Millisecond
+	pollTimeout = 10 * time.Second
+)
 
 // stallTolerance: a time-pos this far (seconds) behind the estimate means
 // playback really fell behind (a stall mpv did not announce), so the
@@ -123,6 +141,11 @@ type playState struct {
 	closed                 bool // the connection ended: nothing advances any more
 	eofSent                bool // EndOfFile already emitted for this file
 	entryID                int64
+	// sampled: a time-pos has been read since the last seek or start-file event.
+	// restartPending: playback restarted before it was, so the restart is
+	// handled when the next time-pos read returns (see onPollReply).
+	sampled, restartPending bool
+	burstLeft               int // fast time-pos reads still due (see burstPolls)
 }
 
 // advancing reports whether media time is moving with the wall clock.
@@ -173,6 +196,8 @@ type Player struct {
 	// replaced) whenever one is recorded.
 	loads      map[int64]error
 	loadSignal chan struct{}
+	// pollWake asks pollLoop for a time-pos read now (buffered 1).
+	pollWake chan struct{}
 
 	closeOnce sync.Once
 }
@@ -189,6 +214,7 @@ func newPlayer(ctx context.Context, nc net.Conn, socket string, now func() time.
 		initDone:   make(chan struct{}),
 		loads:      make(map[int64]error),
 		loadSignal: make(chan struct{}),
+		pollWake:   make(chan struct{}, 1),
 	}
 	p.st.speed = 1
 	for _, o := range observed {
@@ -200,6 +226,7 @@ func newPlayer(ctx context.Context, nc net.Conn, socket string, now func() time.
 		p.q.shutdown()
 		return nil, err
 	}
+	go p.pollLoop()
 	return p, nil
 }
 
@@ -218,6 +245,9 @@ func (p *Player) init(ctx context.Context) error {
 	}
 	if err := p.c.getProperty(ctx, "mpv-version", &p.version); err != nil {
 		return err
+	}
+	if _, err := p.c.call(ctx, "get_property time-pos", []any{"get_property", "time-pos"}, p.onPollReply); err != nil && !errors.Is(err, ErrPropertyUnavailable) {
+		return fmt.Errorf("read mpv's position: %w", err)
 	}
 	p.mu.Lock()
 	p.st.loaded = p.st.posKnown // attached to an mpv that is already playing
@@ -284,11 +314,12 @@ func (p *Player) Close() error {
 	return nil
 }
 
-// Position returns the media position in seconds: the last time-pos mpv
-// reported plus the wall time since then times the speed, while playback
-// advances (not paused, seeking, buffering, loading or at the end). mpv
-// reports time-pos once per frame; interpolating makes the position
-// continuous. It is clamped to [0, Duration] and 0 when no file is loaded.
+// Position returns the media position in seconds: the last time-pos read
+// from mpv plus the wall time since then times the speed, while playback
+// advances (not paused, seeking, buffering, loading or at the end). time-pos
+// moves in whole frames and is read about 10 times a second; interpolating
+// from the least-late of the recent reads makes the position continuous and
+// finer than a frame. It is clamped to [0, Duration] and 0 when no file is loaded.
 func (p *Player) Position() float64 {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -627,8 +658,22 @@ func (p *Player) rebase(now time.Time) {
 	p.st.nSamples = 0
 }
 
+// fold is rebase for a change of speed only: the estimate so far stays the
+// best one (a sample at now), so the next time-pos read does not replace it.
+func (p *Player) fold(now time.Time) {
+	s := &p.st
+	if !s.advancing() || s.nSamples == 0 {
+		p.rebase(now)
+		return
+	}
+	s.pos, s.at = s.estimate(now), now
+	s.samples[0] = sample{s.pos, now}
+	s.nSamples = 1
+}
+
 // addSample records a time-pos from mpv read at now.
 func (s *playState) addSample(pos float64, now time.Time) {
+	s.sampled = true
 	s.pos, s.at = pos, now
 	if !s.posKnown || !s.advancing() || s.nSamples == 0 || s.estimate(now)-pos > stallTolerance {
 		s.posKnown = true
@@ -678,11 +723,15 @@ func (p *Player) onEvent(m message) {
 		p.st.loading, p.st.loaded, p.st.seeking = true, false, false
 		p.st.eof, p.st.eofSent = false, false
 		p.st.entryID = m.PlaylistEntryID
+		p.st.sampled = false
 	case "file-loaded":
 		p.st.loaded = true
+		p.pollNow()
 	case "seek":
 		p.rebase(now)
 		p.st.seeking = true
+		p.st.sampled = false
+		p.pollNow()
 		// Every seek of ours that mpv has queued is executed by this one
 		// (mpv merges seeks queued together into one).
 		for _, w := range p.seeksReplied {
@@ -691,6 +740,13 @@ func (p *Player) onEvent(m message) {
 		p.seekGroup = append(p.seekGroup, p.seeksReplied...)
 		p.seeksReplied = nil
 	case "playback-restart":
+		if !p.st.sampled {
+			// Where playback restarted is not known yet: the next time-pos
+			// read (made after this event) says, and finishes the restart.
+			p.st.restartPending = true
+			p.pollNow()
+			return
+		}
 		p.onRestart(now)
 	case "end-file":
 		p.onEndFile(m, now)
@@ -701,7 +757,8 @@ func (p *Player) onRestart(now time.Time) {
 	s := &p.st
 	p.rebase(now)
 	wasLoading, wasSeeking := s.loading, s.seeking
-	s.loading, s.seeking = false, false
+	s.loading, s.seeking, s.restartPending = false, false, false
+	p.burst()
 	group := p.seekGroup
 	p.seekGroup = nil
 	for _, w := range group {
@@ -751,6 +808,7 @@ func (p *Player) onEndFile(m message, now time.Time) {
 		p.emit(now, Event{Kind: EventEndOfFile, Reason: "error", Err: errors.New(msg)})
 	}
 	s.loading, s.loaded, s.seeking, s.posKnown = false, false, false, false
+	s.restartPending = false
 	for _, w := range append(p.seekGroup, p.seeksReplied...) {
 		w.err = errSeekInterrupted
 		close(w.done)
@@ -802,6 +860,7 @@ func (p *Player) onProperty(m message, now time.Time) {
 		}
 		p.rebase(now)
 		s.paused = v
+		p.burst() // resumed: fix the phase again; paused: read the frame it stopped on
 		kind := EventResumed
 		if v {
 			kind = EventPaused
@@ -816,7 +875,7 @@ func (p *Player) onProperty(m message, now time.Time) {
 			s.speed = v
 			return
 		}
-		p.rebase(now)
+		p.fold(now)
 		s.speed = v
 		origin := ByUser
 		if w := p.wantSpeed; w != nil && sameSpeed(*w, v) {
@@ -831,6 +890,7 @@ func (p *Player) onProperty(m message, now time.Time) {
 		}
 		p.rebase(now)
 		s.buffering = v
+		p.burst()
 		kind := EventBufferingEnd
 		if v {
 			kind = EventBufferingStart
@@ -846,6 +906,7 @@ func (p *Player) onProperty(m message, now time.Time) {
 		}
 		p.rebase(now)
 		s.eof = v
+		p.burst()
 		if !v {
 			s.eofSent = false // seeked back: the next end is news again
 		}
@@ -853,6 +914,96 @@ func (p *Player) onProperty(m message, now time.Time) {
 			s.eofSent = true
 			p.emit(now, Event{Kind: EventEndOfFile, Reason: "eof"})
 		}
+	}
+}
+
+// burst starts the fast time-pos reads that follow a restart of the
+// estimate (or, when playback does not advance, one read); p.mu must be held.
+func (p *Player) burst() {
+	p.st.burstLeft = burstPolls
+	p.pollNow()
+}
+
+// pollNow asks pollLoop for a time-pos read now; p.mu need not be held.
+func (p *Player) pollNow() {
+	select {
+	case p.pollWake <- struct{}{}:
+	default:
+	}
+}
+
+// nextPoll is how long pollLoop waits before its next read, and false when
+// it reads only when woken (playback does not advance); p.mu must be held.
+func (p *Player) nextPoll() (time.Duration, bool) {
+	s := &p.st
+	switch {
+	case s.restartPending:
+		return 0, true
+	case !s.advancing():
+		return 0, false
+	case s.burstLeft > 0:
+		return randBetween(burstMin, burstMax), true
+	}
+	return randBetween(pollMin, pollMax), true
+}
+
+func randBetween(lo, hi time.Duration) time.Duration {
+	return lo + rand.N(hi-lo)
+}
+
+// pollLoop reads time-pos on its own cadence (nextPoll) and when woken
+// (pollNow), until the connection ends. One read is in flight at a time.
+// Reading instead of observing time-pos spares a wake-up for every frame:
+// mpv reports an observed time-pos 25 to 100 times a second.
+func (p *Player) pollLoop() {
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for {
+		p.mu.Lock()
+		d, timed := p.nextPoll()
+		p.mu.Unlock()
+		timer.Stop()
+		if timed {
+			timer.Reset(d)
+		}
+		select {
+		case <-p.c.Done():
+			return
+		case <-p.pollWake:
+		case <-timer.C:
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), pollTimeout)
+		_, _ = p.c.call(ctx, "get_property time-pos", []any{"get_property", "time-pos"}, p.onPollReply)
+		cancel()
+	}
+}
+
+// onPollReply takes a time-pos read, on the reader goroutine in stream order:
+// the value is mpv's after every event that came before it.
+func (p *Player) onPollReply(data json.RawMessage, err error) {
+	if err != nil && !errors.Is(err, ErrPropertyUnavailable) {
+		return // the connection ended
+	}
+	now := p.now()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	s := &p.st
+	if s.burstLeft > 0 {
+		s.burstLeft--
+	}
+	var v float64
+	switch {
+	case err != nil:
+		s.posKnown = false // nothing playing
+	case string(data) == "null" || len(data) == 0:
+		// mpv always sends a value or an error: nothing to learn from this reply
+	case json.Unmarshal(data, &v) != nil || math.IsNaN(v) || math.IsInf(v, 0):
+		s.posKnown = false
+	default:
+		s.addSample(v, now)
+	}
+	if s.restartPending {
+		p.onRestart(now)
 	}
 }
 

@@ -45,10 +45,26 @@ var playingMPV = map[string]string{
 
 // newFakePlayerMPV is a fake mpv that answers the Player's start-up with
 // the initial property values given (absent: unavailable, sent without
-// data) and passes every other request to more (nil: reply success).
+// data) and passes every other request to more (nil: reply success). Only
+// the first read of time-pos is answered from initial; later ones (the
+// Player's own sampling) get a null the Player learns nothing from, so the
+// tests move the position with time-pos events alone.
 func newFakePlayerMPV(t *testing.T, initial map[string]string, more func(fc *fakempv.Conn, r fakempv.Request)) *fakempv.Server {
+	var timePosRead sync.Once
 	return fakempv.New(t, func(fc *fakempv.Conn, r fakempv.Request) {
+		first := false
+		if r.Name() == "get_property" && r.Arg(0) == "time-pos" {
+			timePosRead.Do(func() { first = true })
+		}
 		switch {
+		case first:
+			if v, ok := initial["time-pos"]; ok {
+				fc.Send(fmt.Sprintf(`{"data":%s,"request_id":%d,"error":"success"}`, v, r.ID))
+			} else {
+				fc.Fail(r.ID, "property unavailable")
+			}
+		case r.Name() == "get_property" && r.Arg(0) == "time-pos" && more == nil:
+			fc.OK(r.ID, nil)
 		case r.Name() == "observe_property":
 			fc.OK(r.ID, nil)
 			id, name := r.Arg(0), r.Arg(1)
@@ -578,5 +594,51 @@ func TestPauseTaggingBackToBack(t *testing.T) {
 	}
 	if n := p.State().UserActs; n != 1 {
 		t.Fatalf("State.UserActs %d, want 1", n)
+	}
+}
+
+// The Player reads time-pos instead of observing it: a restart that comes before any read
+// since the seek waits for the next read's reply, which says where playback restarted.
+func TestRestartWaitsForATimePosRead(t *testing.T) {
+	reads := make(chan fakempv.Request, 16)
+	seeks := make(chan fakempv.Request, 1)
+	f := newFakePlayerMPV(t, playingMPV, func(fc *fakempv.Conn, r fakempv.Request) {
+		switch {
+		case r.Name() == "get_property" && r.Arg(0) == "time-pos":
+			reads <- r // answered by the test
+		case r.Name() == "seek":
+			fc.OK(r.ID, nil)
+			seeks <- r
+		default:
+			fc.OK(r.ID, nil)
+		}
+	})
+	p := newFakePlayer(t, f, time.Now)
+	fc := f.Conn(0)
+	answer := func(r fakempv.Request, pos float64) {
+		fc.Send(fmt.Sprintf(`{"data":%.6f,"request_id":%d,"error":"success"}`, pos, r.ID))
+	}
+
+	done := make(chan error, 1)
+	go func() { done <- p.Seek(context.Background(), 30) }()
+	<-seeks
+	roundTrip(t, p)
+	fc.Send(`{"event":"seek"}`)
+	held := <-reads // the read the seek event asks for; mpv has not answered it yet
+	fc.Send(`{"event":"playback-restart"}`)
+	roundTrip(t, p)
+	if st := p.State(); !st.Seeking {
+		t.Fatalf("restart handled before any time-pos read: %+v", st)
+	}
+	answer(held, 30.01) // read after the restart: where playback restarted
+	if ev := nextEvent(t, p); ev.Kind != EventSeeked || ev.Origin != ByUs || !near(ev.Position, 30.01, 1e-9) {
+		t.Fatalf("got %+v, want our seek, restarted at 30.01", ev)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	// Playing again: the Player goes on reading time-pos by itself.
+	for range 3 {
+		answer(<-reads, 30.02)
 	}
 }
