@@ -7,6 +7,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -46,6 +47,8 @@ type Config struct {
 	// gone, and a person with no client left drops out.
 	StaleAfter time.Duration // (15 s)
 	GoneAfter  time.Duration // (45 s)
+	// TLS, when set, makes Start serve HTTPS and WSS (TLSFiles, TLSACME; docs/design.md §10.1).
+	TLS *tls.Config
 	// Now is the clock (tests); default time.Now.
 	Now func() time.Time
 }

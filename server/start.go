@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -15,8 +16,8 @@ type Running struct {
 	*Server
 	// Addr is the address it listens on, its port resolved (for a ":0" request).
 	Addr *net.TCPAddr
-	// URL is http://Addr (for a wildcard address, the URL clients on this machine can use is
-	// http://127.0.0.1:PORT; see Addr).
+	// URL is http://Addr, or https://Addr with TLS (for a wildcard address, the URL clients on
+	// this machine can use is http://127.0.0.1:PORT; see Addr).
 	URL string
 
 	cancel context.CancelFunc
@@ -35,7 +36,8 @@ func (e *ListenError) Error() string { return fmt.Sprintf("cannot listen on %s: 
 func (e *ListenError) Unwrap() error { return e.Err }
 
 // Start listens on addr (host:port; port 0 picks a free one), opens the server with cfg and
-// serves until Stop. A failed listen is a *ListenError and opens nothing.
+// serves until Stop, with TLS when cfg.TLS is set. A failed listen is a *ListenError and opens
+// nothing.
 func Start(cfg Config, addr string) (*Running, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -52,7 +54,11 @@ func Start(cfg Config, addr string) (*Running, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	tcp := ln.Addr().(*net.TCPAddr)
-	r := &Running{Server: srv, Addr: tcp, URL: "http://" + tcp.String(), cancel: cancel, done: make(chan struct{})}
+	scheme := "http://"
+	if cfg.TLS != nil {
+		ln, scheme = tls.NewListener(ln, cfg.TLS), "https://"
+	}
+	r := &Running{Server: srv, Addr: tcp, URL: scheme + tcp.String(), cancel: cancel, done: make(chan struct{})}
 	go func() {
 		r.err = srv.Serve(ctx, ln)
 		close(r.done)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net"
 	"path/filepath"
 	"time"
@@ -24,12 +23,20 @@ type serveOptions struct {
 	// silent GoneAfter is gone, and a person with no client left drops out.
 	StaleAfter time.Duration
 	GoneAfter  time.Duration
+	// TLS and logs (serve_tls.go).
+	TLSCert, TLSKey string
+	Domain          string
+	ACMEEmail       string
+	LogFormat       string
 }
 
 func (o *serveOptions) streams() *ioStreams { return &o.io }
 
 // validate checks the flags.
 func (o *serveOptions) validate() error {
+	if err := o.validateTLS(); err != nil {
+		return err
+	}
 	if _, _, err := net.SplitHostPort(o.Listen); err != nil {
 		return usageErrorf("--listen %q: want host:port, e.g. 127.0.0.1:54321 or 0.0.0.0:54321", o.Listen)
 	}
@@ -60,17 +67,33 @@ closed. Data lives in --data (default: the user data dir, or $WATCHPARTY_HOME/da
 Every client beats every 3 s. A member silent for --stale-after is stale: a stale
 host hands the room to the longest-present live member ("Y is now the host (X went
 quiet)"), and takes it back on returning if they own the room. A client silent for
---gone-after is gone; a person with no client left drops out of the room.`,
+--gone-after is gone; a person with no client left drops out of the room.
+
+TLS, for parties across the internet (docs/deploy-server.md): --tls-cert FILE with
+--tls-key FILE serves https and wss with your certificate, reloaded when the files
+change (a renewal); it listens on :54321 unless --listen says otherwise. --domain NAME
+obtains a certificate for NAME from Let's Encrypt and renews it (ACME TLS-ALPN-01,
+cached in the data dir): NAME's DNS must point here and its port 443 reach this
+server, so it listens on :443 (which needs root or CAP_NET_BIND_SERVICE; or use
+--listen with another port that 443 is forwarded to). Clients then use
+--server https://NAME. A missing, unreadable or mismatched certificate or key is a
+usage error (exit 2).
+
+GET /healthz answers {"status":"ok"} for load balancers and uptime checks.
+--log-format json writes one JSON object a line on stderr.`,
 		Example: `  watchparty serve
-  watchparty serve --listen 0.0.0.0:54321 --data ./party-data`,
+  watchparty serve --listen 0.0.0.0:54321 --data ./party-data
+  watchparty serve --domain party.example.com
+  watchparty serve --tls-cert fullchain.pem --tls-key privkey.pem --log-format json`,
 		Args: noArgs,
 		RunE: runE(o, runF),
 	}
-	cmd.Flags().StringVar(&o.Listen, "listen", server.DefaultListen, "address to listen on (host:port); 0.0.0.0:PORT to accept other machines")
+	cmd.Flags().StringVar(&o.Listen, "listen", "", "address to listen on (host:port; default "+server.DefaultListen+", with --tls-cert :54321, with --domain :443); 0.0.0.0:PORT to accept other machines")
 	cmd.Flags().StringVar(&o.DataDir, "data", "", "data directory (database, keys)")
 	cmd.Flags().BoolVarP(&o.Verbose, "verbose", "v", false, "log every request and connection")
 	cmd.Flags().DurationVar(&o.StaleAfter, "stale-after", 15*time.Second, "a member with no beat for this long is stale (a stale host is replaced)")
 	cmd.Flags().DurationVar(&o.GoneAfter, "gone-after", 45*time.Second, "a client with no beat for this long is gone (a person with none left drops out)")
+	o.registerTLS(cmd)
 	return cmd
 }
 
@@ -84,21 +107,26 @@ func runServe(ctx context.Context, o *serveOptions) error {
 		}
 		dataDir = filepath.Join(p.Data, "server")
 	}
-	level := slog.LevelInfo
-	if o.Verbose {
-		level = slog.LevelDebug
+	logger := o.logger()
+	tlsConf, err := o.tlsConfig(dataDir, logger)
+	if err != nil {
+		return err
 	}
-	logger := slog.New(slog.NewTextHandler(o.io.ErrOut, &slog.HandlerOptions{Level: level}))
 	srv, err := server.Start(server.Config{DataDir: dataDir, Version: version, Logger: logger,
-		StaleAfter: o.StaleAfter, GoneAfter: o.GoneAfter}, o.Listen)
+		StaleAfter: o.StaleAfter, GoneAfter: o.GoneAfter, TLS: tlsConf.config}, o.Listen)
 	if le := (*server.ListenError)(nil); errors.As(err, &le) {
-		return fmt.Errorf("%w (is another server running? pick another port with --listen)", err)
+		return fmt.Errorf("%w (%s)", err, listenHint(le, o))
 	} else if err != nil {
 		return err
 	}
-	for _, u := range serverURLs(srv.Addr) {
+	urls := serverURLs(srv.Addr)
+	if tlsConf.config != nil {
+		urls = tlsConf.urls(srv.Addr)
+	}
+	for _, u := range urls {
 		fmt.Fprintf(o.io.Out, "watchparty server listening on %s\n", u)
 	}
+	tlsConf.obtain(logger)
 	fmt.Fprintf(o.io.Out, "anon key: %s\n", srv.AnonKey())
 	fmt.Fprintf(o.io.Out, "data: %s\n", dataDir)
 	err = srv.Wait(ctx)

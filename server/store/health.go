@@ -1,0 +1,9 @@
+package store
+
+import "context"
+
+// Ping checks that the database answers a read (GET /healthz).
+func (s *Store) Ping(ctx context.Context) error {
+	var n int
+	return s.db.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_master").Scan(&n)
+}
