@@ -22,6 +22,10 @@ type apiError struct {
 	message string
 }
 
+// errorDetails are more keys of an error reply's error object (NOT_READY's not_ready): a
+// handler returns them as its data along with the error.
+type errorDetails map[string]any
+
 func (e *apiError) Error() string { return e.message }
 
 func invalid(format string, args ...any) *apiError {
@@ -29,7 +33,15 @@ func invalid(format string, args ...any) *apiError {
 }
 
 func writeFunctionError(w http.ResponseWriter, e *apiError) {
-	writeJSON(w, e.status, map[string]any{"success": false, "error": map[string]any{"code": e.code, "message": e.message}})
+	writeFunctionErrorWith(w, e, nil)
+}
+
+func writeFunctionErrorWith(w http.ResponseWriter, e *apiError, details errorDetails) {
+	body := map[string]any{"code": e.code, "message": e.message}
+	for k, v := range details {
+		body[k] = v
+	}
+	writeJSON(w, e.status, map[string]any{"success": false, "error": body})
 }
 
 // storeError maps store errors to API errors.
@@ -112,6 +124,17 @@ func (f fields) num(name string, required bool) (*float64, *apiError) {
 	return &v, nil
 }
 
+func (f fields) boolean(name string) (*bool, *apiError) {
+	if !f.present(name) {
+		return nil, nil
+	}
+	var v bool
+	if err := json.Unmarshal(f[name], &v); err != nil {
+		return nil, invalid("%s must be a boolean", name)
+	}
+	return &v, nil
+}
+
 func (f fields) integer(name string) (*int64, *apiError) {
 	if !f.present(name) {
 		return nil, nil
@@ -171,6 +194,8 @@ func (s *Server) handleFunction(w http.ResponseWriter, r *http.Request) {
 		"rooms/leave":     s.fnLeaveRoom,
 		"rooms/handover":  s.fnHandover,
 		"sync/control":    s.fnControl,
+		"rooms/settings":  s.fnSettings,
+		"rooms/ready":     s.fnReady,
 		"comments/create": s.fnComment,
 	}
 	h, ok := handlers[name]
@@ -209,7 +234,8 @@ func (s *Server) handleFunction(w http.ResponseWriter, r *http.Request) {
 			s.log.Error("function failed", "fn", name, "err", e.message)
 			e = &apiError{e.status, "INTERNAL", "internal error"}
 		}
-		writeFunctionError(w, e)
+		details, _ := data.(errorDetails)
+		writeFunctionErrorWith(w, e, details)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"success": true, "data": data})
@@ -241,6 +267,11 @@ func (s *Server) fnCreateRoom(r *http.Request, c caller, f fields) (any, *apiErr
 	if nr.EpisodeNumber, e = f.integer("episode_number"); e != nil {
 		return nil, e
 	}
+	readyMode, e := f.boolean("ready_mode")
+	if e != nil {
+		return nil, e
+	}
+	nr.ReadyMode = readyMode != nil && *readyMode
 	clientID, e := f.clientID("client_id")
 	if e != nil {
 		return nil, e
@@ -327,8 +358,8 @@ func (s *Server) fnHandover(r *http.Request, c caller, f fields) (any, *apiError
 	if e != nil {
 		return nil, e
 	}
-	if !s.limits.allow("control:"+c.userID+":"+roomID, 20, 10*time.Second) {
-		return nil, &apiError{http.StatusTooManyRequests, "RATE_LIMITED", "too many controls: at most 20 in 10 s"}
+	if e := s.allowControl(c, roomID); e != nil {
+		return nil, e
 	}
 	room, err := s.store.Handover(r.Context(), roomID, c.userID, *to)
 	if err != nil {
@@ -362,7 +393,11 @@ func (s *Server) fnControl(r *http.Request, c caller, f fields) (any, *apiError)
 	if rate != nil && (*rate < 0.25 || *rate > 4) {
 		return nil, invalid("playback_rate must be between 0.25 and 4")
 	}
-	ctl := store.Control{Action: *action, CurrentTime: pos, PlaybackRate: rate}
+	force, e := f.boolean("force")
+	if e != nil {
+		return nil, e
+	}
+	ctl := store.Control{Action: *action, CurrentTime: pos, PlaybackRate: rate, Force: force != nil && *force}
 	if *action == "wait" || f.present("waiting_for") {
 		if ctl.WaitingFor, e = f.waitingFor(*action == "wait"); e != nil {
 			return nil, e
@@ -379,10 +414,14 @@ func (s *Server) fnControl(r *http.Request, c caller, f fields) (any, *apiError)
 		t := time.UnixMicro(int64(*at * 1000))
 		ctl.PositionAt = &t
 	}
-	if !s.limits.allow("control:"+c.userID+":"+roomID, 20, 10*time.Second) {
-		return nil, &apiError{http.StatusTooManyRequests, "RATE_LIMITED", "too many controls: at most 20 in 10 s"}
+	if e := s.allowControl(c, roomID); e != nil {
+		return nil, e
 	}
 	room, err := s.store.ControlRoom(r.Context(), roomID, c.userID, ctl)
+	var nr *store.NotReadyError
+	if errors.As(err, &nr) {
+		return notReadyDetails(nr), &apiError{http.StatusConflict, "NOT_READY", nr.Error()}
+	}
 	if err != nil {
 		return nil, storeError(err)
 	}

@@ -193,7 +193,7 @@ func New(cfg Config) (*Server, error) {
 	st, err := store.Open(filepath.Join(cfg.DataDir, "watchparty.db"), store.Options{Now: cfg.Now, AllowNotice: s.allowNotice, WALLimit: cfg.WALLimit,
 		// A live member's row reaches screens before they would mark it stale: screens do at
 		// 15 s whatever the server's StaleAfter, and beats come every 3 s.
-		RowRefresh: min(cfg.StaleAfter*2/3, store.DefaultRowRefresh)})
+		RowRefresh: min(cfg.StaleAfter*2/3, store.DefaultRowRefresh), StaleAfter: cfg.StaleAfter})
 	if err != nil {
 		return nil, err
 	}

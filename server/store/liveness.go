@@ -134,8 +134,8 @@ const heirOrder = ` ORDER BY announced DESC, joined_at, rowid LIMIT 1`
 // they were announced, and, when m was the host, the role passed to the next heir.
 func (s *Store) personLeaves(ctx context.Context, tx *sql.Tx, w *changeSet, room *Room, m Member, why leaveReason, now string) error {
 	old := m
-	m.Role, m.IsPlaying, m.LeftAt = "member", false, &now
-	if _, err := tx.ExecContext(ctx, `UPDATE room_members SET role = 'member', is_playing = 0, left_at = ? WHERE room_id = ? AND user_id = ?`,
+	m.Role, m.IsPlaying, m.LeftAt, m.Ready = "member", false, &now, false
+	if _, err := tx.ExecContext(ctx, `UPDATE room_members SET role = 'member', is_playing = 0, left_at = ?, ready = 0 WHERE room_id = ? AND user_id = ?`,
 		now, room.RoomID, m.UserID); err != nil {
 		return err
 	}
@@ -154,7 +154,7 @@ func (s *Store) personLeaves(ctx context.Context, tx *sql.Tx, w *changeSet, room
 		}
 	}
 	if room.HostUserID != m.UserID {
-		return nil
+		return s.maybeStart(ctx, tx, w, room) // the last one not ready may have left
 	}
 	heir, err := scanMember(tx.QueryRowContext(ctx, memberSelect+` WHERE room_id = ? AND left_at IS NULL`+heirOrder, room.RoomID))
 	if errors.Is(err, ErrNotMember) {
@@ -167,7 +167,10 @@ func (s *Store) personLeaves(ctx context.Context, tx *sql.Tx, w *changeSet, room
 	if why == droppedOut {
 		comment += " (" + m.Username + " went quiet)"
 	}
-	return s.makeHost(ctx, tx, w, room, &heir, comment, now)
+	if err := s.makeHost(ctx, tx, w, room, &heir, comment, now); err != nil {
+		return err
+	}
+	return s.maybeStart(ctx, tx, w, room) // the heir is not asked: they may have been the last one
 }
 
 // Handover gives the host role from fromUserID, the host, to toUserID, another current member.
@@ -243,7 +246,7 @@ func (s *Store) Sweep(ctx context.Context, staleBefore, goneBefore time.Time) (d
 			dropped++
 		}
 		quietHosts, err := queryMembers(ctx, tx, `SELECT m.room_id, m.user_id, m.username, m.role, m."current_time", m.is_playing,
-			m.last_seen, m.joined_at, m.left_at, m.announced, m.buffering FROM room_members m JOIN rooms r
+			m.last_seen, m.joined_at, m.left_at, m.announced, m.buffering, m.ready FROM room_members m JOIN rooms r
 			ON r.room_id = m.room_id AND r.host_user_id = m.user_id WHERE m.left_at IS NULL AND m.last_seen < ?`, stale)
 		if err != nil {
 			return err
@@ -269,7 +272,9 @@ func (s *Store) Sweep(ctx context.Context, staleBefore, goneBefore time.Time) (d
 			}
 			handed++
 		}
-		return nil
+		// A pending start waits for live members only: one who went quiet holds it no longer.
+		_, err = s.startPendingRooms(ctx, tx, w)
+		return err
 	})
 	if err == nil {
 		s.forgetGoneClients(goneBefore)

@@ -17,6 +17,7 @@ type NewRoom struct {
 	MediaDuration *float64
 	AnimeID       *string
 	EpisodeNumber *int64
+	ReadyMode     bool
 }
 
 // DefaultWaitLimit is a new room's wait_limit in seconds; MaxWaitLimit the largest allowed and
@@ -48,15 +49,15 @@ func (s *Store) CreateRoom(ctx context.Context, userID, username, clientID strin
 		RoomID: NewRoomID(), HostUserID: userID, MediaURL: nr.MediaURL, MediaTitle: nr.MediaTitle,
 		MediaDuration: nr.MediaDuration, AnimeID: nr.AnimeID, EpisodeNumber: nr.EpisodeNumber,
 		PlaybackRate: 1, UpdatedAt: now, CreatedAt: now, OwnerUserID: userID,
-		WaitingFor: []string{}, WaitLimit: DefaultWaitLimit,
+		WaitingFor: []string{}, WaitLimit: DefaultWaitLimit, ReadyMode: nr.ReadyMode,
 	}
 	member := Member{RoomID: room.RoomID, UserID: userID, Username: username, Role: "host", LastSeen: now, JoinedAt: now, Announced: true}
 	err := s.write(ctx, func(tx *sql.Tx, w *changeSet) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO rooms (room_id, host_user_id, media_url, media_title, media_duration,
 			anime_id, episode_number, is_playing, "current_time", playback_rate, state_version, updated_at, created_at,
-			owner_user_id, owner_handed_over)
-			VALUES (?, ?, ?, ?, ?, ?, ?, 0, 0, 1, 0, ?, ?, ?, 0)`,
-			room.RoomID, userID, nr.MediaURL, nr.MediaTitle, nr.MediaDuration, nr.AnimeID, nr.EpisodeNumber, now, now, userID)
+			owner_user_id, owner_handed_over, ready_mode)
+			VALUES (?, ?, ?, ?, ?, ?, ?, 0, 0, 1, 0, ?, ?, ?, 0, ?)`,
+			room.RoomID, userID, nr.MediaURL, nr.MediaTitle, nr.MediaDuration, nr.AnimeID, nr.EpisodeNumber, now, now, userID, nr.ReadyMode)
 		if err != nil {
 			return fmt.Errorf("insert room: %w", err)
 		}
@@ -283,6 +284,8 @@ type Control struct {
 	// WaitingFor is a wait's members (action wait): current members, no duplicates, at most
 	// MaxWaitingFor; the caller checks the list's shape, ControlRoom their membership.
 	WaitingFor []string
+	// Force plays a room in ready mode at once, ready or not (docs/api.md, "The ready check").
+	Force bool
 }
 
 // ErrNotWaitable is a wait naming someone who is not a current member of the room.
@@ -292,9 +295,12 @@ var ErrNotWaitable = errors.New("waiting_for must list current members of the ro
 // with a wrong clock can shift the room by no more than this.
 const MaxPositionAge = 2 * time.Second
 
-// ControlRoom applies a host control and bumps state_version.
+// ControlRoom applies a host control and bumps state_version. A play in ready mode while a
+// live member is not ready (and without Force) leaves the room paused with its start pending
+// and returns a *NotReadyError.
 func (s *Store) ControlRoom(ctx context.Context, roomID, userID string, c Control) (Room, error) {
 	var room Room
+	var notReady *NotReadyError
 	err := s.write(ctx, func(tx *sql.Tx, w *changeSet) error {
 		var err error
 		if room, err = scanRoom(tx.QueryRowContext(ctx, roomSelect+` WHERE room_id = ?`, roomID)); err != nil {
@@ -309,9 +315,27 @@ func (s *Store) ControlRoom(ctx context.Context, roomID, userID string, c Contro
 		old := room
 		switch c.Action {
 		case "play":
-			room.IsPlaying = true
+			if room.ReadyMode && !room.IsPlaying && !c.Force {
+				if err := s.flushRoom(ctx, tx, w, roomID); err != nil {
+					return err
+				}
+				waiting, err := s.notReady(ctx, tx, room)
+				if err != nil {
+					return err
+				}
+				if len(waiting) > 0 {
+					// Not an error for the transaction: the pending start is stored.
+					room.StartPending, room.WaitingFor = true, []string{}
+					room.CurrentTime = s.clampToMedia(room, c.CurrentTime)
+					room.StateVersion++
+					room.UpdatedAt = FormatTime(s.now())
+					notReady = &NotReadyError{Room: room, Members: waiting}
+					return writeRoomState(ctx, tx, w, old, room)
+				}
+			}
+			room.IsPlaying, room.StartPending = true, false
 		case "pause":
-			room.IsPlaying = false
+			room.IsPlaying, room.StartPending = false, false
 		case "wait":
 			for _, id := range c.WaitingFor {
 				if !s.IsMember(roomID, id) {
@@ -319,7 +343,9 @@ func (s *Store) ControlRoom(ctx context.Context, roomID, userID string, c Contro
 				}
 			}
 			room.IsPlaying = false
-		case "seek", "sync", "rate":
+		case "seek":
+			room.StartPending = false
+		case "sync", "rate":
 		default:
 			return fmt.Errorf("unknown action %q", c.Action)
 		}
@@ -331,10 +357,7 @@ func (s *Store) ControlRoom(ctx context.Context, roomID, userID string, c Contro
 			age := min(max(now.Sub(*c.PositionAt), 0), MaxPositionAge)
 			c.CurrentTime += age.Seconds() * room.PlaybackRate
 		}
-		if room.MediaDuration != nil && *room.MediaDuration > 0 && c.CurrentTime > *room.MediaDuration {
-			c.CurrentTime = *room.MediaDuration
-		}
-		room.CurrentTime = c.CurrentTime
+		room.CurrentTime = s.clampToMedia(room, c.CurrentTime)
 		room.StateVersion++
 		room.UpdatedAt = FormatTime(now)
 		switch c.Action {
@@ -343,16 +366,20 @@ func (s *Store) ControlRoom(ctx context.Context, roomID, userID string, c Contro
 		case "play", "pause", "seek":
 			room.WaitingFor = []string{}
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE rooms SET is_playing = ?, "current_time" = ?, playback_rate = ?, state_version = ?, updated_at = ?,
-			waiting_for = ? WHERE room_id = ?`,
-			room.IsPlaying, room.CurrentTime, room.PlaybackRate, room.StateVersion, room.UpdatedAt,
-			encodeWaiting(room.WaitingFor), roomID); err != nil {
-			return err
-		}
-		w.add(Change{Table: "rooms", Type: "UPDATE", Columns: RoomColumns, Record: room.Record(), OldRecord: old.Record()})
-		return nil
+		return writeRoomState(ctx, tx, w, old, room)
 	})
+	if err == nil && notReady != nil {
+		return room, notReady
+	}
 	return room, err
+}
+
+// clampToMedia clamps a position to the room's media duration when it is known.
+func (s *Store) clampToMedia(room Room, pos float64) float64 {
+	if room.MediaDuration != nil && *room.MediaDuration > 0 && pos > *room.MediaDuration {
+		return *room.MediaDuration
+	}
+	return pos
 }
 
 // NewComment holds the fields of a comment being posted.

@@ -45,6 +45,10 @@ type Room struct {
 	// wait); WaitLimit is the longest wait in seconds, 0 = never wait (docs/design.md §7.9).
 	WaitingFor []string `json:"waiting_for"`
 	WaitLimit  int64    `json:"wait_limit"`
+	// ReadyMode: the host's play waits until every live member is ready (ready.go);
+	// StartPending: the host asked to play in ready mode while someone was not ready.
+	ReadyMode    bool `json:"ready_mode"`
+	StartPending bool `json:"start_pending"`
 }
 
 // RoomColumns are the rooms columns with their Postgres types.
@@ -54,6 +58,7 @@ var RoomColumns = []Column{
 	{"current_time", "float8"}, {"playback_rate", "float8"}, {"state_version", "int8"},
 	{"updated_at", "timestamptz"}, {"created_at", "timestamptz"}, {"owner_user_id", "uuid"},
 	{"owner_handed_over", "bool"}, {"waiting_for", "jsonb"}, {"wait_limit", "int4"},
+	{"ready_mode", "bool"}, {"start_pending", "bool"},
 }
 
 // Record returns the row as a change-payload map.
@@ -65,6 +70,7 @@ func (r Room) Record() map[string]any {
 		"playback_rate": r.PlaybackRate, "state_version": r.StateVersion, "updated_at": r.UpdatedAt,
 		"created_at": r.CreatedAt, "owner_user_id": r.OwnerUserID, "owner_handed_over": r.OwnerHandedOver,
 		"waiting_for": waitingList(r.WaitingFor), "wait_limit": r.WaitLimit,
+		"ready_mode": r.ReadyMode, "start_pending": r.StartPending,
 	}
 }
 
@@ -84,6 +90,8 @@ type Member struct {
 	Announced bool `json:"announced"`
 	// Buffering is the latest beat's p_buffering: the member's mpv waits for data.
 	Buffering bool `json:"buffering"`
+	// Ready is the person's answer to the ready check (ready.go); false after a leave.
+	Ready bool `json:"ready"`
 }
 
 // Current reports whether the member is in the room (has not left).
@@ -93,7 +101,7 @@ func (m Member) Current() bool { return m.LeftAt == nil }
 var MemberColumns = []Column{
 	{"room_id", "text"}, {"user_id", "uuid"}, {"username", "text"}, {"role", "text"},
 	{"current_time", "float8"}, {"is_playing", "bool"}, {"last_seen", "timestamptz"}, {"joined_at", "timestamptz"},
-	{"left_at", "timestamptz"}, {"announced", "bool"}, {"buffering", "bool"},
+	{"left_at", "timestamptz"}, {"announced", "bool"}, {"buffering", "bool"}, {"ready", "bool"},
 }
 
 // Record returns the row as a change-payload map.
@@ -101,7 +109,7 @@ func (m Member) Record() map[string]any {
 	return map[string]any{
 		"room_id": m.RoomID, "user_id": m.UserID, "username": m.Username, "role": m.Role,
 		"current_time": m.CurrentTime, "is_playing": m.IsPlaying, "last_seen": m.LastSeen, "joined_at": m.JoinedAt,
-		"left_at": ptr(m.LeftAt), "announced": m.Announced, "buffering": m.Buffering,
+		"left_at": ptr(m.LeftAt), "announced": m.Announced, "buffering": m.Buffering, "ready": m.Ready,
 	}
 }
 
@@ -144,7 +152,8 @@ func ptr[T any](p *T) any {
 }
 
 const roomSelect = `SELECT room_id, host_user_id, media_url, media_title, media_duration, anime_id, episode_number,
-	is_playing, "current_time", playback_rate, state_version, updated_at, created_at, owner_user_id, owner_handed_over, waiting_for, wait_limit FROM rooms`
+	is_playing, "current_time", playback_rate, state_version, updated_at, created_at, owner_user_id, owner_handed_over, waiting_for, wait_limit,
+	ready_mode, start_pending FROM rooms`
 
 type scanner interface{ Scan(dest ...any) error }
 
@@ -156,7 +165,7 @@ func scanRoom(row scanner) (Room, error) {
 	var waiting string
 	err := row.Scan(&r.RoomID, &r.HostUserID, &url, &title, &dur, &anime, &ep, &r.IsPlaying,
 		&r.CurrentTime, &r.PlaybackRate, &r.StateVersion, &r.UpdatedAt, &r.CreatedAt, &r.OwnerUserID, &r.OwnerHandedOver,
-		&waiting, &r.WaitLimit)
+		&waiting, &r.WaitLimit, &r.ReadyMode, &r.StartPending)
 	if err == sql.ErrNoRows {
 		return r, ErrRoomNotFound
 	}
@@ -166,13 +175,13 @@ func scanRoom(row scanner) (Room, error) {
 	return r, err
 }
 
-const memberSelect = `SELECT room_id, user_id, username, role, "current_time", is_playing, last_seen, joined_at, left_at, announced, buffering FROM room_members`
+const memberSelect = `SELECT room_id, user_id, username, role, "current_time", is_playing, last_seen, joined_at, left_at, announced, buffering, ready FROM room_members`
 
 // scanMember reads a member row, current or left; ErrNotMember when there is none.
 func scanMember(row scanner) (Member, error) {
 	var m Member
 	var left sql.NullString
-	err := row.Scan(&m.RoomID, &m.UserID, &m.Username, &m.Role, &m.CurrentTime, &m.IsPlaying, &m.LastSeen, &m.JoinedAt, &left, &m.Announced, &m.Buffering)
+	err := row.Scan(&m.RoomID, &m.UserID, &m.Username, &m.Role, &m.CurrentTime, &m.IsPlaying, &m.LastSeen, &m.JoinedAt, &left, &m.Announced, &m.Buffering, &m.Ready)
 	if err == sql.ErrNoRows {
 		return m, ErrNotMember
 	}

@@ -65,6 +65,7 @@ type Store struct {
 
 	live       live          // liveness beats held in memory (beats.go)
 	rowRefresh time.Duration // see Options.RowRefresh
+	staleAfter time.Duration // see Options.StaleAfter
 
 	endedMu sync.RWMutex
 	ended   map[string]time.Time // session id → when it ended (see SessionEnded)
@@ -87,6 +88,9 @@ type Options struct {
 	// RowRefresh is how old the last_seen of a member's published row may get before a beat
 	// publishes it again even though nothing else changed (beats.go); default DefaultRowRefresh.
 	RowRefresh time.Duration
+	// StaleAfter is the liveness stale time: a member seen within it is live, and the ready
+	// check waits for live members only (ready.go); default DefaultStaleAfter.
+	StaleAfter time.Duration
 }
 
 // DefaultRowRefresh: with a beat every 3 s, a live member's row on a screen is never more than
@@ -123,8 +127,12 @@ func Open(path string, opts Options) (*Store, error) {
 	if rowRefresh <= 0 {
 		rowRefresh = DefaultRowRefresh
 	}
+	staleAfter := opts.StaleAfter
+	if staleAfter <= 0 {
+		staleAfter = DefaultStaleAfter
+	}
 	s := &Store{db: db, path: path, walLimit: walLimit, now: now, members: map[string]map[string]bool{}, allowNotice: opts.AllowNotice,
-		rowRefresh: rowRefresh, live: live{rooms: map[string]*liveRoom{}, members: map[string]map[string]*liveMember{}}}
+		rowRefresh: rowRefresh, staleAfter: staleAfter, live: live{rooms: map[string]*liveRoom{}, members: map[string]map[string]*liveMember{}}}
 	if err := s.migrate(context.Background()); err != nil {
 		db.Close()
 		return nil, err

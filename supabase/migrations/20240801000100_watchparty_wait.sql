@@ -100,11 +100,12 @@ end
 $$;
 
 -- ---------------------------------------------------------------------------------------------
--- sync/control: as in the lifecycle migration, plus the action "wait" with p_waiting_for (a JSON
--- array of 1 to 16 distinct user ids of current members): the room pauses at current_time with
--- waiting_for set. play, pause and seek clear waiting_for; sync and rate keep it.
+-- sync/control: as in the ready migration (p_force and the held play of the ready check), plus the
+-- action "wait" with p_waiting_for (a JSON array of 1 to 16 distinct user ids of current members):
+-- the room pauses at current_time with waiting_for set. play (held or not), pause and seek clear
+-- waiting_for; sync and rate keep it.
 
-drop function public.control_room(text, text, double precision, double precision, text, double precision);
+drop function public.control_room(text, text, double precision, double precision, text, double precision, boolean);
 create function public.control_room(
   p_room_id        text default null,
   p_action         text default null,
@@ -112,7 +113,8 @@ create function public.control_room(
   p_playback_rate  double precision default null,
   p_user_id        text default null,
   p_position_at    double precision default null,
-  p_waiting_for    jsonb default null
+  p_waiting_for    jsonb default null,
+  p_force          boolean default null
 )
 returns jsonb
 language plpgsql
@@ -126,6 +128,9 @@ declare
   v_rate double precision;
   v_time double precision := p_current_time;
   v_waiting jsonb;
+  v_pending boolean;
+  v_not_ready jsonb;
+  v_count integer;
   v_rule constant text := 'waiting_for must be 1 to 16 different user ids of current members';
 begin
   if p_room_id is null or p_action is null or p_current_time is null then
@@ -177,7 +182,30 @@ begin
 
   perform watchparty_private.take_control(p_room_id, v_uid);
 
+  -- The ready check (the ready migration): a held play stores the pending start and returns
+  -- not_ready, which the Edge Function answers 409 NOT_READY.
+  if p_action = 'play' and v_room.ready_mode and not v_room.is_playing and p_force is not true then
+    select count(*), coalesce(jsonb_agg(jsonb_build_object('user_id', w.user_id, 'username', w.username)
+                                        order by w.n) filter (where w.n <= 20), '[]')
+    into v_count, v_not_ready
+    from (select nr.user_id, nr.username, row_number() over () as n
+          from watchparty_private.not_ready(v_room) nr) w;
+    if v_count > 0 then
+      update public.rooms set
+        "current_time" = case when media_duration > 0 then least(v_time, media_duration) else v_time end,
+        waiting_for = '[]'::jsonb,
+        state_version = state_version + 1,
+        updated_at = now(),
+        start_pending = true
+      where room_id = p_room_id
+      returning * into v_room;
+      return jsonb_build_object('room', watchparty_private.room_json(v_room),
+        'not_ready', v_not_ready, 'not_ready_count', v_count);
+    end if;
+  end if;
+
   v_playing := case p_action when 'play' then true when 'pause' then false when 'wait' then false else v_room.is_playing end;
+  v_pending := case when p_action in ('play', 'pause', 'seek') then false else v_room.start_pending end;
   v_rate := coalesce(p_playback_rate, v_room.playback_rate);
   v_waiting := case p_action when 'wait' then p_waiting_for when 'play' then '[]'::jsonb when 'pause' then '[]'::jsonb
                              when 'seek' then '[]'::jsonb else v_room.waiting_for end;
@@ -191,7 +219,8 @@ begin
     playback_rate = v_rate,
     waiting_for = v_waiting,
     state_version = state_version + 1,
-    updated_at = now()
+    updated_at = now(),
+    start_pending = v_pending
   where room_id = p_room_id
   returning * into v_room;
 
@@ -207,10 +236,10 @@ grant execute on function watchparty_private.is_room_member(text) to anon, authe
 grant execute on function watchparty_private.may_use_room_topic(text) to anon, authenticated, service_role;
 
 revoke all on function
-  public.control_room(text, text, double precision, double precision, text, double precision, jsonb),
+  public.control_room(text, text, double precision, double precision, text, double precision, jsonb, boolean),
   public.track_user_presence(text, text, jsonb, jsonb, jsonb, jsonb)
 from public;
 grant execute on function
-  public.control_room(text, text, double precision, double precision, text, double precision, jsonb),
+  public.control_room(text, text, double precision, double precision, text, double precision, jsonb, boolean),
   public.track_user_presence(text, text, jsonb, jsonb, jsonb, jsonb)
 to anon, authenticated, service_role;

@@ -56,6 +56,7 @@ const routes: Record<string, Route> = {
       { key: "anime_id", arg: "p_anime_id", type: "id" },
       { key: "episode_number", arg: "p_episode_number", type: "integer" },
       clientIdField,
+      { key: "ready_mode", arg: "p_ready_mode", type: "boolean" },
     ],
   },
   "rooms/join": {
@@ -90,7 +91,17 @@ const routes: Record<string, Route> = {
         type: "strings",
         invalid: "waiting_for must be 1 to 16 different user ids of current members",
       },
+      { key: "force", arg: "p_force", type: "boolean" },
     ],
+  },
+  // The host's settings, each optional (docs/api.md, "The ready check").
+  "rooms/settings": {
+    rpc: "update_room_settings",
+    fields: [roomIdField, { key: "ready_mode", arg: "p_ready_mode", type: "boolean" }],
+  },
+  "rooms/ready": {
+    rpc: "set_member_ready",
+    fields: [roomIdField, { key: "ready", arg: "p_ready", type: "boolean", required: true }],
   },
   "comments/create": {
     rpc: "create_comment",
@@ -310,6 +321,7 @@ function fromRpc(
       logError(`watchparty function: ${fn} returned no object`, result.data);
       return failure(500, "INTERNAL", "internal error");
     }
+    if (Array.isArray(result.data.not_ready)) return notReady(result.data);
     return json(200, { success: true, data: result.data });
   }
   const { status, error } = result;
@@ -323,6 +335,23 @@ function fromRpc(
   }
   logError(`watchparty function: ${fn} failed with status ${status}`, error);
   return failure(500, "INTERNAL", "internal error");
+}
+
+/**
+ * A play that the ready check held (control_room's reply with not_ready): 409 NOT_READY, naming
+ * who is not ready, as the embedded server words it. The pending start is stored: the SQL function
+ * returned rather than raised, so that its transaction commits.
+ */
+function notReady(data: Record<string, unknown>): Response {
+  const list = (data.not_ready as unknown[]).filter(isObject);
+  const count = typeof data.not_ready_count === "number" ? data.not_ready_count : list.length;
+  const names = list.slice(0, 5).map((m) => String(m.username ?? ""));
+  if (count > 5) names.push("…");
+  const message = `${count} not ready (${names.join(", ")}): play with force to start anyway`;
+  return json(409, {
+    success: false,
+    error: { code: "NOT_READY", message, not_ready: list, not_ready_count: count },
+  });
 }
 
 function failure(status: number, code: string, message: string, headers: Record<string, string> = {}): Response {
