@@ -46,16 +46,36 @@ type Room struct {
 
 // Member is a member joining, leaving or reporting.
 type Member struct {
-	Change   string  `json:"change"` // join | leave | update
-	DriftMS  int64   `json:"drift_ms"`
-	Host     bool    `json:"host"`
-	Playing  bool    `json:"playing"`
-	Position float64 `json:"position"`
-	Stale    bool    `json:"stale"`
-	TS       string  `json:"ts"`
-	Type     string  `json:"type"` // "member"
-	UserID   string  `json:"user_id"`
-	Username string  `json:"username"`
+	Buffering bool    `json:"buffering"` // their mpv waits for data (their last beat)
+	Change    string  `json:"change"`    // join | leave | update
+	DriftMS   int64   `json:"drift_ms"`
+	Host      bool    `json:"host"`
+	Playing   bool    `json:"playing"`
+	Position  float64 `json:"position"`
+	Stale     bool    `json:"stale"`
+	TS        string  `json:"ts"`
+	Type      string  `json:"type"` // "member"
+	UserID    string  `json:"user_id"`
+	Username  string  `json:"username"`
+}
+
+// Buffering is our own mpv starting (true) or ending (false) to wait for data; a beat tells
+// the room at once.
+type Buffering struct {
+	Buffering bool   `json:"buffering"`
+	TS        string `json:"ts"`
+	Type      string `json:"type"` // "buffering"
+}
+
+// Wait is the room starting (Ended empty) or ending a wait for buffering members: Ended is
+// "ready", "timeout" (the room's wait limit passed) or "host" (the host did not wait any more).
+type Wait struct {
+	Ended   string   `json:"ended,omitempty"`
+	Message string   `json:"message"`
+	Names   []string `json:"names"`
+	TS      string   `json:"ts"`
+	Type    string   `json:"type"` // "wait"
+	UserIDs []string `json:"user_ids"`
 }
 
 // Presence is the set of user ids present on the realtime channel.

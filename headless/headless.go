@@ -115,7 +115,7 @@ func (p *printer) event(ev room.Event) {
 	case room.MemberChanged:
 		m := ev.Member
 		p.emit(&Member{Type: "member", Change: ev.Change, UserID: m.UserID, Username: m.Name, Host: m.IsHost,
-			Playing: m.Playing, Position: round3(m.Position), DriftMS: m.DriftMS, Stale: m.Stale},
+			Playing: m.Playing, Position: round3(m.Position), DriftMS: m.DriftMS, Stale: m.Stale, Buffering: m.Buffering},
 			fmt.Sprintf("%s %s", m.Name, ev.Change))
 	case room.PresenceChanged:
 		p.emit(&Presence{Type: "presence", Online: ev.Online}, fmt.Sprintf("%d online", len(ev.Online)))
@@ -141,6 +141,14 @@ func (p *printer) event(ev room.Event) {
 		p.emit(&Notice{Type: typ, Level: string(ev.Level), Message: ev.Text}, ev.Text)
 	case room.ConnectionChanged:
 		p.connection(ev.Conn)
+	case room.BufferingChanged:
+		human := "buffering"
+		if !ev.Buffering {
+			human = "buffering over"
+		}
+		p.emit(&Buffering{Type: "buffering", Buffering: ev.Buffering}, human)
+	case room.WaitChanged:
+		p.emit(&Wait{Type: "wait", Ended: ev.Ended, Message: ev.Text, Names: ev.Names, UserIDs: ev.UserIDs}, ev.Text)
 	}
 }
 
@@ -197,6 +205,8 @@ func (e *Sync) stamp(ts string) string         { e.TS = ts; return e.Type }
 func (e *Room) stamp(ts string) string         { e.TS = ts; return e.Type }
 func (e *Member) stamp(ts string) string       { e.TS = ts; return e.Type }
 func (e *Presence) stamp(ts string) string     { e.TS = ts; return e.Type }
+func (e *Buffering) stamp(ts string) string    { e.TS = ts; return e.Type }
+func (e *Wait) stamp(ts string) string         { e.TS = ts; return e.Type }
 func (e *Comment) stamp(ts string) string      { e.TS = ts; return e.Type }
 func (e *Notice) stamp(ts string) string       { e.TS = ts; return e.Type }
 func (e *Disconnected) stamp(ts string) string { e.TS = ts; return e.Type }

@@ -71,6 +71,8 @@ func TestJSONLines(t *testing.T) {
 		room.Notice{Level: room.NoticeError, Text: "broken"},
 		room.ConnectionChanged{Conn: room.Connection{State: room.ConnReconnecting, Err: "eof", RetryAt: t0}},
 		room.ConnectionChanged{Conn: room.Connection{State: room.ConnConnected}},
+		room.BufferingChanged{Buffering: true},
+		room.WaitChanged{UserIDs: []string{"u2"}, Names: []string{"carol"}, Ended: "timeout", Text: "went on without carol"},
 		room.Closed{Err: errors.New("kicked")},
 	)
 	var out bytes.Buffer
@@ -83,7 +85,7 @@ func TestJSONLines(t *testing.T) {
 		`{"drift_ms":-1,"expected":1,"in_sync":true,"members":1,"mode":"following","playing":true,"position":1,"speed":1,"status":"in sync","ts":"2026-05-01T12:00:01.200Z","type":"sync"}`,
 		`{"drift_ms":-1,"expected":1.4,"in_sync":false,"members":1,"mode":"detached","playing":true,"position":1.4,"speed":1,"status":"detached","ts":"2026-05-01T12:00:02.400Z","type":"sync"}`,
 		`{"current_time":10.123,"host_name":"bob","host_user_id":"u0","playback_rate":1,"playing":true,"state_version":3,"ts":"2026-05-01T12:00:02.800Z","type":"room"}`,
-		`{"change":"join","drift_ms":0,"host":false,"playing":false,"position":2,"stale":false,"ts":"2026-05-01T12:00:03.200Z","type":"member","user_id":"u2","username":"carol"}`,
+		`{"buffering":false,"change":"join","drift_ms":0,"host":false,"playing":false,"position":2,"stale":false,"ts":"2026-05-01T12:00:03.200Z","type":"member","user_id":"u2","username":"carol"}`,
 		`{"online":["u0","u1"],"ts":"2026-05-01T12:00:03.600Z","type":"presence"}`,
 		`{"created_at":"2026-05-01T12:00:00Z","history":true,"id":1,"message":"hi","system":false,"ts":"2026-05-01T12:00:04.000Z","type":"comment","user_id":"u0","username":"bob"}`,
 		`{"created_at":"2026-05-01T12:00:00Z","id":2,"message":"<b>","system":false,"ts":"2026-05-01T12:00:04.400Z","type":"comment","user_id":"u1","username":"alice","video_time":12.346}`,
@@ -91,7 +93,9 @@ func TestJSONLines(t *testing.T) {
 		`{"level":"error","message":"broken","ts":"2026-05-01T12:00:05.200Z","type":"error"}`,
 		`{"error":"eof","retry_at":"2026-05-01T12:00:00Z","state":"reconnecting","ts":"2026-05-01T12:00:05.600Z","type":"disconnected"}`,
 		`{"reconnected":true,"ts":"2026-05-01T12:00:06.000Z","type":"connected"}`,
-		`{"message":"kicked","ts":"2026-05-01T12:00:06.400Z","type":"error"}`,
+		`{"buffering":true,"ts":"2026-05-01T12:00:06.400Z","type":"buffering"}`,
+		`{"ended":"timeout","message":"went on without carol","names":["carol"],"ts":"2026-05-01T12:00:06.800Z","type":"wait","user_ids":["u2"]}`,
+		`{"message":"kicked","ts":"2026-05-01T12:00:07.200Z","type":"error"}`,
 	}
 	got := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
 	if !reflect.DeepEqual(got, want) {
@@ -111,6 +115,7 @@ func TestKeysSorted(t *testing.T) {
 	for _, v := range []any{
 		&Connected{Host: &host, Reconnected: true, RoomID: "r", UserID: "u"}, &Sync{}, &Room{}, &Member{}, &Presence{},
 		&Comment{History: true, VideoTime: &one}, &Notice{Level: "info"}, &Disconnected{RetryAt: "x"}, &Hosting{},
+		&Buffering{}, &Wait{Ended: "ready"},
 	} {
 		var buf bytes.Buffer
 		if err := WriteJSON(&buf, v); err != nil {

@@ -48,6 +48,9 @@ type Member struct {
 	// made its first liveness beat: screens don't list them yet (a join that
 	// fails never shows). Rows without the column read as announced.
 	Announced bool
+	// Buffering is the member's buffering mark from their last beat (false for rows without
+	// it).
+	Buffering bool
 }
 
 // Left reports whether the row is of a member who has left the room.
@@ -109,6 +112,7 @@ func ParseMemberRow(m map[string]any) (Member, error) {
 			return Member{}, err
 		}
 	}
+	mem.Buffering, _ = m["buffering"].(bool)
 	return mem, nil
 }
 

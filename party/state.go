@@ -67,6 +67,10 @@ type RoomState struct {
 	// MediaURL is opened only after CheckMediaURL). Empty when the row does not carry them.
 	MediaURL   string
 	MediaTitle string
+	// Waiting is whom the room waits for while they buffer (empty: no wait); WaitLimit the
+	// longest wait (0: the room never waits, also for a server without the column).
+	Waiting   WaitList
+	WaitLimit time.Duration
 }
 
 // Known reports whether s holds a state read from the room, as opposed to the
@@ -182,6 +186,9 @@ func ParseRoomRow(m map[string]any) (RoomState, error) {
 			return RoomState{}, r.errorf("state_version %v is not an integer", v)
 		}
 		s.StateVersion = int64(v)
+	}
+	if err := parseWait(r, &s); err != nil {
+		return RoomState{}, err
 	}
 	return s, nil
 }

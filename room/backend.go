@@ -19,12 +19,15 @@ type backend interface {
 	// Control calls sync/control and returns the updated room; at is the server-clock
 	// instant pos was read at (zero: not sent).
 	Control(ctx context.Context, roomID string, action HostAction, pos float64, rate *float64, at time.Time) (party.RoomState, error)
+	// Wait calls sync/control with the action wait: the room pauses at pos waiting for ids.
+	Wait(ctx context.Context, roomID string, ids []string, pos float64, at time.Time) (party.RoomState, error)
 	// Handover calls rooms/handover.
 	Handover(ctx context.Context, roomID, toUserID string) error
 	// Comment calls comments/create.
 	Comment(ctx context.Context, roomID, message string, videoTime *float64) error
-	// TrackPresence calls the track_user_presence RPC (liveness, every 3 s).
-	TrackPresence(ctx context.Context, roomID string, pos float64, playing bool) error
+	// TrackPresence calls the track_user_presence RPC (liveness, every 3 s, and at once when
+	// our buffering mark changes).
+	TrackPresence(ctx context.Context, roomID string, pos float64, playing, buffering bool) error
 	// SyncState calls get_room_sync_state; Sent and Received bracket the request for the clock.
 	SyncState(ctx context.Context, roomID string) (roomSync, error)
 	// History reads the last n comments, newest first (unsanitised).

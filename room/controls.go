@@ -41,6 +41,9 @@ type Controls interface {
 	// ToggleOSD turns comments and room events on mpv's OSD off or on and returns whether
 	// they are on now.
 	ToggleOSD() bool
+	// EndWait ends the room's wait for buffering members at once: the room plays on without
+	// them (host only; docs/design.md §7.9).
+	EndWait(ctx context.Context) error
 	// Leave leaves the room and stops the mpv we started (an attached mpv keeps running). It
 	// returns within about 2 s whatever the server and mpv do; a second call while the first
 	// runs stops waiting for the server and returns once mpv is stopped.
@@ -59,6 +62,7 @@ const (
 	opSyncToLive
 	opComment
 	opHandover
+	opEndWait
 )
 
 // request is a Controls call on its way to the loop. The loop (or a task it starts) sends
@@ -140,6 +144,11 @@ func (s *Session) Handover(ctx context.Context, userID string) error {
 	return s.do(ctx, request{op: opHandover, text: userID})
 }
 
+// EndWait implements Controls.
+func (s *Session) EndWait(ctx context.Context) error {
+	return s.do(ctx, request{op: opEndWait})
+}
+
 // onRequest carries out a Controls request in the loop.
 func (s *Session) onRequest(e *engine, r request) {
 	if err := r.ctx.Err(); err != nil {
@@ -167,6 +176,8 @@ func (s *Session) onRequest(e *engine, r request) {
 			defer cancel()
 			r.reply <- s.be.Comment(ctx, s.opts.RoomID, r.text, at)
 		})
+	case opEndWait:
+		s.endWaitNow(e, r)
 	case opHandover:
 		if !e.isHost() {
 			r.reply <- ErrNotHost

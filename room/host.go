@@ -118,7 +118,11 @@ type hostOp struct {
 	// republish: the session restates where the room is (the republish rule, a lag fix),
 	// not a host action; a host action supersedes it.
 	republish bool
-	id        uint64 // set when it starts
+	// waitFor: the members of a wait (action ActionWait: our mpv pauses first); resume: a
+	// play that ends a wait (our mpv resumes first).
+	waitFor []string
+	resume  bool
+	id      uint64 // set when it starts
 }
 
 // hostOpDone is a host operation's result, back in the loop.
@@ -212,6 +216,20 @@ func (s *Session) runHostOp(ctx context.Context, p *player.Player, o hostOp, lag
 			return "", party.RoomState{}, err
 		}
 	}
+	switch {
+	case action == ActionWait:
+		if err := p.Pause(ctx); err != nil {
+			return "", party.RoomState{}, err
+		}
+		pos = pausedPosition(ctx, p)
+		room, err := s.be.Wait(ctx, s.opts.RoomID, o.waitFor, pos, clk.ServerNow(time.Now()))
+		return action, room, err
+	case o.resume:
+		if err := p.Play(ctx); err != nil {
+			return "", party.RoomState{}, err
+		}
+		pos = p.Position()
+	}
 	// While the room will be playing, the position is moved on by the learnt publish lag.
 	if action == ActionPlay || action != ActionPause && !p.Paused() {
 		r := 1.0
@@ -300,6 +318,9 @@ func (s *Session) onHostOpDone(e *engine, m hostOpDone) {
 			e.room = st
 			e.host.lastPublished = st
 			s.roomChanged(e)
+		}
+		if !m.op.republish && (m.action == ActionPlay || m.action == ActionSeek) {
+			e.wait.Acted(s.now()) // buffering soon after this makes the room wait
 		}
 		if st.IsPlaying {
 			e.host.checkAt = s.now().Add(lagCheckDelay)

@@ -132,6 +132,9 @@ func (b *memBackend) Control(ctx context.Context, roomID string, action HostActi
 	b.mu.Unlock()
 	st := b.update(func(r *party.RoomState) {
 		r.CurrentTime = pos
+		if action == ActionPlay || action == ActionPause || action == ActionSeek {
+			r.Waiting = ""
+		}
 		switch action {
 		case ActionPlay:
 			r.IsPlaying = true
@@ -156,7 +159,15 @@ func (b *memBackend) Comment(ctx context.Context, roomID, message string, videoT
 	return b.wait(ctx)
 }
 
-func (b *memBackend) TrackPresence(ctx context.Context, roomID string, pos float64, playing bool) error {
+func (b *memBackend) Wait(ctx context.Context, roomID string, ids []string, pos float64, at time.Time) (party.RoomState, error) {
+	st, err := b.Control(ctx, roomID, ActionWait, pos, nil, at)
+	if err != nil {
+		return st, err
+	}
+	return b.update(func(r *party.RoomState) { r.IsPlaying, r.Waiting = false, party.NewWaitList(ids) }), nil
+}
+
+func (b *memBackend) TrackPresence(ctx context.Context, roomID string, pos float64, playing, _ bool) error {
 	b.mu.Lock()
 	dropped := b.droppedBeats > 0
 	if dropped {

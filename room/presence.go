@@ -85,6 +85,7 @@ func (s *Session) onMember(e *engine, m feedMember) {
 		change := "update"
 		if e.pres.members.Put(mem) {
 			change = "join"
+			e.wait.Joined(mem.UserID, s.now())
 			if mem.UserID != e.selfID {
 				s.events.push(Notice{NoticeInfo, Sanitize(mem.Username) + " joined"})
 			}
@@ -130,11 +131,12 @@ func (s *Session) liveness(e *engine) {
 		return
 	}
 	e.pres.livenessBusy = true
-	pos, playing := p.Position(), !p.Paused()
+	pos, playing, buffering := p.Position(), !p.Paused(), e.buf.on
+	e.buf.pending = false // this beat carries the mark
 	s.goTask(func() {
 		ctx, cancel := context.WithTimeout(s.ctx, 5*time.Second)
 		defer cancel()
-		err := s.be.TrackPresence(ctx, s.opts.RoomID, pos, playing)
+		err := s.be.TrackPresence(ctx, s.opts.RoomID, pos, playing, buffering)
 		if err != nil {
 			s.log.Debug("liveness", "err", err)
 		}

@@ -139,7 +139,15 @@ func (r *Remote) Control(ctx context.Context, roomID, action string, pos float64
 // server moves a playing room's position on from it to its write, so the request's varying
 // trip to the server does not shift the room (docs/api.md, sync/control).
 func (r *Remote) ControlAt(ctx context.Context, roomID, action string, pos float64, rate *float64, at time.Time) (party.RoomState, error) {
+	return r.control(ctx, roomID, action, pos, rate, at, nil)
+}
+
+// control calls sync/control; waitFor is the wait action's waiting_for.
+func (r *Remote) control(ctx context.Context, roomID, action string, pos float64, rate *float64, at time.Time, waitFor []string) (party.RoomState, error) {
 	body := map[string]any{"room_id": roomID, "action": action, "current_time": pos}
+	if waitFor != nil {
+		body["waiting_for"] = waitFor
+	}
 	if rate != nil {
 		body["playback_rate"] = *rate
 	}
@@ -264,9 +272,14 @@ func (b *rtBackend) Leave(ctx context.Context, roomID string) error {
 	return b.client.Functions.Invoke(ctx, "rooms/leave", map[string]any{"room_id": roomID, "client_id": b.clientID}, nil)
 }
 
-func (b *rtBackend) TrackPresence(ctx context.Context, roomID string, pos float64, playing bool) error {
+func (b *rtBackend) TrackPresence(ctx context.Context, roomID string, pos float64, playing, buffering bool) error {
 	return b.client.RPC(ctx, "track_user_presence", map[string]any{
-		"p_room_id": roomID, "p_current_time": pos, "p_is_playing": playing, "p_client_id": b.clientID}, nil)
+		"p_room_id": roomID, "p_current_time": pos, "p_is_playing": playing, "p_client_id": b.clientID,
+		"p_buffering": buffering}, nil)
+}
+
+func (b *rtBackend) Wait(ctx context.Context, roomID string, ids []string, pos float64, at time.Time) (party.RoomState, error) {
+	return b.Remote.control(ctx, roomID, string(ActionWait), pos, nil, at, ids)
 }
 
 func (b *rtBackend) SyncState(ctx context.Context, roomID string) (roomSync, error) {

@@ -119,6 +119,8 @@ type engine struct {
 	host hostState
 	pres presenceState
 	view viewState
+	buf  bufferState // our buffering mark (wait.go)
+	wait waitState   // the room's wait (wait.go)
 }
 
 func newEngine(selfID string) *engine {
@@ -206,6 +208,8 @@ func (s *Session) loop(e *engine) {
 			return
 		case <-tick.C:
 			s.correct(e)
+			s.checkBuffering(e)
+			s.waitRule(e)
 			s.checkPublishLag(e)
 			s.maybeRepublish(e)
 			s.emitSnapshot(e, false)
@@ -241,6 +245,8 @@ func (s *Session) handle(e *engine, item any) {
 		s.onSyncResult(e, m)
 	case livenessDone:
 		s.onLivenessDone(e, m)
+	case cacheRead:
+		s.onCacheRead(e, m)
 	case rejoined:
 		s.onRejoined(e, m)
 	case feedRoomUpdate:

@@ -41,7 +41,10 @@ func (s *Session) buildSnapshot(e *engine) Snapshot {
 		RoomID: s.opts.RoomID, MediaTitle: Sanitize(e.room.MediaTitle), MediaURL: e.room.MediaURL, Duration: e.room.MediaDuration,
 		HostID: e.room.HostUserID, HostName: s.memberName(e, e.room.HostUserID), SelfID: e.selfID,
 		SelfName: Sanitize(s.opts.Username), IsHost: e.isHost(), Conn: e.conn,
-		Playing: e.room.IsPlaying, Rate: e.room.Rate(),
+		Playing: e.room.IsPlaying, Rate: e.room.Rate(), WaitLimit: e.room.WaitLimit, Buffering: e.buf.on,
+	}
+	for _, id := range e.room.Waiting.IDs() {
+		snap.Waiting = append(snap.Waiting, s.memberName(e, id))
 	}
 	if snap.Conn.State == "" {
 		snap.Conn.State = ConnConnected
@@ -77,12 +80,12 @@ func (s *Session) memberView(e *engine, m party.Member, now time.Time) MemberVie
 	v := MemberView{
 		UserID: m.UserID, Name: Sanitize(m.Username), IsHost: m.UserID == e.room.HostUserID,
 		IsSelf: m.UserID == e.selfID, Online: e.pres.online[m.UserID], Stale: m.Stale(serverNow),
-		Playing: m.IsPlaying, Position: m.CurrentTime,
+		Playing: m.IsPlaying, Position: m.CurrentTime, Buffering: m.Buffering, Waited: e.room.Waiting.Has(m.UserID),
 	}
 	switch {
 	case v.IsSelf:
 		// Our own row: what our mpv does now, not our last 3-second report.
-		v.Online, v.Stale = true, false
+		v.Online, v.Stale, v.Buffering = true, false, e.buf.on
 		if p := s.player; p != nil && !e.relaunching {
 			st := p.State()
 			v.Playing, v.Position = !st.Paused, st.Position

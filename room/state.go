@@ -44,6 +44,9 @@ func (s *Session) onRoomState(e *engine, st party.RoomState) {
 	}
 	s.roomChanged(e)
 	if e.isHost() {
+		if acted && st.IsPlaying {
+			e.wait.Acted(s.now())
+		}
 		// A script (watchparty play/seek) or a hand-over changed our room: apply it to our player.
 		s.applyRoomToHost(e)
 		return
@@ -75,6 +78,7 @@ func (s *Session) roomChanged(e *engine) {
 		Playing: e.room.IsPlaying, Position: e.room.CurrentTime, Rate: e.room.Rate(),
 		Version: e.room.StateVersion, HostID: e.room.HostUserID, HostName: s.memberName(e, e.room.HostUserID),
 	})
+	s.waitChanged(e)
 	e.view.changed = true
 }
 

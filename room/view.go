@@ -67,6 +67,10 @@ type MemberView struct {
 	Position float64 // last reported position, s
 	DriftMS  int64   // vs the room's expected position at the report time
 	InSync   bool
+	// Buffering: their mpv waits for data (their last beat's mark; ours now).
+	Buffering bool
+	// Waited: the room waits for them.
+	Waited bool
 }
 
 // Snapshot is the whole room as of one moment.
@@ -85,6 +89,11 @@ type Snapshot struct {
 	Rate       float64 // the room's playback rate
 	Sync       SyncView
 	Members    []MemberView // host first, then by join time
+	// Waiting names whom the room waits for while they buffer (sanitised; empty: no wait),
+	// WaitLimit is the room's longest wait (0: it never waits), Buffering our own mark.
+	Waiting   []string
+	WaitLimit time.Duration
+	Buffering bool
 }
 
 // Comment is one comment or system message.
@@ -150,6 +159,21 @@ type PresenceChanged struct {
 	Online []string // user ids
 }
 
+// BufferingChanged is our own buffering mark changing (docs/design.md §7.9): our mpv waits for
+// data, or has enough again. A beat tells the room at once.
+type BufferingChanged struct{ Buffering bool }
+
+// WaitChanged is the room starting or ending a wait for buffering members. Names and UserIDs
+// are whom it waits (waited) for; Ended is "" when the wait starts, else why it ended:
+// "ready" (they are), "timeout" (the room's wait limit passed) or "host" (the host did not
+// wait any more, or acted). Text is what the notice and mpv's OSD say.
+type WaitChanged struct {
+	UserIDs []string
+	Names   []string
+	Ended   string
+	Text    string
+}
+
 // ConnectionChanged is the realtime connection changing state.
 type ConnectionChanged struct{ Conn Connection }
 
@@ -169,3 +193,5 @@ func (RoomChanged) isEvent()       {}
 func (MemberChanged) isEvent()     {}
 func (PresenceChanged) isEvent()   {}
 func (ConnectionChanged) isEvent() {}
+func (BufferingChanged) isEvent()  {}
+func (WaitChanged) isEvent()       {}

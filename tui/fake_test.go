@@ -70,6 +70,7 @@ func (f *fakeControls) Comment(_ context.Context, text string) error {
 func (f *fakeControls) Handover(_ context.Context, userID string) error {
 	return f.record("handover %s", userID)
 }
+func (f *fakeControls) EndWait(context.Context) error { return f.record("endwait") }
 func (f *fakeControls) ToggleOSD() bool {
 	f.record("osd")
 	f.mu.Lock()

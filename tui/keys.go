@@ -14,6 +14,7 @@ type KeyMap struct {
 	Jump        key.Binding // host only: 0–9 jump to 0–90 %
 	SyncToLive  key.Binding // follower only
 	Handover    key.Binding // host only: hand the host role to a member picked by number
+	EndWait     key.Binding // host only: don't wait for the buffering members
 	OSD         key.Binding // comments and room events on mpv's OSD, off or on
 	Comment     key.Binding // focus the comment input
 	Send        key.Binding // in the input: send, and back to the keys
@@ -44,6 +45,7 @@ func DefaultKeyMap() KeyMap {
 			key.WithHelp("0–9", "jump to 0–90%")),
 		SyncToLive: key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "sync to live")),
 		Handover:   key.NewBinding(key.WithKeys("H"), key.WithHelp("H", "hand the host role to…")),
+		EndWait:    key.NewBinding(key.WithKeys("w"), key.WithHelp("w", "don't wait for buffering members")),
 		OSD:        key.NewBinding(key.WithKeys("o"), key.WithHelp("o", "comments on the video on/off")),
 		Comment:    key.NewBinding(key.WithKeys("c", "tab"), key.WithHelp("c/tab", "comment")),
 		Send:       key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "send, back to keys")),
@@ -83,7 +85,7 @@ func (h roleHelp) FullHelp() [][]key.Binding {
 	k := h.k
 	general := []key.Binding{k.Comment, k.Send, k.LeaveInput, k.PageUp, k.Latest, k.OSD, k.Help, k.Quit}
 	if h.host {
-		return [][]key.Binding{{k.PlayPause, k.Back, k.BackLong, k.Jump, k.Handover}, general}
+		return [][]key.Binding{{k.PlayPause, k.Back, k.BackLong, k.Jump, k.Handover, k.EndWait}, general}
 	}
 	return [][]key.Binding{{k.SyncToLive}, general}
 }

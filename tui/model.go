@@ -228,6 +228,8 @@ func (m Model) handleKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		return m, cmd
 	case key.Matches(msg, k.Handover):
 		return m.startHandover()
+	case key.Matches(msg, k.EndWait):
+		return m.hostAction("don't wait", func(ctx context.Context) error { return m.ctrl.EndWait(ctx) })
 	case key.Matches(msg, k.OSD):
 		state := "off"
 		if m.ctrl.ToggleOSD() {

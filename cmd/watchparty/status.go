@@ -77,6 +77,18 @@ func printStatus(w io.Writer, st room.State, pos float64) {
 		if t := room.Sanitize(rs.MediaTitle); t != "" {
 			fmt.Fprintf(w, "title: %s\n", t)
 		}
+		if ids := rs.Waiting.IDs(); len(ids) > 0 {
+			names := make([]string, len(ids))
+			for i, id := range ids {
+				names[i] = "someone"
+				for _, mem := range st.MemberList {
+					if mem.UserID == id {
+						names[i] = room.Sanitize(mem.Username)
+					}
+				}
+			}
+			fmt.Fprintf(w, "waiting for %s (buffering; at most %s)\n", strings.Join(names, ", "), rs.WaitLimit)
+		}
 	}
 	now := time.Now()
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
@@ -85,6 +97,9 @@ func printStatus(w io.Writer, st room.State, pos float64) {
 		state := "paused"
 		if mem.IsPlaying {
 			state = "playing"
+		}
+		if mem.Buffering {
+			state += ", buffering"
 		}
 		seen := "never"
 		if !mem.LastSeen.IsZero() {

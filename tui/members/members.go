@@ -107,7 +107,10 @@ func (m Model) row(mv room.MemberView) string {
 		nameW -= driftW
 	}
 	play := "⏸"
-	if mv.Playing {
+	switch {
+	case mv.Buffering:
+		play = "⧖"
+	case mv.Playing:
 		play = "▶"
 	}
 	info := " " + play + textfmt.FitRight(textfmt.Clock(mv.Position), posW)

@@ -61,7 +61,10 @@ func (m Model) playLine() string {
 		playing = !s.Sync.Paused // detached: what our own mpv does, not the room
 	}
 	state := st.Paused.Render("⏸ paused ")
-	if playing {
+	switch {
+	case len(s.Waiting) > 0 && s.Sync.Mode != room.ModeDetached:
+		state = st.Paused.Render("⧖ waiting")
+	case playing:
 		state = st.Playing.Render("▶ playing")
 	}
 	dur := "--:--"
@@ -110,6 +113,16 @@ func (m Model) syncLine() string {
 		line = st.Unknown.Render("… waiting for sync")
 	}
 	var hints []string
+	if len(m.snap.Waiting) > 0 {
+		wait := "waiting for " + strings.Join(m.snap.Waiting, ", ") + " (buffering)"
+		if sv.Mode == room.ModeHost {
+			wait += ", w: don't wait"
+		}
+		hints = append(hints, wait)
+	}
+	if m.snap.Buffering {
+		hints = append(hints, "you are buffering")
+	}
 	switch sv.Mode {
 	case room.ModeHost:
 		hints = append(hints, "you lead the room")
