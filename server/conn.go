@@ -163,6 +163,7 @@ func (c *conn) enqueue(f outFrame) {
 		o.frames, o.bytes = nil, 0
 		o.closing = &closeFrame{websocket.StatusPolicyViolation, "client too slow: outbox full"}
 		o.mu.Unlock()
+		c.hub.srv.metrics.reject("outbox")
 		c.hub.srv.log.Warn("disconnecting slow client")
 		c.ws.CloseNow()
 		c.wake()
@@ -434,6 +435,7 @@ func (c *conn) join(m phx.Message) {
 	}
 	if len(c.channels) >= maxChannels {
 		h.mu.Unlock()
+		c.hub.srv.metrics.reject("channels")
 		c.reply(m, phx.ReplyError("ChannelRateLimitReached: Too many channels"))
 		return
 	}
@@ -578,6 +580,7 @@ func (c *conn) presence(ch *channel, m phx.Message) {
 	overUser := ch.userID != "" && !c.hub.srv.limits.allow("presence:"+ch.userID+":"+ch.topic, userPresenceLimit, cfg.PresenceWindow)
 	if len(c.presenceCalls[ch.topic]) > cfg.PresenceLimit || overUser {
 		// Hosted Supabase's per-client cap: the call is refused by closing the channel.
+		c.hub.srv.metrics.reject("presence_rate")
 		c.reply(m, phx.ReplyOK(nil))
 		c.shutdownChannel(ch, "Client presence rate limit exceeded")
 		return
@@ -609,6 +612,7 @@ func (c *conn) presence(ch *channel, m phx.Message) {
 			keys, metas := t.presence.Occupancy(ch.key)
 			if metas >= maxMetasPerKey || metas == 0 && keys >= maxPresenceKeys {
 				h.mu.Unlock()
+				c.hub.srv.metrics.reject("presence_keys")
 				c.reply(m, phx.ReplyError(fmt.Sprintf("PresenceLimit: at most %d presences per topic and %d per key", maxPresenceKeys, maxMetasPerKey)))
 				return
 			}
@@ -642,6 +646,7 @@ func (c *conn) broadcast(ch *channel, m phx.Message) {
 		return
 	}
 	if len(m.Payload)+len(m.BinaryPayload) > maxBroadcastBytes {
+		c.hub.srv.metrics.reject("broadcast_size")
 		c.reply(m, phx.ReplyError(fmt.Sprintf("BroadcastTooLarge: a broadcast is at most %d bytes", maxBroadcastBytes)))
 		return
 	}
@@ -654,6 +659,7 @@ func (c *conn) broadcast(ch *channel, m phx.Message) {
 	}
 	c.broadcastCalls = kept
 	if limit := c.hub.srv.cfg.BroadcastLimit; len(kept) >= limit {
+		c.hub.srv.metrics.reject("broadcasts")
 		c.reply(m, phx.ReplyError(fmt.Sprintf("TooManyBroadcasts: at most %d per %s", limit, broadcastWindow)))
 		return
 	}
@@ -670,12 +676,15 @@ func (c *conn) broadcast(ch *channel, m phx.Message) {
 	h.mu.RLock()
 	if t := h.topics[ch.topic]; t != nil {
 		var frames frameCache
+		sent := 0
 		for sub := range t.subs {
 			if sub == ch && !ch.self {
 				continue
 			}
 			sub.conn.sendShared(&frames, out)
+			sent++
 		}
+		h.srv.metrics.fannedOut(kindBroadcast, sent)
 	}
 	h.mu.RUnlock()
 	if ch.ack {

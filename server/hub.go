@@ -100,6 +100,7 @@ func (h *hub) handleWebSocket(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if open >= maxConnsPerIP {
+		h.srv.metrics.reject("connections_per_address")
 		writeJSON(w, http.StatusTooManyRequests, map[string]any{"error": fmt.Sprintf("too many connections from your address (at most %d)", maxConnsPerIP)})
 		return
 	}
@@ -241,6 +242,7 @@ func (h *hub) fanoutPresenceLocked(t *topic, d phx.Diff) {
 	for sub := range t.subs {
 		sub.conn.sendShared(&frames, msg)
 	}
+	h.srv.metrics.fannedOut(kindPresence, len(t.subs))
 }
 
 // publishChanges receives committed changes from the store (in commit order, under the store's
@@ -322,6 +324,8 @@ func (h *hub) publishChangeLocked(c store.Change) {
 	// Frames are shared by channels with the same topic and ids (binding ids are content hashes,
 	// so every client subscribed the browser client's way, docs/design.md §1, gets the same bytes).
 	cache := map[string]*frameCache{}
+	sent := 0
+	defer func() { h.srv.metrics.fannedOut(kindChange, sent) }()
 	for ch, ids := range matches {
 		// Row security, as the supabase/ RLS policies: only the room's current members receive
 		// its rows, for every kind of change (a leave is an UPDATE that the leaver no longer
@@ -343,6 +347,8 @@ func (h *hub) publishChangeLocked(c store.Change) {
 			fc.payload = p
 		}
 		ch.conn.sendShared(fc, phx.Message{Topic: ch.topic, Event: phx.EventPostgresChanges, Payload: fc.payload})
+		sent++
+		h.srv.metrics.queuedAfter(h.srv.cfg.Now().Sub(c.CommitTime))
 	}
 }
 

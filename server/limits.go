@@ -12,6 +12,8 @@ type rateLimits struct {
 	mu  sync.Mutex
 	hit map[string][]time.Time
 	ops int
+	// onReject, when set, is told the key of every refused event (the metrics).
+	onReject func(key string)
 }
 
 func newRateLimits(now func() time.Time) *rateLimits {
@@ -36,6 +38,9 @@ func (l *rateLimits) allow(key string, max int, window time.Duration) bool {
 	}
 	if len(kept) >= max {
 		l.hit[key] = kept
+		if l.onReject != nil {
+			l.onReject(key)
+		}
 		return false
 	}
 	l.hit[key] = append(kept, now)

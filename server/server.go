@@ -103,6 +103,8 @@ type Server struct {
 	limits *rateLimits
 	mux    *http.ServeMux
 
+	metrics *metrics // metrics.go
+
 	stop      chan struct{}  // ends expireRooms and sweepLiveness
 	loops     sync.WaitGroup // expireRooms and sweepLiveness
 	closeOnce sync.Once
@@ -199,6 +201,8 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.store = st
 	s.hub = newHub(s)
+	s.metrics = newMetrics(s)
+	s.limits.onReject = s.metrics.rejectKey
 	s.stop = make(chan struct{})
 	s.loops.Add(2)
 	go s.expireRooms()

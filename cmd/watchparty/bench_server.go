@@ -60,6 +60,8 @@ func addBenchServerFlags(cmd *cobra.Command) {
 	f.Bool("in-process", false, "server: run the server in this process instead of a child process (no RSS figure)")
 	f.StringArray("server-env", nil, "server: KEY=VALUE added to the child server's environment (repeatable), e.g. GOGC=50")
 	f.String("cpuprofile", "", "server: write a CPU profile of this process to FILE (use with --in-process to profile the server)")
+	f.Bool("metrics", false, "server: scrape the server's /metrics when the measurement starts and ends, and print its figures next to the bench's")
+	f.String("metrics-url", "", "server: with --server, the server's metrics URL (http://ADDR/metrics of its --metrics-listen)")
 	f.String("memprofile", "", "server: write a heap profile of this process to FILE at the end of the load (use with --in-process)")
 }
 
@@ -77,6 +79,11 @@ func benchServer(cmd *cobra.Command) error {
 	cpuProfile, _ := f.GetString("cpuprofile")
 	memProfile, _ := f.GetString("memprofile")
 	cfg.ServerURL, _ = f.GetString("server") // the global --server flag
+	cfg.Metrics, _ = f.GetBool("metrics")
+	cfg.MetricsURL, _ = f.GetString("metrics-url")
+	if cfg.Metrics && cfg.ServerURL != "" && cfg.MetricsURL == "" {
+		return usageErrorf("--metrics with --server needs --metrics-url (the server's --metrics-listen address)")
+	}
 	switch {
 	case cfg.Clients < 1 || cfg.RoomSize < 1:
 		return usageErrorf("--clients and --room-size must be at least 1")
@@ -110,5 +117,6 @@ func benchServer(cmd *cobra.Command) error {
 		return fmt.Errorf("bench server: %w", err)
 	}
 	res.Print(cmd.OutOrStdout())
+	res.PrintServer(cmd.OutOrStdout())
 	return nil
 }

@@ -28,6 +28,7 @@ type serveOptions struct {
 	Domain          string
 	ACMEEmail       string
 	LogFormat       string
+	MetricsListen   string
 }
 
 func (o *serveOptions) streams() *ioStreams { return &o.io }
@@ -127,6 +128,15 @@ func runServe(ctx context.Context, o *serveOptions) error {
 		fmt.Fprintf(o.io.Out, "watchparty server listening on %s\n", u)
 	}
 	tlsConf.obtain(logger)
+	metrics, maddr, err := startMetrics(o.MetricsListen, srv.Server, logger)
+	if err != nil {
+		_ = srv.Stop()
+		return err
+	}
+	defer metrics.close()
+	if maddr != nil {
+		fmt.Fprintf(o.io.Out, "metrics on http://%s/metrics\n", maddr)
+	}
 	fmt.Fprintf(o.io.Out, "anon key: %s\n", srv.AnonKey())
 	fmt.Fprintf(o.io.Out, "data: %s\n", dataDir)
 	err = srv.Wait(ctx)

@@ -36,6 +36,7 @@ func (o *serveOptions) registerTLS(cmd *cobra.Command) {
 	f.StringVar(&o.Domain, "domain", "", "serve HTTPS/WSS for this domain with a certificate obtained and renewed automatically (ACME, Let's Encrypt); its port 443 must reach this server")
 	f.StringVar(&o.ACMEEmail, "acme-email", "", "with --domain: contact address given to the certificate authority (optional)")
 	f.StringVar(&o.LogFormat, "log-format", "text", "log lines on stderr: text or json (one JSON object a line)")
+	f.StringVar(&o.MetricsListen, "metrics-listen", "", "serve Prometheus metrics at http://ADDR/metrics, e.g. 127.0.0.1:9464 (default off; keep it private: it shows the server's activity)")
 }
 
 // validateTLS checks the TLS and log flags and fills --listen's default.
@@ -55,6 +56,11 @@ func (o *serveOptions) validateTLS() error {
 	if o.Domain != "" {
 		if err := server.CheckDomain(o.Domain); err != nil {
 			return usageErrorf("--domain %v", err)
+		}
+	}
+	if o.MetricsListen != "" {
+		if _, _, err := net.SplitHostPort(o.MetricsListen); err != nil {
+			return usageErrorf("--metrics-listen %q: want host:port, e.g. 127.0.0.1:9464", o.MetricsListen)
 		}
 	}
 	if o.Listen == "" {

@@ -103,8 +103,9 @@ func TestServeTLS(t *testing.T) {
 	dir := t.TempDir()
 	tc := servertest.NewTestCA(t, dir)
 	srv := startServe(t, os.Environ(), "--tls-cert", tc.CertFile, "--tls-key", tc.KeyFile,
-		"--listen", "127.0.0.1:0", "--data", filepath.Join(dir, "data"), "--log-format", "json")
+		"--listen", "127.0.0.1:0", "--data", filepath.Join(dir, "data"), "--log-format", "json", "--metrics-listen", "127.0.0.1:0")
 	url := waitLine(t, srv.stdout, regexp.MustCompile(`listening on (https://127\.0\.0\.1:\d+)$`), "serve's https URL")[1]
+	metricsURL := waitLine(t, srv.stdout, regexp.MustCompile(`^metrics on (http://127\.0\.0\.1:\d+/metrics)$`), "serve's metrics URL")[1]
 
 	// /healthz over https, trusting the CA.
 	pool := x509.NewCertPool()
@@ -119,6 +120,26 @@ func TestServeTLS(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK || resp.TLS == nil || resp.TLS.NegotiatedProtocol == "h2" {
 		t.Fatalf("GET /healthz: status %d, tls %v", resp.StatusCode, resp.TLS != nil)
+	}
+
+	// The metrics are on their own listener, not on the API's.
+	if resp, err := hc.Get(url + "/metrics"); err != nil || resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("GET /metrics on the API listener: %v %v, want 404", err, resp)
+	} else {
+		resp.Body.Close()
+	}
+	scrapeMetrics := func() string {
+		t.Helper()
+		resp, err := http.Get(metricsURL)
+		if err != nil {
+			t.Fatalf("scrape: %v", err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b)
+	}
+	if m := scrapeMetrics(); !strings.Contains(m, "watchparty_realtime_connections 0") {
+		t.Fatalf("metrics before any client:\n%s", m)
 	}
 
 	home := filepath.Join(dir, "home")
@@ -170,6 +191,10 @@ func TestServeTLS(t *testing.T) {
 		if ctx.Err() != nil {
 			t.Fatalf("join over wss did not connect within 60 s\nstdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
 		}
+	}
+	// The server counts the wss connection.
+	if m := scrapeMetrics(); !strings.Contains(m, "watchparty_realtime_connections 1") {
+		t.Errorf("metrics with join connected: %s", regexp.MustCompile(`(?m)^watchparty_realtime_connections.*$`).FindString(m))
 	}
 	_ = join.Process.Signal(syscall.SIGTERM)
 	if err := <-exited; err != nil {

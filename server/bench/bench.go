@@ -65,6 +65,13 @@ type Config struct {
 	// shows the server's memory per connection next to the clients').
 	HeapProfile string
 
+	// Metrics scrapes the server's /metrics when the measured phase starts and when the load
+	// ends (Result.Server, PrintServer; metrics.go): the child server is started with
+	// --metrics-listen, the in-process one is read directly, and with ServerURL MetricsURL is
+	// scraped.
+	Metrics    bool
+	MetricsURL string
+
 	// Log receives progress lines; nil discards them.
 	Log io.Writer
 }
@@ -132,6 +139,9 @@ type Result struct {
 	// (a screen would have shown a live member as stale).
 	MaxRowAge time.Duration
 	StaleRows int64
+
+	// Server is the server's own figures over the measured phase (Config.Metrics).
+	Server *ServerFigures
 }
 
 // RSSPerConn is the server's added resident memory per client under load (users, rooms, HTTP
@@ -248,6 +258,13 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	}
 
 	baseURL, anonKey, pid := cfg.ServerURL, "", 0
+	var scrapes *metricsScrapes
+	if cfg.Metrics {
+		scrapes = &metricsScrapes{}
+		if cfg.MetricsURL != "" {
+			scrapes.scrape = urlScraper(cfg.MetricsURL)
+		}
+	}
 	switch {
 	case cfg.ServerURL != "":
 		res.Mode = cfg.ServerURL
@@ -262,9 +279,16 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 			return res, err
 		}
 		defer os.RemoveAll(dir)
-		p, err := rawclient.Spawn(ctx, cfg.ServerBinary, dir, cfg.ServerEnv...)
+		var args []string
+		if cfg.Metrics {
+			args = []string{"--metrics-listen", "127.0.0.1:0"}
+		}
+		p, err := rawclient.SpawnArgs(ctx, cfg.ServerBinary, dir, args, cfg.ServerEnv...)
 		if err != nil {
 			return res, err
+		}
+		if cfg.Metrics {
+			scrapes.scrape = urlScraper(p.MetricsURL)
 		}
 		defer p.Stop(10 * time.Second)
 		res.Mode = "child process (pid " + fmt.Sprint(p.PID()) + ")"
@@ -286,6 +310,9 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		defer srv.Stop()
 		res.Mode = "in process"
 		baseURL, anonKey = srv.URL, srv.AnonKey()
+		if cfg.Metrics {
+			scrapes.scrape = handlerScraper(srv.MetricsHandler())
+		}
 	}
 	logf("server %s at %s", res.Mode, baseURL)
 
@@ -308,10 +335,14 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	r.measuring = func() { // at the end of the warm-up
 		cpu0, _ = rawclient.CPUTime(pid)
 		self0, _ = rawclient.CPUTime(os.Getpid())
+		scrapes.start(ctx)
 	}
 	res.LoadAvg[0] = loadAvg()
 	r.load(ctx, cfg.Warmup, cfg.Duration)
 	res.LoadAvg[1] = loadAvg()
+	if err := scrapes.end(ctx, &res); err != nil {
+		return res, fmt.Errorf("server metrics: %w", err)
+	}
 	res.Warmup, res.Duration = cfg.Warmup, cfg.Duration
 	self1, _ := rawclient.CPUTime(os.Getpid())
 	res.ClientCPU = self1 - self0

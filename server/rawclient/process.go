@@ -23,12 +23,20 @@ type Process struct {
 	stderr       lockedBuffer
 	waited       chan struct{}
 	waitErr      error
+
+	// MetricsURL is its metrics address when started with --metrics-listen (SpawnArgs).
+	MetricsURL string
 }
 
 // Spawn starts `<bin> serve --listen 127.0.0.1:0 --data dataDir`, with env added to this
 // process's environment, and waits (up to 30 s) until it prints its URL and anon key.
 func Spawn(ctx context.Context, bin, dataDir string, env ...string) (*Process, error) {
-	p := &Process{cmd: exec.Command(bin, "serve", "--listen", "127.0.0.1:0", "--data", dataDir), waited: make(chan struct{})}
+	return SpawnArgs(ctx, bin, dataDir, nil, env...)
+}
+
+// SpawnArgs is Spawn with more arguments for serve (e.g. --metrics-listen 127.0.0.1:0).
+func SpawnArgs(ctx context.Context, bin, dataDir string, args []string, env ...string) (*Process, error) {
+	p := &Process{cmd: exec.Command(bin, append([]string{"serve", "--listen", "127.0.0.1:0", "--data", dataDir}, args...)...), waited: make(chan struct{})}
 	p.cmd.Env = append(os.Environ(), env...)
 	p.cmd.Stderr = &p.stderr
 	stdout, err := p.cmd.StdoutPipe()
@@ -61,6 +69,9 @@ func Spawn(ctx context.Context, bin, dataDir string, env ...string) (*Process, e
 			}
 			if u, ok := strings.CutPrefix(line, "watchparty server listening on "); ok {
 				p.URL = u
+			}
+			if m, ok := strings.CutPrefix(line, "metrics on "); ok {
+				p.MetricsURL = m
 			}
 			if k, ok := strings.CutPrefix(line, "anon key: "); ok {
 				p.AnonKey = k

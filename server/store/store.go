@@ -19,6 +19,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	_ "modernc.org/sqlite" // pure Go SQLite driver: CGO_ENABLED=0 release builds work everywhere
@@ -73,6 +74,8 @@ type Store struct {
 	stopCheckpoint chan struct{} // ends checkpointLoop
 	checkpointDone chan struct{}
 	closeOnce      sync.Once
+
+	commits atomic.Int64 // write transactions committed (Commits)
 }
 
 // Options configure Open.
@@ -348,6 +351,7 @@ func (s *Store) writeLocked(ctx context.Context, fn func(tx *sql.Tx, w *changeSe
 	if err := tx.Commit(); err != nil {
 		return err
 	}
+	s.commits.Add(1)
 	if s.WALSize() > s.walLimit {
 		// A burst of writes outran the background checkpoint: truncate now, under the lock
 		// already held (a stat per write is about a microsecond; the truncation is rare).
