@@ -46,17 +46,20 @@ type Room struct {
 
 // Member is a member joining, leaving or reporting.
 type Member struct {
-	Buffering bool    `json:"buffering"` // their mpv waits for data (their last beat)
-	Change    string  `json:"change"`    // join | leave | update
-	DriftMS   int64   `json:"drift_ms"`
-	Host      bool    `json:"host"`
-	Playing   bool    `json:"playing"`
-	Position  float64 `json:"position"`
-	Stale     bool    `json:"stale"`
-	TS        string  `json:"ts"`
-	Type      string  `json:"type"` // "member"
-	UserID    string  `json:"user_id"`
-	Username  string  `json:"username"`
+	Buffering bool   `json:"buffering"` // their mpv waits for data (their last beat)
+	Change    string `json:"change"`    // join | leave | update
+	DriftMS   int64  `json:"drift_ms"`
+	Host      bool   `json:"host"`
+	// MediaDiffers: the member's file is not the host's; MediaNote says how ("Same file?").
+	MediaDiffers bool    `json:"media_differs,omitempty"`
+	MediaNote    string  `json:"media_note,omitempty"`
+	Playing      bool    `json:"playing"`
+	Position     float64 `json:"position"`
+	Stale        bool    `json:"stale"`
+	TS           string  `json:"ts"`
+	Type         string  `json:"type"` // "member"
+	UserID       string  `json:"user_id"`
+	Username     string  `json:"username"`
 }
 
 // Buffering is our own mpv starting (true) or ending (false) to wait for data; a beat tells

@@ -115,7 +115,8 @@ func (p *printer) event(ev room.Event) {
 	case room.MemberChanged:
 		m := ev.Member
 		p.emit(&Member{Type: "member", Change: ev.Change, UserID: m.UserID, Username: m.Name, Host: m.IsHost,
-			Playing: m.Playing, Position: round3(m.Position), DriftMS: m.DriftMS, Stale: m.Stale, Buffering: m.Buffering},
+			Playing: m.Playing, Position: round3(m.Position), DriftMS: m.DriftMS, Stale: m.Stale, Buffering: m.Buffering,
+			MediaDiffers: m.MediaDiffers, MediaNote: m.MediaNote},
 			fmt.Sprintf("%s %s", m.Name, ev.Change))
 	case room.PresenceChanged:
 		p.emit(&Presence{Type: "presence", Online: ev.Online}, fmt.Sprintf("%d online", len(ev.Online)))

@@ -51,6 +51,10 @@ type Member struct {
 	// Buffering is the member's buffering mark from their last beat (false for rows without
 	// it).
 	Buffering bool
+	// MediaFP and MediaDuration are what the member reported of their media ("Same file?",
+	// MediaDiff): "" and 0 when not reported, or not of a valid shape.
+	MediaFP       string
+	MediaDuration float64
 }
 
 // Left reports whether the row is of a member who has left the room.
@@ -113,6 +117,13 @@ func ParseMemberRow(m map[string]any) (Member, error) {
 		}
 	}
 	mem.Buffering, _ = m["buffering"].(bool)
+	// The media report is advisory: a value of the wrong shape reads as none, not as a bad row.
+	if fp, ok := m["media_fp"].(string); ok && ValidFingerprint(fp) {
+		mem.MediaFP = fp
+	}
+	if v, ok, err := r.optNumber("media_duration"); err == nil && ok && v > 0 && v <= MaxPosition {
+		mem.MediaDuration = v
+	}
 	return mem, nil
 }
 

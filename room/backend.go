@@ -26,8 +26,8 @@ type backend interface {
 	// Comment calls comments/create.
 	Comment(ctx context.Context, roomID, message string, videoTime *float64) error
 	// TrackPresence calls the track_user_presence RPC (liveness, every 3 s, and at once when
-	// our buffering mark changes).
-	TrackPresence(ctx context.Context, roomID string, pos float64, playing, buffering bool) error
+	// our buffering mark changes), with our media report when media is not nil (samefile.go).
+	TrackPresence(ctx context.Context, roomID string, pos float64, playing, buffering bool, media *mediaReport) error
 	// SyncState calls get_room_sync_state; Sent and Received bracket the request for the clock.
 	SyncState(ctx context.Context, roomID string) (roomSync, error)
 	// History reads the last n comments, newest first (unsanitised).

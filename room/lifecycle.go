@@ -179,6 +179,10 @@ func join(ctx context.Context, be backend, opts Options, preloaded *player.Playe
 	}
 	s.snap = s.buildSnapshot(e)
 	s.goTask(func() { s.forwardPlayer(p) })
+	if p.State().Loaded {
+		s.fingerprintMedia(e, p.Duration())
+	}
+	s.checkMedia(e)
 	s.goTask(func() { s.loop(e) })
 	return s, nil
 }

@@ -167,7 +167,7 @@ func (b *memBackend) Wait(ctx context.Context, roomID string, ids []string, pos 
 	return b.update(func(r *party.RoomState) { r.IsPlaying, r.Waiting = false, party.NewWaitList(ids) }), nil
 }
 
-func (b *memBackend) TrackPresence(ctx context.Context, roomID string, pos float64, playing, _ bool) error {
+func (b *memBackend) TrackPresence(ctx context.Context, roomID string, pos float64, playing, _ bool, _ *mediaReport) error {
 	b.mu.Lock()
 	dropped := b.droppedBeats > 0
 	if dropped {

@@ -91,6 +91,7 @@ func (s *Session) onMember(e *engine, m feedMember) {
 			}
 		}
 		s.events.push(MemberChanged{Change: change, Member: s.memberView(e, mem, s.now())})
+		s.checkMedia(e)
 	case "DELETE":
 		s.memberLeft(e, m.Member)
 	default:
@@ -133,10 +134,12 @@ func (s *Session) liveness(e *engine) {
 	e.pres.livenessBusy = true
 	pos, playing, buffering := p.Position(), !p.Paused(), e.buf.on
 	e.buf.pending = false // this beat carries the mark
+	media := e.beatMedia()
+	e.media.inBeat = media
 	s.goTask(func() {
 		ctx, cancel := context.WithTimeout(s.ctx, 5*time.Second)
 		defer cancel()
-		err := s.be.TrackPresence(ctx, s.opts.RoomID, pos, playing, buffering)
+		err := s.be.TrackPresence(ctx, s.opts.RoomID, pos, playing, buffering, media)
 		if err != nil {
 			s.log.Debug("liveness", "err", err)
 		}
@@ -149,6 +152,14 @@ func (s *Session) liveness(e *engine) {
 // the session joins the room again, as the same client.
 func (s *Session) onLivenessDone(e *engine, m livenessDone) {
 	e.pres.livenessBusy = false
+	if sent := e.media.inBeat; m.err == nil && sent != nil && e.media.report != nil && *sent == *e.media.report {
+		e.media.sent = true
+	}
+	e.media.inBeat = nil
+	if m.err == nil && e.beatMedia() != nil {
+		s.liveness(e) // our media was fingerprinted while this beat was out: tell the room now
+		return
+	}
 	var api *realtime.APIError
 	if m.err == nil || !errors.As(m.err, &api) || api.Status != http.StatusForbidden || e.pres.rejoining {
 		return
@@ -174,6 +185,7 @@ func (s *Session) onRejoined(e *engine, m rejoined) {
 		e.pres.putListedMember(mem, s.opts.RoomID)
 	}
 	s.events.push(Notice{NoticeInfo, "you were away too long and dropped out: joined the room again"})
+	e.media.sent = false // a member back in the room starts without a media report
 	s.onRoomState(e, m.room)
 	e.view.changed = true
 	s.liveness(e)

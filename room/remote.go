@@ -272,10 +272,10 @@ func (b *rtBackend) Leave(ctx context.Context, roomID string) error {
 	return b.client.Functions.Invoke(ctx, "rooms/leave", map[string]any{"room_id": roomID, "client_id": b.clientID}, nil)
 }
 
-func (b *rtBackend) TrackPresence(ctx context.Context, roomID string, pos float64, playing, buffering bool) error {
-	return b.client.RPC(ctx, "track_user_presence", map[string]any{
+func (b *rtBackend) TrackPresence(ctx context.Context, roomID string, pos float64, playing, buffering bool, media *mediaReport) error {
+	return b.client.RPC(ctx, "track_user_presence", mediaParams(map[string]any{
 		"p_room_id": roomID, "p_current_time": pos, "p_is_playing": playing, "p_client_id": b.clientID,
-		"p_buffering": buffering}, nil)
+		"p_buffering": buffering}, media), nil)
 }
 
 func (b *rtBackend) Wait(ctx context.Context, roomID string, ids []string, pos float64, at time.Time) (party.RoomState, error) {

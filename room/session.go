@@ -115,12 +115,13 @@ type engine struct {
 	relaunching bool // our mpv is gone: a new one is starting, or we are leaving (lifecycle.go)
 	subscribed  bool // joined the channel at least once
 
-	fol  follower
-	host hostState
-	pres presenceState
-	view viewState
-	buf  bufferState // our buffering mark (wait.go)
-	wait waitState   // the room's wait (wait.go)
+	fol   follower
+	host  hostState
+	pres  presenceState
+	view  viewState
+	buf   bufferState // our buffering mark (wait.go)
+	wait  waitState   // the room's wait (wait.go)
+	media mediaState  // samefile.go
 }
 
 func newEngine(selfID string) *engine {
@@ -247,6 +248,8 @@ func (s *Session) handle(e *engine, item any) {
 		s.onLivenessDone(e, m)
 	case cacheRead:
 		s.onCacheRead(e, m)
+	case mediaFingerprinted:
+		s.onMediaFingerprinted(e, m)
 	case rejoined:
 		s.onRejoined(e, m)
 	case feedRoomUpdate:

@@ -82,6 +82,9 @@ func (s *Session) memberView(e *engine, m party.Member, now time.Time) MemberVie
 		IsSelf: m.UserID == e.selfID, Online: e.pres.online[m.UserID], Stale: m.Stale(serverNow),
 		Playing: m.IsPlaying, Position: m.CurrentTime, Buffering: m.Buffering, Waited: e.room.Waiting.Has(m.UserID),
 	}
+	if host, ok := e.pres.members.Get(e.room.HostUserID); ok && !v.IsHost {
+		v.MediaDiffers, v.MediaNote = party.MediaDiff(host.MediaFP, host.MediaDuration, m.MediaFP, m.MediaDuration)
+	}
 	switch {
 	case v.IsSelf:
 		// Our own row: what our mpv does now, not our last 3-second report.

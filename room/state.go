@@ -41,6 +41,7 @@ func (s *Session) onRoomState(e *engine, st party.RoomState) {
 	e.fol.drift.Reset()
 	if hostChanged {
 		s.hostChanged(e)
+		s.checkMedia(e)
 	}
 	s.roomChanged(e)
 	if e.isHost() {
@@ -181,9 +182,10 @@ func (s *Session) onPlayerEvent(e *engine, m playerEvent) {
 		s.playerGone(e) // lifecycle.go: restart a crashed mpv, leave when the user closed it
 		return
 	case player.EventFileLoaded:
+		s.fingerprintMedia(e, ev.Duration)
 		if d := e.room.MediaDuration; d > 0 && ev.Duration > 0 && math.Abs(d-ev.Duration) > mediaMismatch && !e.fol.durationWarned {
 			e.fol.durationWarned = true
-			s.events.push(Notice{NoticeWarn, fmt.Sprintf("your video is %s long but the room's is %s: is it the same file?", clock(ev.Duration), clock(d))})
+			s.events.push(Notice{NoticeWarn, fmt.Sprintf("your video is %s long but the room's is %s: is it the same file?", party.ClockText(ev.Duration), party.ClockText(d))})
 		}
 		return
 	}
@@ -200,12 +202,4 @@ func (s *Session) onPlayerEvent(e *engine, m playerEvent) {
 		return
 	}
 	s.followerWindowAction(e, ev)
-}
-
-func clock(sec float64) string {
-	t := int(sec + 0.5)
-	if t >= 3600 {
-		return fmt.Sprintf("%d:%02d:%02d", t/3600, t/60%60, t%60)
-	}
-	return fmt.Sprintf("%d:%02d", t/60, t%60)
 }

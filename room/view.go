@@ -71,6 +71,10 @@ type MemberView struct {
 	Buffering bool
 	// Waited: the room waits for them.
 	Waited bool
+	// MediaDiffers marks a member whose file is not the host's ("Same file?", docs/design.md
+	// §7.10); MediaNote says how: "same length, different file", "3:12 shorter", …
+	MediaDiffers bool
+	MediaNote    string
 }
 
 // Snapshot is the whole room as of one moment.

@@ -103,7 +103,12 @@ func (s *Server) rpcTrackPresence(w http.ResponseWriter, r *http.Request, c call
 			return
 		}
 	}
-	published, err := s.store.Beat(r.Context(), roomID, c.userID, clientID, pos, playing, buffering)
+	media, e := f.mediaReport()
+	if e != nil {
+		rpcError(w, http.StatusBadRequest, e.message)
+		return
+	}
+	published, err := s.store.BeatMedia(r.Context(), roomID, c.userID, clientID, pos, playing, buffering, media)
 	if published {
 		s.hub.flushed()
 	}

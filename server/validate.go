@@ -7,6 +7,7 @@ import (
 	"strings"
 	"unicode"
 
+	"github.com/watchparty/watchparty/server/store"
 	"github.com/watchparty/watchparty/textsafe"
 )
 
@@ -19,6 +20,31 @@ const (
 	MaxPosition     = 604800 // seconds (one week): positions, durations, comment timestamps
 	MaxUserMetadata = 1024   // bytes of JSON in a sign-up's data
 )
+
+// mediaFPPattern is a member's media fingerprint ("Same file?", docs/api.md): 128 bits in lower-case
+// hex. The server learns nothing from it: it is keyed with the room id.
+var mediaFPPattern = regexp.MustCompile(`^[0-9a-f]{32}$`)
+
+const mediaFPRule = "p_media_fp must be 32 lower-case hex digits, or empty to clear it"
+
+// mediaReport reads a beat's optional p_media_fp and p_media_duration (absent or null: unchanged).
+func (f fields) mediaReport() (*store.MediaReport, *apiError) {
+	fp, e := f.str("p_media_fp", false)
+	if e != nil {
+		return nil, invalid(mediaFPRule)
+	}
+	if fp != nil && *fp != "" && !mediaFPPattern.MatchString(*fp) {
+		return nil, invalid(mediaFPRule)
+	}
+	dur, e := f.boundedNum("p_media_duration", false)
+	if e != nil {
+		return nil, e
+	}
+	if fp == nil && dur == nil {
+		return nil, nil
+	}
+	return &store.MediaReport{FP: fp, Duration: dur}, nil
+}
 
 // roomIDPattern is the shape of every room id (store.NewRoomID). Ids are checked against it
 // before anything uses them: a lookup, a rate-limit key or a topic.

@@ -133,7 +133,7 @@ func hostSnapshot() room.Snapshot {
 				Position: 754.2, DriftMS: 0, InSync: true},
 			{UserID: "u-bob", Name: "bob", Online: true, Playing: true, Position: 754.1, DriftMS: -40, InSync: true},
 			{UserID: "u-carol", Name: "carol", Online: true, Stale: true, Playing: false, Position: 700,
-				DriftMS: -54200, InSync: false},
+				DriftMS: -54200, InSync: false, MediaDiffers: true, MediaNote: "3:12 shorter"},
 		},
 	}
 }

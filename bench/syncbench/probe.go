@@ -74,6 +74,17 @@ func (pr *Probe) SetPause(ctx context.Context, paused bool) error {
 	return pr.p.SetProperty(ctx, "pause", paused)
 }
 
+// Property reads one of mpv's properties into v, from this connection.
+func (pr *Probe) Property(ctx context.Context, name string, v any) error {
+	return pr.p.GetProperty(ctx, name, v)
+}
+
+// SetProperty sets one of mpv's properties from this connection, as a user acting in mpv's
+// window (choosing an audio or subtitle track, say).
+func (pr *Probe) SetProperty(ctx context.Context, name string, v any) error {
+	return pr.p.SetProperty(ctx, name, v)
+}
+
 // Sample is one reading of an mpv.
 type Sample struct {
 	// At is the midpoint between sending get_property playback-time and its reply.

@@ -246,7 +246,7 @@ func (s *Store) Sweep(ctx context.Context, staleBefore, goneBefore time.Time) (d
 			dropped++
 		}
 		quietHosts, err := queryMembers(ctx, tx, `SELECT m.room_id, m.user_id, m.username, m.role, m."current_time", m.is_playing,
-			m.last_seen, m.joined_at, m.left_at, m.announced, m.buffering, m.ready FROM room_members m JOIN rooms r
+			m.last_seen, m.joined_at, m.left_at, m.announced, m.buffering, m.ready, m.media_fp, m.media_duration FROM room_members m JOIN rooms r
 			ON r.room_id = m.room_id AND r.host_user_id = m.user_id WHERE m.left_at IS NULL AND m.last_seen < ?`, stale)
 		if err != nil {
 			return err

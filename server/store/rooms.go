@@ -138,8 +138,9 @@ func (s *Store) JoinRoom(ctx context.Context, roomID, userID, username, clientID
 			old := member
 			member.Username, member.Role, member.LastSeen, member.JoinedAt, member.LeftAt = username, role, now, now, nil
 			member.CurrentTime, member.IsPlaying, member.Announced = 0, false, false
+			member.MediaFP, member.MediaDuration = nil, nil // the new client reports its own
 			if _, err := tx.ExecContext(ctx, `UPDATE room_members SET username = ?, role = ?, "current_time" = 0, is_playing = 0,
-				last_seen = ?, joined_at = ?, left_at = NULL, announced = 0 WHERE room_id = ? AND user_id = ?`,
+				last_seen = ?, joined_at = ?, left_at = NULL, announced = 0, media_fp = NULL, media_duration = NULL WHERE room_id = ? AND user_id = ?`,
 				username, role, now, now, roomID, userID); err != nil {
 				return err
 			}
@@ -422,6 +423,7 @@ type presenceWrite struct {
 	currentTime    float64
 	playing        bool
 	buffering      bool
+	media          *MediaReport // nil: no report
 	err            error
 	done           chan struct{} // closed once err is final
 }
@@ -431,6 +433,62 @@ type presenceWrite struct {
 func (s *Store) TrackPresence(ctx context.Context, roomID, userID, clientID string, currentTime float64, playing bool) error {
 	_, err := s.Beat(ctx, roomID, userID, clientID, currentTime, playing, false)
 	return err
+}
+
+// MediaReport is what a beat says of the member's media ("Same file?", docs/api.md): a nil
+// field leaves the stored value as it is; an empty FP clears the fingerprint.
+type MediaReport struct {
+	FP       *string
+	Duration *float64
+}
+
+// changes reports whether r would change the row m.
+func (r *MediaReport) changes(m Member) bool {
+	if r == nil {
+		return false
+	}
+	if r.FP != nil && (*r.FP == "") != (m.MediaFP == nil) || r.FP != nil && m.MediaFP != nil && *r.FP != *m.MediaFP {
+		return true
+	}
+	return r.Duration != nil && (m.MediaDuration == nil || *m.MediaDuration != *r.Duration)
+}
+
+// apply writes r into m.
+func (r *MediaReport) apply(m *Member) {
+	if r.FP != nil {
+		m.MediaFP = nil
+		if *r.FP != "" {
+			fp := *r.FP
+			m.MediaFP = &fp
+		}
+	}
+	if r.Duration != nil {
+		d := *r.Duration
+		m.MediaDuration = &d
+	}
+}
+
+// mediaChanges reports whether a beat's media report may change the member's row: a beat that
+// does takes the slow path (a write, always published). Without the member in memory the beat
+// takes the slow path anyway.
+func (s *Store) mediaChanges(roomID, userID string, media *MediaReport) bool {
+	if media == nil {
+		return false
+	}
+	s.live.mu.Lock()
+	defer s.live.mu.Unlock()
+	m := s.live.member(roomID, userID)
+	return m == nil || media.changes(m.row)
+}
+
+// BeatMedia is Beat with a media report (nil: none), written and published when it changes the
+// member's row.
+func (s *Store) BeatMedia(ctx context.Context, roomID, userID, clientID string, currentTime float64, playing, buffering bool, media *MediaReport) (published bool, err error) {
+	if !s.mediaChanges(roomID, userID, media) {
+		return s.Beat(ctx, roomID, userID, clientID, currentTime, playing, buffering)
+	}
+	return s.slowBeat(ctx, &presenceWrite{roomID: roomID, userID: userID, clientID: clientID, currentTime: currentTime,
+		playing: playing, buffering: buffering, media: media, done: make(chan struct{})})
 }
 
 // Beat records a member's liveness beat and reports whether it was published as a row change.
@@ -444,8 +502,12 @@ func (s *Store) Beat(ctx context.Context, roomID, userID, clientID string, curre
 	if handled, published := s.fastBeat(roomID, userID, clientID, currentTime, playing, buffering); handled {
 		return published, nil
 	}
-	pw := &presenceWrite{roomID: roomID, userID: userID, clientID: clientID, currentTime: currentTime, playing: playing,
-		buffering: buffering, done: make(chan struct{})}
+	return s.slowBeat(ctx, &presenceWrite{roomID: roomID, userID: userID, clientID: clientID, currentTime: currentTime, playing: playing,
+		buffering: buffering, done: make(chan struct{})})
+}
+
+// slowBeat queues a beat's write and waits for it (see Beat).
+func (s *Store) slowBeat(ctx context.Context, pw *presenceWrite) (published bool, err error) {
 	s.presMu.Lock()
 	s.presQueue = append(s.presQueue, pw)
 	lead := !s.presBusy
@@ -530,6 +592,13 @@ func (s *Store) trackPresence(ctx context.Context, tx *sql.Tx, w *changeSet, p *
 	}
 	if err != nil {
 		return err
+	}
+	if p.media.changes(member) {
+		p.media.apply(&member)
+		if _, err := tx.ExecContext(ctx, `UPDATE room_members SET media_fp = ?, media_duration = ? WHERE room_id = ? AND user_id = ?`,
+			ptr(member.MediaFP), ptr(member.MediaDuration), p.roomID, p.userID); err != nil {
+			return err
+		}
 	}
 	w.add(Change{Table: "room_members", Type: "UPDATE", Columns: MemberColumns, Record: member.Record(), OldRecord: old.Record()})
 	if err := s.beatClients(ctx, tx, p.roomID, p.userID, p.clientID, now); err != nil {

@@ -97,6 +97,9 @@ func (m Model) row(mv room.MemberView) string {
 	if mv.IsSelf {
 		name += " (you)"
 	}
+	if mv.MediaDiffers {
+		name = "≠ " + name // a different file than the host's ("Same file?", docs/design.md §7.10)
+	}
 	nameStyle := st.Name
 	if mv.IsSelf {
 		nameStyle = st.Self
