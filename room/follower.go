@@ -60,6 +60,8 @@ type follower struct {
 	seekRetryAt    time.Time // no correction seek before this (back-off)
 	seekDoneAt     time.Time // when the last correction seek finished
 	seekVersion    int64     // the room state it was aimed at
+	seekTarget     float64   // where it was aimed
+	slowRetried    bool      // a seek that landed too late was retried at once (once in a row)
 	seekWarned     bool      // the "cannot seek" notice was shown
 	// alignedVersion is the paused room state we last seeked to exactly (the host's frame):
 	// one such seek per paused state (party.PauseAlignThreshold).
@@ -72,7 +74,8 @@ func (f *follower) init() { f.settle, f.landBias = 0.05, landBiasPrior }
 type seekDone struct {
 	err     error
 	started time.Time
-	version int64 // the room state the seek was aimed at
+	version int64   // the room state the seek was aimed at
+	target  float64 // where it was aimed
 }
 
 // aheadFor is how far ahead of the room's position to aim a seek so that, once mpv has
@@ -106,6 +109,7 @@ func (s *Session) correct(e *engine) {
 	c := party.Decide(f.drift.Apply(in))
 	if f.seekFails > 0 && !c.Has(party.ActionSeek) && math.Abs(in.Drift()) < party.SeekThreshold {
 		f.seekFails, f.seekRetryAt = 0, time.Time{} // seeking is not needed: start afresh next time
+		f.slowRetried = false
 	}
 	ind := party.Indicate(in, c)
 	if ind.Status != f.lastIndicator.Status {
@@ -167,7 +171,7 @@ func (s *Session) apply(e *engine, p *player.Player, c party.Correction) {
 			sctx, scancel := context.WithTimeout(s.ctx, serverTimeout)
 			err := p.Seek(sctx, target)
 			scancel()
-			s.post(seekDone{err, started, version})
+			s.post(seekDone{err, started, version, target})
 		})
 	}
 	if c.Has(party.ActionNudge) || c.Has(party.ActionRestoreRate) {
@@ -192,7 +196,7 @@ func (s *Session) onSeekDone(e *engine, m seekDone) {
 	}
 	if m.err == nil {
 		now := s.now()
-		f.seekDoneAt, f.seekVersion = now, m.version
+		f.seekDoneAt, f.seekVersion, f.seekTarget = now, m.version, m.target
 		took := now.Sub(m.started).Seconds()
 		if took > 0 && took < 2 {
 			f.settle = f.settles.Add(took)
@@ -205,17 +209,37 @@ func (s *Session) onSeekDone(e *engine, m seekDone) {
 }
 
 // seekAllowed applies the seek back-off: no correction seek before seekRetryAt. A seek wanted
-// again for the same room state right after the last one finished did not work (mpv reported
-// it done, but the position did not follow, as with sources that cannot seek backwards): that
-// counts as a failed seek.
+// again for the same room state right after the last one finished did not work if the
+// position did not follow it (mpv reported it done, as with sources that cannot seek
+// backwards): that counts as a failed seek. One that did move the player, but took so long
+// that the room moved on (a busy machine), worked: the next seek goes at once (once in a row;
+// a second such seek counts as failed, so media whose every seek is that slow backs off).
 func (s *Session) seekAllowed(e *engine) bool {
 	f := &e.fol
 	now := s.now()
 	if !f.seekDoneAt.IsZero() && f.seekVersion == e.room.StateVersion && now.Sub(f.seekDoneAt) < seekNoEffect {
+		moved := false
+		if p := s.player; p != nil {
+			moved = followedSeek(p.State(), f.seekTarget, now.Sub(f.seekDoneAt))
+		}
 		f.seekDoneAt = time.Time{}
-		s.seekFailed(e, nil)
+		if moved && !f.slowRetried {
+			f.slowRetried = true // once in a row: media whose every seek is slow backs off
+		} else {
+			s.seekFailed(e, nil)
+		}
 	}
 	return !now.Before(f.seekRetryAt)
+}
+
+// followedSeek reports whether a player in state st is where a seek to target that finished
+// since ago put it (within party.SeekThreshold).
+func followedSeek(st player.State, target float64, since time.Duration) bool {
+	want := target
+	if !st.Paused && !st.Seeking && !st.Buffering && !st.EndOfFile {
+		want += since.Seconds() * st.Speed
+	}
+	return math.Abs(st.Position-want) < party.SeekThreshold
 }
 
 // seekFailed backs the correction seeks off (seekBackoffMin, doubling to seekBackoffMax) and

@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"testing"
 	"time"
+
+	"github.com/watchparty/watchparty/player"
 )
 
 // fakeClock is an injected wall clock.
@@ -57,5 +59,26 @@ func TestSeekBackoff(t *testing.T) {
 	e.fol.seekDoneAt, e.fol.seekVersion = clk.now(), 6
 	if !s.seekAllowed(e) || e.fol.seekFails != 0 {
 		t.Fatal("a seek for a new room state was held back")
+	}
+}
+
+// TestFollowedSeek: a seek wanted again for the same state counts as not working only when
+// the player is not where the seek put it; one that landed but took long did work.
+func TestFollowedSeek(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		st    player.State
+		since time.Duration
+		want  bool
+	}{
+		{"landed, playing on", player.State{Position: 100.3, Speed: 1}, 300 * time.Millisecond, true},
+		{"landed, at double speed", player.State{Position: 100.6, Speed: 2}, 300 * time.Millisecond, true},
+		{"landed, paused", player.State{Position: 100, Speed: 1, Paused: true}, 800 * time.Millisecond, true},
+		{"stayed where it was", player.State{Position: 40.3, Speed: 1}, 300 * time.Millisecond, false},
+		{"jumped back", player.State{Position: 99.0, Speed: 1}, 300 * time.Millisecond, false},
+	} {
+		if got := followedSeek(c.st, 100, c.since); got != c.want {
+			t.Errorf("%s: followedSeek = %v, want %v", c.name, got, c.want)
+		}
 	}
 }
