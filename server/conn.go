@@ -54,10 +54,10 @@ type conn struct {
 
 	out     outbox
 	trackID atomic.Int64
-	// writeTimer drops a connection whose write blocks for writeTimeout. One reusable timer
-	// instead of a context with a deadline per frame: no allocation per frame on the fan-out
-	// path (used by the running writer only; writers never overlap).
-	writeTimer *time.Timer
+	// batch collects the frames one run of the writer writes (see batchWriter). Its write
+	// timer drops a connection whose write blocks for writeTimeout: one reusable timer instead
+	// of a context with a deadline per frame, no allocation per frame on the fan-out path.
+	batch *batchWriter
 }
 
 // channel is one joined topic on one connection. Identity fields are guarded by hub.mu.
@@ -104,13 +104,16 @@ type closeFrame struct {
 	reason string
 }
 
-func newConn(h *hub, ws *websocket.Conn, ser phx.Serializer, apiKey, ip string) *conn {
+func newConn(h *hub, ws *websocket.Conn, batch *batchWriter, ser phx.Serializer, apiKey, ip string) *conn {
 	c := &conn{
-		hub: h, ws: ws, ser: ser, apiKey: apiKey, ip: ip, channels: map[string]*channel{},
+		hub: h, ws: ws, batch: batch, ser: ser, apiKey: apiKey, ip: ip, channels: map[string]*channel{},
 		presenceCalls: map[string][]time.Time{}, out: outbox{},
 	}
-	c.writeTimer = time.AfterFunc(writeTimeout, func() { ws.CloseNow() })
-	c.writeTimer.Stop()
+	timer := time.AfterFunc(writeTimeout, func() { ws.CloseNow() })
+	timer.Stop()
+	batch.mu.Lock()
+	batch.timer = timer
+	batch.mu.Unlock()
 	return c
 }
 
@@ -225,18 +228,23 @@ func (c *conn) writeLoop() {
 			return
 		}
 		c.out.mu.Unlock()
+		// The frames taken go out together: the library writes each into the batch, which
+		// reaches the socket in as few writes as its size allows.
+		c.batch.begin()
 		for _, f := range frames {
 			typ := websocket.MessageText
 			if f.binary {
 				typ = websocket.MessageBinary
 			}
-			c.writeTimer.Reset(writeTimeout)
-			err := c.ws.Write(context.Background(), typ, f.data)
-			c.writeTimer.Stop()
-			if err != nil {
+			if err := c.ws.Write(context.Background(), typ, f.data); err != nil {
+				c.batch.end()
 				c.ws.CloseNow()
 				return
 			}
+		}
+		if err := c.batch.end(); err != nil {
+			c.ws.CloseNow()
+			return
 		}
 		if closing != nil {
 			c.out.mu.Lock()
@@ -270,6 +278,7 @@ func (c *conn) readLoop(ctx context.Context) {
 		c.ws.Close(websocket.StatusPolicyViolation, "no message for "+idle.String())
 	})
 	defer timer.Stop()
+	handled := make(chan struct{})
 	for {
 		typ, data, err := c.ws.Read(ctx)
 		if err != nil {
@@ -286,7 +295,12 @@ func (c *conn) readLoop(ctx context.Context) {
 			c.ws.Close(websocket.StatusInvalidFramePayloadData, reason)
 			return
 		}
-		c.handle(msg)
+		// The message is handled on a goroutine of its own, waited for: joins and presence
+		// calls go deep (token checks, JSON, the store), and a goroutine's stack keeps the size
+		// it grew to. The reader, alive as long as the socket, then only ever needs the shallow
+		// stack of a read (docs/design.md §13).
+		go func() { c.handle(msg); handled <- struct{}{} }()
+		<-handled
 	}
 }
 

@@ -38,6 +38,11 @@ func (s *Server) handleInfo(w http.ResponseWriter, r *http.Request) {
 // deadlines bounds a non-upgrade route (docs/security.md): a body trickled one byte at a time,
 // or a reader that never reads the reply, holds a connection and a goroutine for at most
 // Config.RequestTimeout (reading) and three times that (the whole reply).
+//
+// The handler runs on a goroutine of its own, waited for: a keep-alive connection's goroutine
+// lives on between requests, and a goroutine's stack keeps the size its deepest call grew it
+// to (a write goes deep through the store and SQLite). A handler's panic is raised again on the
+// connection's goroutine, where net/http handles it (docs/design.md §13).
 func (s *Server) deadlines(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		rc := http.NewResponseController(w)
@@ -45,7 +50,16 @@ func (s *Server) deadlines(next http.HandlerFunc) http.HandlerFunc {
 		// Errors only mean the connection doesn't support deadlines (tests' recorders).
 		_ = rc.SetReadDeadline(now.Add(s.cfg.RequestTimeout))
 		_ = rc.SetWriteDeadline(now.Add(3 * s.cfg.RequestTimeout))
-		next(w, r)
+		var panicked any
+		done := make(chan struct{})
+		go func() {
+			defer func() { panicked = recover(); close(done) }()
+			next(w, r)
+		}()
+		<-done
+		if panicked != nil {
+			panic(panicked)
+		}
 	}
 }
 

@@ -104,7 +104,8 @@ func (h *hub) handleWebSocket(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusTooManyRequests, map[string]any{"error": fmt.Sprintf("too many connections from your address (at most %d)", maxConnsPerIP)})
 		return
 	}
-	ws, err := websocket.Accept(smallBuffers{w}, r, &websocket.AcceptOptions{
+	out := &batchWriter{}
+	ws, err := websocket.Accept(smallBuffers{w, out}, r, &websocket.AcceptOptions{
 		// A terminal client sends no Origin; browsers on other origins may use the anon key like
 		// on Supabase, where any origin may connect.
 		InsecureSkipVerify: true,
@@ -114,7 +115,7 @@ func (h *hub) handleWebSocket(w http.ResponseWriter, r *http.Request) {
 		return // Accept has written the HTTP error
 	}
 	ws.SetReadLimit(h.srv.cfg.MaxFrame)
-	c := newConn(h, ws, ser, key, ip)
+	c := newConn(h, ws, out, ser, key, ip)
 	h.mu.Lock()
 	if h.closing {
 		h.mu.Unlock()
@@ -137,36 +138,119 @@ func (h *hub) handleWebSocket(w http.ResponseWriter, r *http.Request) {
 }
 
 // Buffers of an upgraded connection. The WebSocket library keeps, for the life of the socket,
-// the reader and writer the hijack hands it; net/http's are 4 KiB each. Our frames out are about
-// 1–1.5 KB (a row change with its old row) and the frames in smaller still, so 2 KiB out and
-// 512 bytes in cost no extra system calls for nearly every frame and save about 5.5 KB per socket
-// (a frame larger than a buffer goes through in more than one call).
+// the reader and writer the hijack hands it; net/http's are 4 KiB each. Frames in are small (a
+// heartbeat, a presence track), so 512 bytes in cost no extra system calls for nearly every
+// frame. Frames out go through a 16-byte writer (a frame header fits) into the connection's
+// batchWriter, which holds a buffer only while the connection's writer runs: an idle socket
+// keeps no write buffer at all (docs/design.md §13).
 const (
 	wsReadBuffer  = 512
-	wsWriteBuffer = 2 << 10
+	wsWriteBuffer = 16
 )
 
-// smallBuffers is a ResponseWriter whose Hijack hands out the connection with buffers of
-// wsReadBuffer and wsWriteBuffer bytes instead of net/http's.
-type smallBuffers struct{ http.ResponseWriter }
+// smallBuffers is a ResponseWriter whose Hijack hands out the connection with a wsReadBuffer
+// reader and a writer into out instead of net/http's buffers.
+type smallBuffers struct {
+	http.ResponseWriter
+	out *batchWriter
+}
 
 func (w smallBuffers) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	conn, brw, err := http.NewResponseController(w.ResponseWriter).Hijack()
 	if err != nil {
 		return nil, nil, err
 	}
+	w.out.conn = conn
 	// Bytes the client sent after its request and net/http already read stay first in line:
 	// they are moved into the new reader's buffer.
-	pending, _ := brw.Reader.Peek(brw.Reader.Buffered())
-	pending = append([]byte(nil), pending...)
-	br := bufio.NewReaderSize(io.MultiReader(bytes.NewReader(pending), conn), max(wsReadBuffer, len(pending)))
-	if len(pending) > 0 {
+	if n := brw.Reader.Buffered(); n > 0 {
+		pending, _ := brw.Reader.Peek(n)
+		pending = append([]byte(nil), pending...)
+		br := bufio.NewReaderSize(io.MultiReader(bytes.NewReader(pending), conn), max(wsReadBuffer, len(pending)))
 		if _, err := br.Peek(len(pending)); err != nil {
 			conn.Close()
 			return nil, nil, err
 		}
+		return conn, bufio.NewReadWriter(br, bufio.NewWriterSize(w.out, wsWriteBuffer)), nil
 	}
-	return conn, bufio.NewReadWriter(br, bufio.NewWriterSize(conn, wsWriteBuffer)), nil
+	return conn, bufio.NewReadWriter(bufio.NewReaderSize(conn, wsReadBuffer), bufio.NewWriterSize(w.out, wsWriteBuffer)), nil
+}
+
+// Batches of frames out: at most batchBytes are collected before they are written (a frame
+// larger goes out alone, uncopied).
+const batchBytes = 16 << 10
+
+var batchBuffers = sync.Pool{New: func() any { b := make([]byte, 0, batchBytes); return &b }}
+
+// batchWriter is where the WebSocket library writes a connection's frames. While the
+// connection's writer goroutine runs a batch (begin … end), frames collect in a pooled buffer
+// and go out in as few writes as batchBytes allows: a fan-out that queued several frames on a
+// socket costs one system call, not one per frame, and an idle socket holds no buffer. Outside
+// a batch (a pong or a close the library writes from the reader) writes go straight to the
+// socket. Every write to the socket is bounded by the connection's write timer.
+type batchWriter struct {
+	mu    sync.Mutex
+	conn  net.Conn
+	buf   *[]byte // non-nil during a batch
+	timer *time.Timer
+}
+
+func (b *batchWriter) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.buf == nil {
+		return b.writeConn(p)
+	}
+	if len(*b.buf)+len(p) > batchBytes {
+		if err := b.flushLocked(); err != nil {
+			return 0, err
+		}
+		if len(p) >= batchBytes {
+			return b.writeConn(p)
+		}
+	}
+	*b.buf = append(*b.buf, p...)
+	return len(p), nil
+}
+
+// writeConn writes to the socket under the write timer. Caller holds mu.
+func (b *batchWriter) writeConn(p []byte) (int, error) {
+	if b.timer != nil {
+		b.timer.Reset(writeTimeout)
+		defer b.timer.Stop()
+	}
+	return b.conn.Write(p)
+}
+
+func (b *batchWriter) flushLocked() error {
+	if len(*b.buf) == 0 {
+		return nil
+	}
+	_, err := b.writeConn(*b.buf)
+	*b.buf = (*b.buf)[:0]
+	return err
+}
+
+// begin starts a batch.
+func (b *batchWriter) begin() {
+	b.mu.Lock()
+	if b.buf == nil {
+		b.buf = batchBuffers.Get().(*[]byte)
+	}
+	b.mu.Unlock()
+}
+
+// end writes what the batch collected and gives its buffer back.
+func (b *batchWriter) end() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.buf == nil {
+		return nil
+	}
+	err := b.flushLocked()
+	batchBuffers.Put(b.buf)
+	b.buf = nil
+	return err
 }
 
 // releaseIP gives back a connection slot of an address.

@@ -105,8 +105,8 @@ type Server struct {
 
 	metrics *metrics // metrics.go
 
-	stop      chan struct{}  // ends expireRooms and sweepLiveness
-	loops     sync.WaitGroup // expireRooms and sweepLiveness
+	stop      chan struct{}  // ends expireRooms, sweepLiveness and flushBeats
+	loops     sync.WaitGroup // expireRooms, sweepLiveness and flushBeats
 	closeOnce sync.Once
 }
 
@@ -138,12 +138,31 @@ func (s *Server) expireRooms() {
 // after StaleAfter.
 const sweepInterval = time.Second
 
-// flushPerSweep bounds how many members' beats held in memory are stored each sweepInterval
-// ahead of the sweep (Store.FlushOld): of 10,000 members who all beat first within the same few
-// seconds, most are stored over the 4 s before they reach stale, and the wave is spread for
-// the next rounds. Every member is stored about once per StaleAfter: each write to the
-// database grows its WAL, whose truncation holds the write lock.
-const flushPerSweep = 1500
+// flushInterval is how often beats held in memory are stored, a few members at a time
+// (flushBeats).
+const flushInterval = 100 * time.Millisecond
+
+// flushBeats stores, every flushInterval, the beats held in memory (Store.FlushOld) of members
+// whose stored last_seen is two thirds of the way to stale, at most as many each time as storing
+// every member within a quarter of StaleAfter takes: the write lock is held for a few
+// milliseconds at a time, never for a wave of members (members who joined together reach the
+// mark together), and the sweep finds little left to store itself.
+func (s *Server) flushBeats() {
+	defer s.loops.Done()
+	t := time.NewTicker(flushInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+		}
+		limit := max(10, int(int64(s.store.HeldMembers())*int64(flushInterval)/int64(s.cfg.StaleAfter/4)))
+		if err := s.store.FlushOld(context.Background(), s.cfg.Now().Add(-s.cfg.StaleAfter*2/3), limit); err != nil {
+			s.log.Warn("store liveness beats", "err", err)
+		}
+	}
+}
 
 // sweepLiveness applies the liveness rule to every room every sweepInterval (Store.Sweep). The
 // Supabase deployment applies the same rule lazily, on each member's beat.
@@ -158,12 +177,8 @@ func (s *Server) sweepLiveness() {
 		case <-t.C:
 		}
 		now := s.cfg.Now()
-		// Beats held in memory are stored three quarters of the way to stale, a bounded number a
-		// second, then every member that reached stale, in short transactions (never the write
-		// lock for a whole wave), so the sweep below rarely has any left to store itself.
-		if err := s.store.FlushOld(context.Background(), now.Add(-s.cfg.StaleAfter*3/4), flushPerSweep); err != nil {
-			s.log.Warn("store liveness beats", "err", err)
-		}
+		// Beats held in memory that reached stale (flushBeats missed them) are stored in short
+		// transactions first, so the sweep's own store of them is small.
 		if err := s.store.FlushOld(context.Background(), now.Add(-s.cfg.StaleAfter), 0); err != nil {
 			s.log.Warn("store liveness beats", "err", err)
 		}
@@ -195,7 +210,7 @@ func New(cfg Config) (*Server, error) {
 	st, err := store.Open(filepath.Join(cfg.DataDir, "watchparty.db"), store.Options{Now: cfg.Now, AllowNotice: s.allowNotice, WALLimit: cfg.WALLimit,
 		// A live member's row reaches screens before they would mark it stale: screens do at
 		// 15 s whatever the server's StaleAfter, and beats come every 3 s.
-		RowRefresh: min(cfg.StaleAfter*2/3, store.DefaultRowRefresh), StaleAfter: cfg.StaleAfter})
+		RowRefresh: min(cfg.StaleAfter*2/3, store.DefaultRowRefresh), StaleAfter: cfg.StaleAfter, SpreadRefresh: true})
 	if err != nil {
 		return nil, err
 	}
@@ -204,9 +219,10 @@ func New(cfg Config) (*Server, error) {
 	s.metrics = newMetrics(s)
 	s.limits.onReject = s.metrics.rejectKey
 	s.stop = make(chan struct{})
-	s.loops.Add(2)
+	s.loops.Add(3)
 	go s.expireRooms()
 	go s.sweepLiveness()
+	go s.flushBeats()
 	st.SetChangeHook(s.hub.publishChanges)
 	s.routes()
 	return s, nil

@@ -58,6 +58,7 @@ func addBenchServerFlags(cmd *cobra.Command) {
 	f.Duration("track-every", 3*time.Second, "server: track_user_presence period per client")
 	f.Duration("control-every", 10*time.Second, "server: mean period of each host's controls")
 	f.Bool("in-process", false, "server: run the server in this process instead of a child process (no RSS figure)")
+	f.String("server-bin", "", "server: run this watchparty binary's serve as the child instead of this one (A/B of two builds under the same load)")
 	f.StringArray("server-env", nil, "server: KEY=VALUE added to the child server's environment (repeatable), e.g. GOGC=50")
 	f.String("cpuprofile", "", "server: write a CPU profile of this process to FILE (use with --in-process to profile the server)")
 	f.Bool("metrics", false, "server: scrape the server's /metrics when the measurement starts and ends, and print its figures next to the bench's")
@@ -98,6 +99,9 @@ func benchServer(cmd *cobra.Command) error {
 			return fmt.Errorf("find this program to start the server: %w", err)
 		}
 		cfg.ServerBinary = exe
+		if bin, _ := f.GetString("server-bin"); bin != "" {
+			cfg.ServerBinary = bin
+		}
 	}
 	cfg.Log = cmd.ErrOrStderr()
 	if cpuProfile != "" {

@@ -113,6 +113,14 @@ func runServe(ctx context.Context, o *serveOptions) error {
 	if err != nil {
 		return err
 	}
+	addr, stopPprof, err := startPprof()
+	if err != nil {
+		return err
+	}
+	defer stopPprof()
+	if addr != "" {
+		logger.Info("profiling endpoints on", "url", "http://"+addr+"/debug/pprof/")
+	}
 	srv, err := server.Start(server.Config{DataDir: dataDir, Version: version, Logger: logger,
 		StaleAfter: o.StaleAfter, GoneAfter: o.GoneAfter, TLS: tlsConf.config}, o.Listen)
 	if le := (*server.ListenError)(nil); errors.As(err, &le) {

@@ -951,10 +951,17 @@ func (r *run) member(ctx context.Context, c *client) {
 	}
 }
 
-// hostControls sends a "play" control at a random interval averaging ControlEvery.
+// hostControls sends a "play" control at a random interval averaging ControlEvery, the first
+// in the load's first second: the room then plays along the benchmark's clock, which is what
+// members send as their position, so members are in sync with their room as at a party in
+// progress (not 10,000 of them drifting out of sync with paused rooms together).
 func (r *run) hostControls(ctx context.Context, c *client) {
-	for {
-		if !sleep(ctx, r.cfg.ControlEvery/2+rand.N(r.cfg.ControlEvery)) {
+	for first := true; ; first = false {
+		wait := r.cfg.ControlEvery/2 + rand.N(r.cfg.ControlEvery)
+		if first {
+			wait = rand.N(time.Second)
+		}
+		if !sleep(ctx, wait) {
 			return
 		}
 		stamp := r.stamp()

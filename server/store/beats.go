@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"sync"
 	"time"
 )
@@ -91,8 +92,9 @@ type liveClient struct {
 
 // liveMember is one current member as the store holds it in memory.
 type liveMember struct {
-	row     Member    // the row as last published: what every screen holds
-	pubSeen time.Time // row.LastSeen
+	row     Member        // the row as last published: what every screen holds
+	pubSeen time.Time     // row.LastSeen
+	refresh time.Duration // how old row.LastSeen may get before a beat publishes it (isMaterial)
 
 	// The latest beat; dirty while it is not in SQLite.
 	pos         float64
@@ -117,9 +119,9 @@ type live struct {
 func (l *live) member(roomID, userID string) *liveMember { return l.members[roomID][userID] }
 
 // isMaterial reports whether a beat (pos, playing at now) changes what screens show of a member
-// whose published row is m.row: play state, buffering, in-sync mark, or a last_seen RowRefresh old.
-func isMaterial(m *liveMember, r *liveRoom, pos float64, playing, buffering bool, now time.Time, refresh time.Duration) bool {
-	return m.row.IsPlaying != playing || m.row.Buffering != buffering || now.Sub(m.pubSeen) >= refresh ||
+// whose published row is m.row: play state, buffering, in-sync mark, or a last_seen m.refresh old.
+func isMaterial(m *liveMember, r *liveRoom, pos float64, playing, buffering bool, now time.Time) bool {
+	return m.row.IsPlaying != playing || m.row.Buffering != buffering || now.Sub(m.pubSeen) >= m.refresh ||
 		r.inSync(m.row.CurrentTime, m.pubSeen) != r.inSync(pos, now)
 }
 
@@ -147,12 +149,12 @@ func (s *Store) fastBeat(roomID, userID, clientID string, pos float64, playing, 
 			c.seen = now
 		}
 	}
-	if !isMaterial(m, r, pos, playing, buffering, now, s.rowRefresh) {
+	if !isMaterial(m, r, pos, playing, buffering, now) {
 		return true, false
 	}
 	old := m.row
 	m.row.CurrentTime, m.row.IsPlaying, m.row.Buffering, m.row.LastSeen = pos, playing, buffering, FormatTime(now)
-	m.pubSeen = now
+	m.pubSeen, m.refresh = now, s.rowRefresh
 	if s.hook != nil {
 		// Under live.mu: a write that changes this row invalidates it under the same lock
 		// before publishing, so this change is never published after a newer one.
@@ -300,9 +302,10 @@ func (s *Store) flushStale(ctx context.Context, tx *sql.Tx, w *changeSet, before
 const flushChunk = 250
 
 // FlushOld writes the beats of at most limit members (0: all) whose stored last_seen, or a
-// client's, is older than before, flushChunk members per transaction. The server runs it every
-// second for the members half way to stale, so the sweep finds little left to flush and the
-// writes are spread over time rather than coming in waves.
+// client's, is older than before, flushChunk members per transaction. The server runs it ten
+// times a second, a few members at a time, for the members two thirds of the way to stale, so
+// the sweep finds little left to flush and the writes are spread over time rather than coming
+// in waves.
 func (s *Store) FlushOld(ctx context.Context, before time.Time, limit int) error {
 	return s.flushChunks(ctx, storedBefore(before), limit)
 }
@@ -388,6 +391,12 @@ func (s *Store) applyLearned(l learned) {
 	}
 	seen, _ := time.Parse(TimeFormat, l.member.LastSeen)
 	m.row, m.pubSeen, m.valid = l.member, seen, true
+	m.refresh = s.rowRefresh
+	if s.spreadRefresh {
+		// The first refresh after a slow beat comes at a random point of the period: members
+		// who joined together (a server restart, a benchmark) don't refresh together ever after.
+		m.refresh = s.rowRefresh/4 + rand.N(s.rowRefresh*3/4)
+	}
 	if !m.dirty || !m.seen.After(seen) {
 		m.pos, m.playing, m.buffering, m.seen, m.dirty = l.member.CurrentTime, l.member.IsPlaying, l.member.Buffering, seen, false
 	}
@@ -402,6 +411,18 @@ func (s *Store) applyLearned(l learned) {
 	}
 	m.clients = clients
 	s.live.rooms[l.member.RoomID] = liveRoomOf(l.room)
+}
+
+// HeldMembers is how many members the store holds in memory (beats.go): the server paces its
+// flushes by it.
+func (s *Store) HeldMembers() int {
+	s.live.mu.Lock()
+	defer s.live.mu.Unlock()
+	n := 0
+	for _, byUser := range s.live.members {
+		n += len(byUser)
+	}
+	return n
 }
 
 func (s *Store) forgetLocked(roomID, userID string) {

@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"fmt"
+	"path/filepath"
 	"testing"
 	"time"
 )
@@ -126,4 +128,55 @@ func TestSweepSeesBeatsInMemory(t *testing.T) {
 	clk.Add(3 * time.Second)
 	beatAt(t, s, room.RoomID, "u-a", "a-1", 0, false)
 	same(t, "Ann's role", member(t, s, room.RoomID, "u-a").Role, "host")
+}
+
+// With SpreadRefresh, members who joined together get their first refresh at different points
+// between RowRefresh/4 and RowRefresh, and every later one RowRefresh after the last.
+func TestSpreadRefresh(t *testing.T) {
+	clk := &fakeClock{t: time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)}
+	s, err := Open(filepath.Join(t.TempDir(), "watchparty.db"), Options{Now: clk.Now, SpreadRefresh: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	ctx := context.Background()
+	room, _, err := s.CreateRoom(ctx, "u-host", "Host", "host-1", NewRoom{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	users := []string{"u-host"}
+	for i := range 7 {
+		u := fmt.Sprint("u-", i)
+		if _, _, _, err := s.JoinRoom(ctx, room.RoomID, u, u, u+"-1"); err != nil {
+			t.Fatal(err)
+		}
+		users = append(users, u)
+	}
+	for _, u := range users {
+		beatAt(t, s, room.RoomID, u, u+"-1", 0, false) // announcing: a slow beat
+	}
+	first := map[string]time.Duration{}
+	for step := time.Second; step <= 25*time.Second; step += time.Second {
+		clk.Add(time.Second)
+		for _, u := range users {
+			if beatAt(t, s, room.RoomID, u, u+"-1", 0, false) {
+				if at, ok := first[u]; !ok {
+					first[u] = step
+				} else if step-at < DefaultRowRefresh {
+					t.Errorf("%s refreshed at %v after %v: want %v apart", u, step, at, DefaultRowRefresh)
+				}
+			}
+		}
+	}
+	distinct := map[time.Duration]bool{}
+	for _, u := range users {
+		at, ok := first[u]
+		if !ok || at < DefaultRowRefresh/4 || at > DefaultRowRefresh {
+			t.Errorf("%s: first refresh at %v (published %v), want between %v and %v", u, at, ok, DefaultRowRefresh/4, DefaultRowRefresh)
+		}
+		distinct[at] = true
+	}
+	if len(distinct) < 2 {
+		t.Errorf("all %d members refreshed first at the same second: %v", len(users), first)
+	}
 }

@@ -67,6 +67,8 @@ type Store struct {
 	live       live          // liveness beats held in memory (beats.go)
 	rowRefresh time.Duration // see Options.RowRefresh
 	staleAfter time.Duration // see Options.StaleAfter
+	// spreadRefresh: see Options.SpreadRefresh
+	spreadRefresh bool
 
 	endedMu sync.RWMutex
 	ended   map[string]time.Time // session id → when it ended (see SessionEnded)
@@ -94,6 +96,10 @@ type Options struct {
 	// StaleAfter is the liveness stale time: a member seen within it is live, and the ready
 	// check waits for live members only (ready.go); default DefaultStaleAfter.
 	StaleAfter time.Duration
+	// SpreadRefresh makes the first refresh after a member's slow beat (a join's announcing beat
+	// among them) come at a random point between RowRefresh/4 and RowRefresh, so members who
+	// joined together are refreshed at different times (beats.go).
+	SpreadRefresh bool
 }
 
 // DefaultRowRefresh: with a beat every 3 s, a live member's row on a screen is never more than
@@ -135,7 +141,7 @@ func Open(path string, opts Options) (*Store, error) {
 		staleAfter = DefaultStaleAfter
 	}
 	s := &Store{db: db, path: path, walLimit: walLimit, now: now, members: map[string]map[string]bool{}, allowNotice: opts.AllowNotice,
-		rowRefresh: rowRefresh, staleAfter: staleAfter, live: live{rooms: map[string]*liveRoom{}, members: map[string]map[string]*liveMember{}}}
+		rowRefresh: rowRefresh, staleAfter: staleAfter, spreadRefresh: opts.SpreadRefresh, live: live{rooms: map[string]*liveRoom{}, members: map[string]map[string]*liveMember{}}}
 	if err := s.migrate(context.Background()); err != nil {
 		db.Close()
 		return nil, err
