@@ -81,11 +81,14 @@ server, so it listens on :443 (which needs root or CAP_NET_BIND_SERVICE; or use
 usage error (exit 2).
 
 GET /healthz answers {"status":"ok"} for load balancers and uptime checks.
+--metrics-listen ADDR serves Prometheus metrics at http://ADDR/metrics, on that
+address only (off by default: they show the server's activity, so keep it private).
 --log-format json writes one JSON object a line on stderr.`,
 		Example: `  watchparty serve
   watchparty serve --listen 0.0.0.0:54321 --data ./party-data
   watchparty serve --domain party.example.com
-  watchparty serve --tls-cert fullchain.pem --tls-key privkey.pem --log-format json`,
+  watchparty serve --tls-cert fullchain.pem --tls-key privkey.pem --log-format json
+  watchparty serve --domain party.example.com --metrics-listen 127.0.0.1:9464`,
 		Args: noArgs,
 		RunE: runE(o, runF),
 	}
