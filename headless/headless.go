@@ -150,6 +150,8 @@ func (p *printer) event(ev room.Event) {
 		p.emit(&Buffering{Type: "buffering", Buffering: ev.Buffering}, human)
 	case room.WaitChanged:
 		p.emit(&Wait{Type: "wait", Ended: ev.Ended, Message: ev.Text, Names: ev.Names, UserIDs: ev.UserIDs}, ev.Text)
+	default:
+		p.readyEvent(ev)
 	}
 }
 

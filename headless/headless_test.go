@@ -116,6 +116,7 @@ func TestKeysSorted(t *testing.T) {
 		&Connected{Host: &host, Reconnected: true, RoomID: "r", UserID: "u"}, &Sync{}, &Room{}, &Member{}, &Presence{},
 		&Comment{History: true, VideoTime: &one}, &Notice{Level: "info"}, &Disconnected{RetryAt: "x"}, &Hosting{},
 		&Buffering{}, &Wait{Ended: "ready"},
+		&Ready{Self: true}, &ReadyMode{}, &StartPending{}, &Started{},
 	} {
 		var buf bytes.Buffer
 		if err := WriteJSON(&buf, v); err != nil {

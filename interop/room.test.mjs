@@ -158,6 +158,44 @@ describe('a room driven by supabase-js', () => {
     assert.ok(Math.abs(state.server_time - Date.now()) < 60_000, `server_time ${state.server_time} is far from now`);
   });
 
+  it('the ready check: the held play (409 NOT_READY), the ready row and the start reach both as postgres_changes', async () => {
+    // bob beat recently (he is live); the room is paused at 42.5 after the pause above.
+    const beat = await bob.sb.rpc('track_user_presence', { p_room_id: roomId, p_current_time: 42.5, p_is_playing: false });
+    assert.equal(beat.error, null, beat.error?.message);
+    let since = bRec.mark();
+    const set = await invokeOK(alice.sb, 'rooms/settings', { room_id: roomId, ready_mode: true });
+    assert.equal(set.room.ready_mode, true);
+    await bRec.waitFor('rooms', (p) => p.new.ready_mode === true, { since, what: 'rooms UPDATE (ready_mode)' });
+
+    since = bRec.mark();
+    const held = await invoke(alice.sb, 'sync/control', { room_id: roomId, action: 'play', current_time: 42.5 });
+    assert.equal(held.status, 409);
+    assert.equal(held.body.success, false);
+    assert.equal(held.body.error.code, 'NOT_READY');
+    assert.equal(held.body.error.not_ready_count, 1);
+    assert.deepEqual(held.body.error.not_ready, [{ user_id: bob.user.id, username: 'bob' }]);
+    assert.match(held.body.error.message, /^1 not ready \(bob\)/);
+    const pending = await bRec.waitFor('rooms', (p) => p.new.start_pending === true, { since, what: 'rooms UPDATE (start_pending)' });
+    assert.equal(pending.new.is_playing, false);
+
+    since = [aRec.mark(), bRec.mark()];
+    const ready = await invokeOK(bob.sb, 'rooms/ready', { room_id: roomId, ready: true });
+    assert.equal(ready.member.ready, true);
+    assert.equal(ready.room.is_playing, true);
+    const row = await aRec.waitFor('room_members', (p) => p.new.user_id === bob.user.id && p.new.ready === true,
+      { since: since[0], what: 'room_members UPDATE (ready)' });
+    assert.equal(row.old.ready, false);
+    for (const [i, rec] of [aRec, bRec].entries()) {
+      const ev = await rec.waitFor('rooms', (p) => p.new.is_playing === true && p.new.start_pending === false,
+        { since: since[i], what: 'rooms UPDATE (the start)' });
+      assert.equal(ev.new.state_version, ready.room.state_version);
+      await rec.waitFor('comments', (p) => p.new.message === 'Everyone is ready: playing', { since: since[i], what: 'the start notice' });
+    }
+    // Back to a paused room without the ready check, as the next tests expect.
+    await invokeOK(alice.sb, 'sync/control', { room_id: roomId, action: 'pause', current_time: 42.5 });
+    await invokeOK(alice.sb, 'rooms/settings', { room_id: roomId, ready_mode: false });
+  });
+
   it('refuses a control by a member who is not the host and leaves the room unchanged', async () => {
     const before = await syncState(bob.sb, roomId, bob.user.id);
     const { status, body } = await invoke(bob.sb, 'sync/control', { room_id: roomId, action: 'play', current_time: 99 });

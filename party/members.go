@@ -55,6 +55,8 @@ type Member struct {
 	// MediaDiff): "" and 0 when not reported, or not of a valid shape.
 	MediaFP       string
 	MediaDuration float64
+	// Ready is the person's answer to the ready check; anything but a JSON true reads as false.
+	Ready bool
 }
 
 // Left reports whether the row is of a member who has left the room.
@@ -124,6 +126,7 @@ func ParseMemberRow(m map[string]any) (Member, error) {
 	if v, ok, err := r.optNumber("media_duration"); err == nil && ok && v > 0 && v <= MaxPosition {
 		mem.MediaDuration = v
 	}
+	mem.Ready, _ = m["ready"].(bool)
 	return mem, nil
 }
 

@@ -71,6 +71,10 @@ type RoomState struct {
 	// longest wait (0: the room never waits, also for a server without the column).
 	Waiting   WaitList
 	WaitLimit time.Duration
+	// ReadyMode and StartPending are the ready check's flags (docs/api.md, "The ready check"):
+	// anything but a JSON true reads as false.
+	ReadyMode    bool
+	StartPending bool
 }
 
 // Known reports whether s holds a state read from the room, as opposed to the
@@ -179,6 +183,8 @@ func ParseRoomRow(m map[string]any) (RoomState, error) {
 		s.MediaDuration = math.Min(v, MaxPosition)
 	}
 	s.CurrentTime = ClampPosition(s.CurrentTime, s.MediaDuration)
+	s.ReadyMode, _ = m["ready_mode"].(bool)
+	s.StartPending, _ = m["start_pending"].(bool)
 	if v, ok, err := r.optNumber("state_version"); err != nil {
 		return RoomState{}, err
 	} else if ok {

@@ -63,6 +63,9 @@ type APIError struct {
 	Message string
 	// Details and Hint are PostgREST's extra fields, when present.
 	Details, Hint string
+	// Body is the reply's body as read (at most the client's reply limit), for the fields an
+	// error of one endpoint adds (NOT_READY's not_ready list). Never trusted: parse, bound, clean.
+	Body []byte
 	// Kind is ErrNotFound, ErrNotAllowed, ErrInvalid, ErrRateLimited, ErrUnauthorized or
 	// ErrServer.
 	Kind error

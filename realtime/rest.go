@@ -88,7 +88,7 @@ type errorBody struct {
 
 // apiError builds the typed error of a non-2xx reply.
 func apiError(op string, r response) *APIError {
-	e := &APIError{Op: op, Status: r.status, Kind: kindForStatus(r.status)}
+	e := &APIError{Op: op, Status: r.status, Kind: kindForStatus(r.status), Body: r.body}
 	var b errorBody
 	if json.Unmarshal(r.body, &b) != nil {
 		e.Message = strings.TrimSpace(string(r.body))

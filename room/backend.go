@@ -21,6 +21,12 @@ type backend interface {
 	Control(ctx context.Context, roomID string, action HostAction, pos float64, rate *float64, at time.Time) (party.RoomState, error)
 	// Wait calls sync/control with the action wait: the room pauses at pos waiting for ids.
 	Wait(ctx context.Context, roomID string, ids []string, pos float64, at time.Time) (party.RoomState, error)
+	// Play calls sync/control play, with force when asked; a held play is *NotReadyError.
+	Play(ctx context.Context, roomID string, pos float64, at time.Time, force bool) (party.RoomState, error)
+	// SetReady calls rooms/ready.
+	SetReady(ctx context.Context, roomID string, ready bool) error
+	// Settings calls rooms/settings.
+	Settings(ctx context.Context, roomID string, set RoomSettings) (party.RoomState, error)
 	// Handover calls rooms/handover.
 	Handover(ctx context.Context, roomID, toUserID string) error
 	// Comment calls comments/create.

@@ -38,6 +38,13 @@ type Controls interface {
 	// Handover gives the host role to the member with userID, on purpose (host only): the
 	// room's owner who hands it over does not take it back on returning.
 	Handover(ctx context.Context, userID string) error
+	// SetReady answers the ready check for us (docs/api.md, "The ready check").
+	SetReady(ctx context.Context, ready bool) error
+	// SetReadyMode turns the room's ready check on or off (host only).
+	SetReadyMode(ctx context.Context, on bool) error
+	// ForcePlay plays the room at once, ready or not (host only). TogglePlay's play in ready
+	// mode returns *NotReadyError when the room waits for someone.
+	ForcePlay(ctx context.Context) error
 	// ToggleOSD turns comments and room events on mpv's OSD off or on and returns whether
 	// they are on now.
 	ToggleOSD() bool
@@ -63,6 +70,9 @@ const (
 	opComment
 	opHandover
 	opEndWait
+	opForcePlay
+	opSetReady
+	opReadyMode
 )
 
 // request is a Controls call on its way to the loop. The loop (or a task it starts) sends
@@ -72,6 +82,7 @@ type request struct {
 	op    op
 	arg   float64
 	text  string
+	on    bool       // opSetReady, opReadyMode
 	reply chan error // buffered 1
 }
 
@@ -189,6 +200,8 @@ func (s *Session) onRequest(e *engine, r request) {
 			defer cancel()
 			r.reply <- s.be.Handover(ctx, s.opts.RoomID, r.text)
 		})
+	case opSetReady, opReadyMode:
+		s.onReadyRequest(e, r)
 	default:
 		switch {
 		case !e.isHost():
@@ -196,7 +209,7 @@ func (s *Session) onRequest(e *engine, r request) {
 		case s.player == nil || e.relaunching:
 			r.reply <- errNoPlayer
 		default:
-			s.queueHostOp(e, hostOp{req: &r})
+			s.queueHostOp(e, hostOp{req: &r, readyMode: e.room.ReadyMode})
 		}
 	}
 }

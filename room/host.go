@@ -122,7 +122,10 @@ type hostOp struct {
 	// play that ends a wait (our mpv resumes first).
 	waitFor []string
 	resume  bool
-	id      uint64 // set when it starts
+	// readyMode: the room was in ready mode when the request was queued; a play is then
+	// published first (the ready check, ready.go).
+	readyMode bool
+	id        uint64 // set when it starts
 }
 
 // hostOpDone is a host operation's result, back in the loop.
@@ -131,6 +134,9 @@ type hostOpDone struct {
 	action HostAction // what was published ("" when the player step failed)
 	room   party.RoomState
 	err    error
+	// publishedFirst: a play published before our mpv played (ready mode); the loop plays it
+	// when the room plays.
+	publishedFirst bool
 }
 
 // quiet holds off the host's republish rule while a change settles in mpv.
@@ -175,6 +181,10 @@ func (s *Session) nextHostOp(e *engine) {
 			}
 			ctx, cancel := s.taskContext(caller, serverTimeout)
 			defer cancel()
+			if first, room, err := s.readyPlay(ctx, p, o, clk); first {
+				s.post(hostOpDone{op: o, action: ActionPlay, room: room, err: err, publishedFirst: true})
+				return
+			}
 			action, room, err := s.runHostOp(ctx, p, o, lag, clk)
 			s.post(hostOpDone{op: o, action: action, room: room, err: err})
 		})
@@ -203,6 +213,8 @@ func (s *Session) runHostOp(ctx context.Context, p *player.Player, o hostOp, lag
 			} else {
 				return s.pausePublishFirst(ctx, p, clk)
 			}
+		case opForcePlay:
+			return "", party.RoomState{}, nil // already playing (readyPlay publishes a paused one)
 		case opSeekTo, opSeekBy, opSeekFraction:
 			action = ActionSeek
 			pos, err = hostSeek(ctx, p, r.op, r.arg)
@@ -343,7 +355,17 @@ func (s *Session) onHostOpDone(e *engine, m hostOpDone) {
 	}
 	h.busy, h.busyRepublish, h.running = false, false, 0
 	s.quiet(e)
+	var nr *NotReadyError
 	switch {
+	case errors.As(m.err, &nr):
+		// The room waits for everyone: our mpv stays (or goes back) where the room is. A
+		// request's caller hears of it from its reply (the screen asks "start anyway?").
+		if m.op.req == nil {
+			s.events.push(Notice{NoticeInfo, "starting when everyone is ready: " + nr.Summary()})
+		}
+		if e.isHost() {
+			s.applyRoomToHost(e)
+		}
 	case m.err != nil && m.action != "":
 		s.events.push(Notice{NoticeError, string(m.action) + " failed: " + m.err.Error()})
 	case m.err == nil && m.room.Known():
@@ -355,12 +377,16 @@ func (s *Session) onHostOpDone(e *engine, m hostOpDone) {
 			h.actionVersion = st.StateVersion
 		}
 		if st.Newer(e.room) {
+			s.readyRoomChanged(e, e.room, st)
 			e.room = st
 			e.host.lastPublished = st
 			s.roomChanged(e)
 		}
 		if !m.op.republish && (m.action == ActionPlay || m.action == ActionSeek) {
 			e.wait.Acted(s.now()) // buffering soon after this makes the room wait
+		}
+		if m.publishedFirst && e.isHost() {
+			s.applyRoomToHost(e) // the room plays: now our mpv does
 		}
 		if st.IsPlaying {
 			e.host.checkAt = s.now().Add(lagCheckDelay)

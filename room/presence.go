@@ -83,6 +83,9 @@ func (s *Session) onMember(e *engine, m feedMember) {
 			return
 		}
 		change := "update"
+		if old, had := e.pres.members.Get(mem.UserID); had {
+			s.readyMemberChanged(e, old, mem)
+		}
 		if e.pres.members.Put(mem) {
 			change = "join"
 			e.wait.Joined(mem.UserID, s.now())

@@ -94,6 +94,8 @@ type NewRoom struct {
 	// ClientID is the creating client's id, when it goes on into the room (Host); "" lets the
 	// server pick one, which is forgotten after the liveness limit unless this person joins.
 	ClientID string
+	// ReadyMode creates the room with the ready check on (docs/api.md, "The ready check").
+	ReadyMode bool
 }
 
 // Create creates a room; the caller is its host. It returns the room id. MediaURL, when set,
@@ -118,6 +120,9 @@ func (r *Remote) Create(ctx context.Context, nr NewRoom) (string, map[string]any
 	}
 	if nr.MediaDuration > 0 {
 		body["media_duration"] = nr.MediaDuration
+	}
+	if nr.ReadyMode {
+		body["ready_mode"] = true
 	}
 	var out struct {
 		Room map[string]any `json:"room"`
@@ -158,6 +163,9 @@ func (r *Remote) control(ctx context.Context, roomID, action string, pos float64
 		Room map[string]any `json:"room"`
 	}
 	if err := r.client.Functions.Invoke(ctx, "sync/control", body, &out); err != nil {
+		if nr := notReadyOf(err); nr != err {
+			return party.RoomState{}, nr // a play held by the ready check (a play in mpv's window)
+		}
 		return party.RoomState{}, friendly(roomID, err)
 	}
 	st, _ := party.ParseRoomRow(out.Room)
@@ -510,7 +518,7 @@ func Host(ctx context.Context, srv Server, opts Options, title string) (*Session
 	if err := p.Load(ctx, opts.Media, 0, true); err != nil {
 		return fail(fmt.Errorf("play %s: %w", opts.Media, err))
 	}
-	nr := NewRoom{Username: opts.Username, MediaTitle: title, MediaDuration: p.Duration()}
+	nr := NewRoom{Username: opts.Username, MediaTitle: title, MediaDuration: p.Duration(), ReadyMode: opts.ReadyMode}
 	if party.CheckMediaURL(opts.Media) == nil {
 		// An http(s) URL friends can play; a local path means nothing to them, and any other
 		// mpv URL (av://, edl://, file://) is for this machine only.

@@ -58,6 +58,8 @@ type Options struct {
 	// NoOSD starts with comments and room events off mpv's OSD (Controls.ToggleOSD turns them
 	// on).
 	NoOSD bool
+	// ReadyMode: Host creates the room with the ready check on (a resumed room keeps its own).
+	ReadyMode bool
 }
 
 // MPV configures the mpv a session runs.

@@ -42,6 +42,7 @@ func (s *Session) buildSnapshot(e *engine) Snapshot {
 		HostID: e.room.HostUserID, HostName: s.memberName(e, e.room.HostUserID), SelfID: e.selfID,
 		SelfName: Sanitize(s.opts.Username), IsHost: e.isHost(), Conn: e.conn,
 		Playing: e.room.IsPlaying, Rate: e.room.Rate(), WaitLimit: e.room.WaitLimit, Buffering: e.buf.on,
+		ReadyMode: e.room.ReadyMode, StartPending: e.room.StartPending,
 	}
 	for _, id := range e.room.Waiting.IDs() {
 		snap.Waiting = append(snap.Waiting, s.memberName(e, id))
@@ -81,6 +82,7 @@ func (s *Session) memberView(e *engine, m party.Member, now time.Time) MemberVie
 		UserID: m.UserID, Name: Sanitize(m.Username), IsHost: m.UserID == e.room.HostUserID,
 		IsSelf: m.UserID == e.selfID, Online: e.pres.online[m.UserID], Stale: m.Stale(serverNow),
 		Playing: m.IsPlaying, Position: m.CurrentTime, Buffering: m.Buffering, Waited: e.room.Waiting.Has(m.UserID),
+		Ready: m.Ready,
 	}
 	if host, ok := e.pres.members.Get(e.room.HostUserID); ok && !v.IsHost {
 		v.MediaDiffers, v.MediaNote = party.MediaDiff(host.MediaFP, host.MediaDuration, m.MediaFP, m.MediaDuration)

@@ -30,6 +30,7 @@ func (s *Session) onRoomState(e *engine, st party.RoomState) {
 	}
 	hostChanged := st.HostUserID != e.room.HostUserID
 	acted := hostActed(e.room, st)
+	s.readyRoomChanged(e, e.room, st)
 	e.room = st
 	e.fol.seekRetryAt = time.Time{} // a new room state is worth a seek at once, back-off or not
 	// A new host action re-attaches everyone. The host's own corrective "sync" republishes
@@ -110,6 +111,7 @@ func (s *Session) onSyncResult(e *engine, m syncResult) {
 		s.trackPresence(e)
 	}
 	if e.room != before {
+		s.readyRoomChanged(e, before, e.room)
 		if e.room.HostUserID != before.HostUserID && before.Known() {
 			s.hostChanged(e) // handed over while we were not listening
 		}

@@ -75,6 +75,7 @@ type MemberView struct {
 	// §7.10); MediaNote says how: "same length, different file", "3:12 shorter", …
 	MediaDiffers bool
 	MediaNote    string
+	Ready        bool // the member's answer to the ready check
 }
 
 // Snapshot is the whole room as of one moment.
@@ -98,6 +99,9 @@ type Snapshot struct {
 	Waiting   []string
 	WaitLimit time.Duration
 	Buffering bool
+	// ReadyMode: the host's play waits until everyone is ready; StartPending: it is waiting.
+	ReadyMode    bool
+	StartPending bool
 }
 
 // Comment is one comment or system message.

@@ -56,6 +56,13 @@ func (f *fakeControls) Calls() []string {
 }
 
 func (f *fakeControls) TogglePlay(context.Context) error { return f.record("toggle") }
+func (f *fakeControls) ForcePlay(context.Context) error  { return f.record("force play") }
+func (f *fakeControls) SetReady(_ context.Context, ready bool) error {
+	return f.record("ready %v", ready)
+}
+func (f *fakeControls) SetReadyMode(_ context.Context, on bool) error {
+	return f.record("ready mode %v", on)
+}
 func (f *fakeControls) SeekTo(_ context.Context, pos float64) error {
 	return f.record("seekto %.1f", pos)
 }

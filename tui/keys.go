@@ -16,6 +16,8 @@ type KeyMap struct {
 	Handover    key.Binding // host only: hand the host role to a member picked by number
 	EndWait     key.Binding // host only: don't wait for the buffering members
 	OSD         key.Binding // comments and room events on mpv's OSD, off or on
+	Ready       key.Binding // my answer to the ready check, on or off
+	ReadyMode   key.Binding // host only: the room's ready check on or off
 	Comment     key.Binding // focus the comment input
 	Send        key.Binding // in the input: send, and back to the keys
 	LeaveInput  key.Binding // in the input: back to the keys, keeping what was typed
@@ -47,6 +49,8 @@ func DefaultKeyMap() KeyMap {
 		Handover:   key.NewBinding(key.WithKeys("H"), key.WithHelp("H", "hand the host role to…")),
 		EndWait:    key.NewBinding(key.WithKeys("w"), key.WithHelp("w", "don't wait for buffering members")),
 		OSD:        key.NewBinding(key.WithKeys("o"), key.WithHelp("o", "comments on the video on/off")),
+		Ready:      key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "I'm ready / not ready")),
+		ReadyMode:  key.NewBinding(key.WithKeys("R"), key.WithHelp("R", "ready check on/off")),
 		Comment:    key.NewBinding(key.WithKeys("c", "tab"), key.WithHelp("c/tab", "comment")),
 		Send:       key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "send, back to keys")),
 		LeaveInput: key.NewBinding(key.WithKeys("esc", "tab"), key.WithHelp("esc", "back to keys (keeps the text)")),
@@ -85,9 +89,9 @@ func (h roleHelp) FullHelp() [][]key.Binding {
 	k := h.k
 	general := []key.Binding{k.Comment, k.Send, k.LeaveInput, k.PageUp, k.Latest, k.OSD, k.Help, k.Quit}
 	if h.host {
-		return [][]key.Binding{{k.PlayPause, k.Back, k.BackLong, k.Jump, k.Handover, k.EndWait}, general}
+		return [][]key.Binding{{k.PlayPause, k.Back, k.BackLong, k.Jump, k.Handover, k.EndWait, k.ReadyMode, k.Ready}, general}
 	}
-	return [][]key.Binding{{k.SyncToLive}, general}
+	return [][]key.Binding{{k.SyncToLive, k.Ready}, general}
 }
 
 // relabel returns a copy of b with a shorter help text, for the one-line help bar.

@@ -44,7 +44,9 @@ type Model struct {
 	showHelp bool
 	// handing: H was pressed; the next key picks the member (1–9) to hand the host role to.
 	handing bool
-	tickTag int
+	// confirmingStart: the host's play waits for members not ready; y starts anyway (ready.go).
+	confirmingStart bool
+	tickTag         int
 	// turn is closed when the last action sent has returned (the next one waits for it).
 	turn    chan struct{}
 	leaving bool           // the user quit; waiting for Leave
@@ -161,6 +163,10 @@ func (m Model) handleResult(r actionMsg) Model {
 	if r.err == nil {
 		return m
 	}
+	var nr *room.NotReadyError
+	if errors.As(r.err, &nr) {
+		return m.askStart(nr)
+	}
 	text := r.name + ": " + Sanitize(r.err.Error())
 	if errors.Is(r.err, room.ErrNotHost) {
 		text = r.name + ": " + room.ErrNotHost.Error()
@@ -194,6 +200,9 @@ func (m Model) handleKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	}
 	if m.handing {
 		return m.pickHeir(msg)
+	}
+	if m.confirmingStart {
+		return m.answerStart(msg)
 	}
 	if m.showHelp && (key.Matches(msg, k.Help) || msg.String() == "esc") {
 		m.showHelp = false
@@ -230,6 +239,11 @@ func (m Model) handleKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		return m.startHandover()
 	case key.Matches(msg, k.EndWait):
 		return m.hostAction("don't wait", func(ctx context.Context) error { return m.ctrl.EndWait(ctx) })
+	case key.Matches(msg, k.Ready):
+		return m.toggleReady()
+	case key.Matches(msg, k.ReadyMode):
+		on := !m.snap.ReadyMode
+		return m.hostAction("ready check "+onOff(on), func(ctx context.Context) error { return m.ctrl.SetReadyMode(ctx, on) })
 	case key.Matches(msg, k.OSD):
 		state := "off"
 		if m.ctrl.ToggleOSD() {
@@ -438,5 +452,59 @@ func (m *Model) setSnapshot(s room.Snapshot) {
 	m.header.SetSnapshot(m.snap)
 	m.nowPlaying.SetSnapshot(m.snap)
 	m.members.SetMembers(m.snap.Members)
+	m.members.SetReadyMode(m.snap.ReadyMode)
 	m.comments.SetSelf(m.snap.SelfID)
+}
+
+func onOff(on bool) string {
+	if on {
+		return "on"
+	}
+	return "off"
+}
+
+// toggleReady answers the ready check (r): ready, or not ready again. Without the room's ready
+// mode there is no check to answer, and the key says so.
+func (m Model) toggleReady() (tea.Model, tea.Cmd) {
+	if !m.snap.ReadyMode {
+		text := "no ready check in this room: the host starts one with R"
+		if m.snap.IsHost {
+			text = "no ready check in this room: R starts one"
+		}
+		m.toasts.Push(room.NoticeInfo, text, m.clock())
+		m.layout()
+		return m, nil
+	}
+	ready := true
+	for _, mv := range m.snap.Members {
+		if mv.IsSelf {
+			ready = !mv.Ready
+		}
+	}
+	name := "ready"
+	if !ready {
+		name = "not ready"
+	}
+	return m, m.send(name, "", func(ctx context.Context) error { return m.ctrl.SetReady(ctx, ready) })
+}
+
+// askStart asks the host whether to start although some are not ready: the room's start is
+// pending meanwhile, and goes ahead by itself when they are.
+func (m Model) askStart(nr *room.NotReadyError) Model {
+	m.confirmingStart, m.handing, m.showHelp = true, false, false
+	m.toasts.Push(room.NoticeWarn, "start anyway: "+Sanitize(nr.Summary())+"? y/n", m.clock())
+	m.layout()
+	return m
+}
+
+// answerStart takes the key after the start-anyway question: y plays at once; anything else
+// leaves the room to start when everyone is ready.
+func (m Model) answerStart(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
+	m.confirmingStart = false
+	if s := msg.String(); s == "y" || s == "Y" {
+		return m.hostAction("start anyway", m.ctrl.ForcePlay)
+	}
+	m.toasts.Push(room.NoticeInfo, "starting when everyone is ready", m.clock())
+	m.layout()
+	return m, nil
 }

@@ -170,6 +170,7 @@ func (m Model) helpOverlay(h int) string {
 		"★ host   ● online   ◌ stale (silent 15 s)   ○ gone   ▶ playing   ⏸ paused",
 		"✓ in sync (drift ≤ 2 s)   ✗ out of sync   drift: + ahead of the room, − behind",
 		"≠ a different file than the host's (a warning: the notice says what differs)",
+		"ready check (R): ✔ ready  · not yet; the host's play waits for everyone",
 		"mpv's own keys still work in its window; a follower who pauses or seeks there is",
 		"detached until s (sync to live) or the host's next action.")
 	if !m.snap.IsHost {

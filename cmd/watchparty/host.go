@@ -20,6 +20,8 @@ type hostOptions struct {
 	Listen string
 	Room   string // resume this room (after a crash) instead of creating one
 	New    bool   // start a new room even though the last party did not end cleanly
+	// ReadyMode creates the room with the ready check on.
+	ReadyMode bool
 }
 
 func (o *hostOptions) validate() error {
@@ -66,6 +68,7 @@ its host, and your friends' screens (which keep trying to reconnect) find it aga
 	cmd.Flags().StringVar(&o.Listen, "listen", server.DefaultListen, "server address; 0.0.0.0:PORT lets friends on your network join")
 	cmd.Flags().StringVar(&o.Room, "room", "", "resume this room of yours (after a crash) instead of creating one")
 	cmd.Flags().BoolVar(&o.New, "new", false, "start a new room even though the last party did not end cleanly")
+	cmd.Flags().BoolVar(&o.ReadyMode, "ready-mode", false, "start the room with the ready check on: your play waits until everyone is ready (R on the screen toggles it)")
 	return cmd
 }
 
@@ -109,7 +112,7 @@ func runHost(ctx context.Context, o *hostOptions) error {
 	}
 
 	sess, err := room.Host(ctx, env.server, room.Options{
-		NoOSD:  o.NoOSD,
+		NoOSD: o.NoOSD, ReadyMode: o.ReadyMode,
 		RoomID: o.Room, Username: name, Media: media, MPV: env.mpv, Logger: env.logger,
 	}, title)
 	if err != nil {

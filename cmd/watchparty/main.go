@@ -56,6 +56,7 @@ const (
 	exitUsage      = 2
 	exitNotFound   = 3
 	exitNotAllowed = 4
+	exitNotReady   = 5 // play held by the ready check (docs/design.md §4)
 )
 
 func lowerFirst(s string) string {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/watchparty/watchparty/headless"
@@ -58,7 +59,7 @@ func notMember(err error, roomID string, env clientEnv) error {
 func newCreateCmd(g *globalFlags) *cobra.Command {
 	var media, title, name string
 	var duration float64
-	var asJSON bool
+	var asJSON, readyMode bool
 	cmd := &cobra.Command{
 		Use:   "create",
 		Short: "Create a room on --server; you become its host",
@@ -93,7 +94,7 @@ nobody of yours beats and friends are there, the host role passes to one of them
 				return classify(err)
 			}
 			defer r.Close()
-			nr.Username = username
+			nr.Username, nr.ReadyMode = username, readyMode
 			id, row, err := r.Create(cmd.Context(), nr)
 			if err != nil {
 				return classify(err)
@@ -111,17 +112,27 @@ nobody of yours beats and friends are there, the host role passes to one of them
 	cmd.Flags().Float64Var(&duration, "duration", 0, "video length in seconds, to warn members whose copy differs")
 	cmd.Flags().StringVar(&name, "name", "", "your display name, kept for this server until you pass another")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the room as JSON")
+	cmd.Flags().BoolVar(&readyMode, "ready-mode", false, "start the room with the ready check on: the host's play waits until everyone is ready")
 	return cmd
 }
 
 func newControlCmd(g *globalFlags, action string) *cobra.Command {
 	var roomID string
+	var force bool
 	verb := map[string]string{"play": "Play", "pause": "Pause"}[action]
+	long := verb + ` the room's video for everyone, from a script. Only the room's host may do this
+(exit code 4 otherwise); the host is the user of the saved session for --server.`
+	if action == "play" {
+		long += `
+
+In a room with the ready check on, play waits until every live member is ready: it
+exits with code 5 naming who is not ready, and the room starts by itself when they
+are. --force plays at once.`
+	}
 	cmd := &cobra.Command{
-		Use:   action + " --room ROOM",
-		Short: verb + " the room's video (host only)",
-		Long: verb + ` the room's video for everyone, from a script. Only the room's host may do this
-(exit code 4 otherwise); the host is the user of the saved session for --server.`,
+		Use:     action + " --room ROOM",
+		Short:   verb + " the room's video (host only)",
+		Long:    long,
 		Example: fmt.Sprintf("  watchparty %s --room abc123def4", action),
 		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -131,7 +142,11 @@ func newControlCmd(g *globalFlags, action string) *cobra.Command {
 			}
 			defer r.Close()
 			pos := expectedNow(st)
-			if _, err := r.Control(cmd.Context(), st.RoomID, action, pos, nil); err != nil {
+			if action == "play" {
+				if _, err := r.Play(cmd.Context(), st.RoomID, pos, time.Time{}, force); err != nil {
+					return notReady(err)
+				}
+			} else if _, err := r.Control(cmd.Context(), st.RoomID, action, pos, nil); err != nil {
 				return classify(err)
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%s at %s\n", map[string]string{"play": "playing", "pause": "paused"}[action], headless.Clock(pos))
@@ -139,6 +154,9 @@ func newControlCmd(g *globalFlags, action string) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&roomID, "room", "", "room id (required)")
+	if action == "play" {
+		cmd.Flags().BoolVar(&force, "force", false, "play at once in a room with the ready check on, ready or not")
+	}
 	return cmd
 }
 

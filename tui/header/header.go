@@ -93,6 +93,13 @@ func (m Model) View() string {
 	}
 	second := st.Label.Render("host ") + st.Value.Render(host) + "   " +
 		st.Label.Render("you ") + st.Value.Render(self) + " " + st.Role.Render("("+role+")")
+	if s.ReadyMode {
+		ready, total, _ := s.ReadyCounts()
+		second += "   " + st.Label.Render("ready ") + st.Value.Render(fmt.Sprintf("%d/%d", ready, total))
+		if s.StartPending {
+			second += " " + st.Waiting.Render("(starting when everyone is ready)")
+		}
+	}
 	if s.Conn.Err != "" && s.Conn.State != room.ConnConnected {
 		second += "   " + st.Closed.Render(s.Conn.Err)
 	}

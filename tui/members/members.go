@@ -33,6 +33,7 @@ const (
 	posW   = 8 // " 1:23:45"
 	driftW = 8 // " +1200ms"
 	syncW  = 2 // " ✓"
+	readyW = 2 // "✔ " in ready mode
 	// minNameW is the narrowest name column; below it the drift column is dropped.
 	minNameW = 6
 )
@@ -43,6 +44,8 @@ type Model struct {
 	width   int
 	height  int
 	members []room.MemberView
+	// readyMode: the room's ready check is on; each row shows the member's answer.
+	readyMode bool
 }
 
 // New returns a member list drawn with st.
@@ -53,6 +56,10 @@ func (m *Model) SetSize(w, h int) { m.width, m.height = w, h }
 
 // SetMembers sets the members to show, host first; their names must already be sanitised.
 func (m *Model) SetMembers(ms []room.MemberView) { m.members = ms }
+
+// SetReadyMode shows (on) or hides each member's answer to the ready check: ✔ ready, · not
+// ready yet; the host, who is not asked, has none.
+func (m *Model) SetReadyMode(on bool) { m.readyMode = on }
 
 // View renders the list: exactly the set size. Members that do not fit are summed up in a last
 // "+N more" line.
@@ -124,5 +131,17 @@ func (m Model) row(mv room.MemberView) string {
 	if mv.InSync {
 		mark = st.InSync.Render(" ✓")
 	}
-	return host + presence + " " + nameStyle.Render(textfmt.Fit(name, max(nameW, 1))) + st.Info.Render(info) + mark
+	ready := ""
+	if m.readyMode {
+		switch {
+		case mv.IsHost:
+			ready = "  "
+		case mv.Ready:
+			ready = st.InSync.Render("✔") + " "
+		default:
+			ready = st.Offline.Render("·") + " "
+		}
+		nameW -= readyW
+	}
+	return host + presence + " " + ready + nameStyle.Render(textfmt.Fit(name, max(nameW, 1))) + st.Info.Render(info) + mark
 }
