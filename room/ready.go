@@ -114,20 +114,7 @@ func (r *Remote) Play(ctx context.Context, roomID string, pos float64, at time.T
 	if force {
 		body["force"] = true
 	}
-	if !at.IsZero() {
-		body["position_at"] = float64(at.UnixMicro()) / 1000
-	}
-	var out struct {
-		Room map[string]any `json:"room"`
-	}
-	if err := r.client.Functions.Invoke(ctx, "sync/control", body, &out); err != nil {
-		if nr := notReadyOf(err); nr != err {
-			return party.RoomState{}, nr
-		}
-		return party.RoomState{}, friendly(roomID, err)
-	}
-	st, _ := party.ParseRoomRow(out.Room)
-	return st, nil
+	return r.invokeControl(ctx, roomID, body, at)
 }
 
 func (b *rtBackend) Play(ctx context.Context, roomID string, pos float64, at time.Time, force bool) (party.RoomState, error) {

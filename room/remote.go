@@ -156,6 +156,12 @@ func (r *Remote) control(ctx context.Context, roomID, action string, pos float64
 	if rate != nil {
 		body["playback_rate"] = *rate
 	}
+	return r.invokeControl(ctx, roomID, body, at)
+}
+
+// invokeControl sends a sync/control body, with position_at when at is set, and reads the
+// room; a play held by the ready check (a play in mpv's window too) is *NotReadyError.
+func (r *Remote) invokeControl(ctx context.Context, roomID string, body map[string]any, at time.Time) (party.RoomState, error) {
 	if !at.IsZero() {
 		body["position_at"] = float64(at.UnixMicro()) / 1000
 	}
@@ -164,7 +170,7 @@ func (r *Remote) control(ctx context.Context, roomID, action string, pos float64
 	}
 	if err := r.client.Functions.Invoke(ctx, "sync/control", body, &out); err != nil {
 		if nr := notReadyOf(err); nr != err {
-			return party.RoomState{}, nr // a play held by the ready check (a play in mpv's window)
+			return party.RoomState{}, nr
 		}
 		return party.RoomState{}, friendly(roomID, err)
 	}

@@ -33,7 +33,7 @@ func TestReadyKeys(t *testing.T) {
 
 	rf := newFake(readySnapshot(followerSnapshot()))
 	rm := newTestModel(t, rf, 100, 30, Options{})
-	rm = pressAndRun(t, rm, "r")
+	pressAndRun(t, rm, "r")
 	if got := rf.Calls(); !slices.Equal(got, []string{"ready false"}) { // we are bob, ready: r takes it back
 		t.Fatalf("r in ready mode: calls %q", got)
 	}

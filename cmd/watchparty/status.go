@@ -77,6 +77,13 @@ func printStatus(w io.Writer, st room.State, pos float64) {
 		if t := room.Sanitize(rs.MediaTitle); t != "" {
 			fmt.Fprintf(w, "title: %s\n", t)
 		}
+		if rs.ReadyMode {
+			fmt.Fprint(w, "ready check on")
+			if rs.StartPending {
+				fmt.Fprint(w, ": starting when everyone is ready")
+			}
+			fmt.Fprintln(w)
+		}
 		if ids := rs.Waiting.IDs(); len(ids) > 0 {
 			names := make([]string, len(ids))
 			for i, id := range ids {

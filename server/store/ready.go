@@ -105,14 +105,8 @@ func (s *Store) UpdateSettings(ctx context.Context, roomID, userID string, set R
 	var room Room
 	err := s.write(ctx, func(tx *sql.Tx, w *changeSet) error {
 		var err error
-		if room, err = scanRoom(tx.QueryRowContext(ctx, roomSelect+` WHERE room_id = ?`, roomID)); err != nil {
+		if room, err = s.hostsRoom(ctx, tx, roomID, userID); err != nil {
 			return err
-		}
-		if !s.IsMember(roomID, userID) {
-			return ErrNotMember
-		}
-		if room.HostUserID != userID {
-			return ErrNotHost
 		}
 		old, changed := room, false
 		if set.ReadyMode != nil && *set.ReadyMode != room.ReadyMode {
@@ -133,6 +127,21 @@ func (s *Store) UpdateSettings(ctx context.Context, roomID, userID string, set R
 		return writeRoomState(ctx, tx, w, old, room)
 	})
 	return room, err
+}
+
+// hostsRoom reads the room that userID, a current member, hosts: ErrNotMember or ErrNotHost
+// otherwise.
+func (s *Store) hostsRoom(ctx context.Context, tx *sql.Tx, roomID, userID string) (Room, error) {
+	room, err := scanRoom(tx.QueryRowContext(ctx, roomSelect+` WHERE room_id = ?`, roomID))
+	switch {
+	case err != nil:
+		return room, err
+	case !s.IsMember(roomID, userID):
+		return room, ErrNotMember
+	case room.HostUserID != userID:
+		return room, ErrNotHost
+	}
+	return room, nil
 }
 
 // clearReady sets every current member of the room not ready, publishing each row changed.

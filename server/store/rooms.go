@@ -304,14 +304,8 @@ func (s *Store) ControlRoom(ctx context.Context, roomID, userID string, c Contro
 	var notReady *NotReadyError
 	err := s.write(ctx, func(tx *sql.Tx, w *changeSet) error {
 		var err error
-		if room, err = scanRoom(tx.QueryRowContext(ctx, roomSelect+` WHERE room_id = ?`, roomID)); err != nil {
+		if room, err = s.hostsRoom(ctx, tx, roomID, userID); err != nil {
 			return err
-		}
-		if !s.IsMember(roomID, userID) {
-			return ErrNotMember
-		}
-		if room.HostUserID != userID {
-			return ErrNotHost
 		}
 		old := room
 		switch c.Action {
