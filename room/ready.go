@@ -89,22 +89,37 @@ func (r *Remote) SetReady(ctx context.Context, roomID string, ready bool) error 
 // RoomSettings are the host's room settings; nil leaves one as it is.
 type RoomSettings struct {
 	ReadyMode *bool
+	// WaitLimit is the longest wait for buffering members: whole seconds, 0 to 60, 0: never
+	// wait (docs/design.md §7.11).
+	WaitLimit *time.Duration
 }
 
 // Settings changes the room's settings (host only) and returns the room's new state.
 func (r *Remote) Settings(ctx context.Context, roomID string, set RoomSettings) (party.RoomState, error) {
+	row, err := r.settings(ctx, roomID, set)
+	if err != nil {
+		return party.RoomState{}, err
+	}
+	st, _ := party.ParseRoomRow(row)
+	return st, nil
+}
+
+// settings calls rooms/settings and returns the room's row.
+func (r *Remote) settings(ctx context.Context, roomID string, set RoomSettings) (map[string]any, error) {
 	body := map[string]any{"room_id": roomID}
 	if set.ReadyMode != nil {
 		body["ready_mode"] = *set.ReadyMode
+	}
+	if set.WaitLimit != nil {
+		body["wait_limit"] = int64(*set.WaitLimit / time.Second)
 	}
 	var out struct {
 		Room map[string]any `json:"room"`
 	}
 	if err := r.client.Functions.Invoke(ctx, "rooms/settings", body, &out); err != nil {
-		return party.RoomState{}, friendly(roomID, err)
+		return nil, friendly(roomID, err)
 	}
-	st, _ := party.ParseRoomRow(out.Room)
-	return st, nil
+	return out.Room, nil
 }
 
 // Play plays the room at pos (host only), read at the server-clock instant at (zero: not

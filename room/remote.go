@@ -96,6 +96,9 @@ type NewRoom struct {
 	ClientID string
 	// ReadyMode creates the room with the ready check on (docs/api.md, "The ready check").
 	ReadyMode bool
+	// WaitLimit, when set, is the room's longest wait for buffering members (whole seconds,
+	// 0 to 60; 0: never wait), set with rooms/settings once the room is made.
+	WaitLimit *time.Duration
 }
 
 // Create creates a room; the caller is its host. It returns the room id. MediaURL, when set,
@@ -131,6 +134,13 @@ func (r *Remote) Create(ctx context.Context, nr NewRoom) (string, map[string]any
 		return "", nil, friendly("", err)
 	}
 	id, _ := out.Room["room_id"].(string)
+	if nr.WaitLimit != nil {
+		room, err := r.settings(ctx, id, RoomSettings{WaitLimit: nr.WaitLimit})
+		if err != nil {
+			return id, out.Room, fmt.Errorf("room %s made, but its wait limit not set: %w", id, err)
+		}
+		out.Room = room
+	}
 	return id, out.Room, nil
 }
 
@@ -524,7 +534,8 @@ func Host(ctx context.Context, srv Server, opts Options, title string) (*Session
 	if err := p.Load(ctx, opts.Media, 0, true); err != nil {
 		return fail(fmt.Errorf("play %s: %w", opts.Media, err))
 	}
-	nr := NewRoom{Username: opts.Username, MediaTitle: title, MediaDuration: p.Duration(), ReadyMode: opts.ReadyMode}
+	nr := NewRoom{Username: opts.Username, MediaTitle: title, MediaDuration: p.Duration(), ReadyMode: opts.ReadyMode,
+		WaitLimit: opts.WaitLimit}
 	if party.CheckMediaURL(opts.Media) == nil {
 		// An http(s) URL friends can play; a local path means nothing to them, and any other
 		// mpv URL (av://, edl://, file://) is for this machine only.

@@ -60,6 +60,8 @@ type Options struct {
 	NoOSD bool
 	// ReadyMode: Host creates the room with the ready check on (a resumed room keeps its own).
 	ReadyMode bool
+	// WaitLimit, when set, is the wait limit of the room Host creates (NewRoom.WaitLimit).
+	WaitLimit *time.Duration
 }
 
 // MPV configures the mpv a session runs.

@@ -10,7 +10,7 @@ import (
 	"github.com/watchparty/watchparty/party"
 )
 
-// This file is waiting for a buffering member (docs/design.md §7.9): our own buffering mark
+// This file is waiting for a buffering member (docs/design.md §7.11): our own buffering mark
 // (every role), reported by a beat as soon as it changes; and, on the host, the wait rule of
 // party.Waits: publish a "wait" when someone buffers just after a room action, and end it when
 // they are ready, when the room's wait limit passes, or when the host says not to wait.

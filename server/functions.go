@@ -499,3 +499,15 @@ func (f fields) waitingFor(wait bool) ([]string, *apiError) {
 	}
 	return ids, nil
 }
+
+// waitLimitRule is the message of a wait_limit out of its bounds.
+var waitLimitRule = fmt.Sprintf("wait_limit must be a whole number of seconds from 0 to %d", store.MaxWaitLimit)
+
+// waitLimit reads an optional wait_limit (seconds; 0 = never wait).
+func (f fields) waitLimit() (*int64, *apiError) {
+	v, e := f.integer("wait_limit")
+	if e != nil || v != nil && (*v < 0 || *v > store.MaxWaitLimit) {
+		return nil, invalid("%s", waitLimitRule)
+	}
+	return v, nil
+}

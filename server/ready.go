@@ -34,6 +34,9 @@ func (s *Server) fnSettings(r *http.Request, c caller, f fields) (any, *apiError
 	if set.ReadyMode, e = f.boolean("ready_mode"); e != nil {
 		return nil, e
 	}
+	if set.WaitLimit, e = f.waitLimit(); e != nil {
+		return nil, e
+	}
 	if e := s.allowControl(c, roomID); e != nil {
 		return nil, e
 	}

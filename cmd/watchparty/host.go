@@ -22,6 +22,7 @@ type hostOptions struct {
 	New    bool   // start a new room even though the last party did not end cleanly
 	// ReadyMode creates the room with the ready check on.
 	ReadyMode bool
+	Wait      waitLimitFlag
 }
 
 func (o *hostOptions) validate() error {
@@ -30,6 +31,9 @@ func (o *hostOptions) validate() error {
 	}
 	if o.Room != "" && o.New {
 		return usageErrorf("--room resumes a room and --new makes one: pass one of them")
+	}
+	if err := o.Wait.validate(); err != nil {
+		return err
 	}
 	return o.sessionOptions.validate()
 }
@@ -69,6 +73,7 @@ its host, and your friends' screens (which keep trying to reconnect) find it aga
 	cmd.Flags().StringVar(&o.Room, "room", "", "resume this room of yours (after a crash) instead of creating one")
 	cmd.Flags().BoolVar(&o.New, "new", false, "start a new room even though the last party did not end cleanly")
 	cmd.Flags().BoolVar(&o.ReadyMode, "ready-mode", false, "start the room with the ready check on: your play waits until everyone is ready (R on the screen toggles it)")
+	o.Wait.register(cmd)
 	return cmd
 }
 
@@ -112,7 +117,7 @@ func runHost(ctx context.Context, o *hostOptions) error {
 	}
 
 	sess, err := room.Host(ctx, env.server, room.Options{
-		NoOSD: o.NoOSD, ReadyMode: o.ReadyMode,
+		NoOSD: o.NoOSD, ReadyMode: o.ReadyMode, WaitLimit: o.Wait.value(),
 		RoomID: o.Room, Username: name, Media: media, MPV: env.mpv, Logger: env.logger,
 	}, title)
 	if err != nil {

@@ -60,15 +60,20 @@ leave clears it.`,
 
 func newSettingsCmd(g *globalFlags) *cobra.Command {
 	var roomID, readyMode string
+	var wait waitLimitFlag
 	cmd := &cobra.Command{
-		Use:   "settings --room ROOM [--ready-mode on|off]",
+		Use:   "settings --room ROOM [--ready-mode on|off] [--wait-limit 8s]",
 		Short: "Change the room's settings (host only)",
 		Long: `Change the room's settings; those not given stay as they are.
 
 --ready-mode on: the host's play waits until every live member is ready (watchparty
-ready, or r on the screen); switching it on asks everyone again. off: a play plays.`,
-		Example: `  watchparty settings --room abc123def4 --ready-mode on`,
-		Args:    noArgs,
+ready, or r on the screen); switching it on asks everyone again. off: a play plays.
+
+--wait-limit: how long the room waits at most for someone whose video buffers after a
+play, a seek or their join (whole seconds up to 60s; 0 never waits).`,
+		Example: `  watchparty settings --room abc123def4 --ready-mode on
+  watchparty settings --room abc123def4 --wait-limit 15s`,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var set room.RoomSettings
 			switch readyMode {
@@ -79,8 +84,12 @@ ready, or r on the screen); switching it on asks everyone again. off: a play pla
 			default:
 				return usageErrorf("--ready-mode %q: on or off", readyMode)
 			}
+			if err := wait.validate(); err != nil {
+				return err
+			}
+			set.WaitLimit = wait.value()
 			if set == (room.RoomSettings{}) {
-				return usageErrorf("nothing to change: pass --ready-mode on|off")
+				return usageErrorf("nothing to change: pass --ready-mode on|off or --wait-limit")
 			}
 			r, cur, err := g.roomStatus(cmd.Context(), roomID) // a member, or told how to become one
 			if err != nil {
@@ -95,11 +104,17 @@ ready, or r on the screen); switching it on asks everyone again. off: a play pla
 			if st.ReadyMode {
 				state = "on"
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "ready check %s\n", state)
+			if set.ReadyMode != nil {
+				fmt.Fprintf(cmd.OutOrStdout(), "ready check %s\n", state)
+			}
+			if set.WaitLimit != nil {
+				fmt.Fprintf(cmd.OutOrStdout(), "wait limit %s\n", st.WaitLimit)
+			}
 			return nil
 		},
 	}
 	cmd.Flags().StringVar(&roomID, "room", "", "room id (required)")
 	cmd.Flags().StringVar(&readyMode, "ready-mode", "", "on or off: the host's play waits until everyone is ready")
+	wait.register(cmd)
 	return cmd
 }

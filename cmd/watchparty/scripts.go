@@ -60,6 +60,7 @@ func newCreateCmd(g *globalFlags) *cobra.Command {
 	var media, title, name string
 	var duration float64
 	var asJSON, readyMode bool
+	var wait waitLimitFlag
 	cmd := &cobra.Command{
 		Use:   "create",
 		Short: "Create a room on --server; you become its host",
@@ -89,6 +90,10 @@ nobody of yours beats and friends are there, the host role passes to one of them
 			if err != nil {
 				return err
 			}
+			if err := wait.validate(); err != nil {
+				return err
+			}
+			nr.WaitLimit = wait.value()
 			r, username, err := signIn(cmd.Context(), &env, name)
 			if err != nil {
 				return classify(err)
@@ -113,7 +118,55 @@ nobody of yours beats and friends are there, the host role passes to one of them
 	cmd.Flags().StringVar(&name, "name", "", "your display name, kept for this server until you pass another")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the room as JSON")
 	cmd.Flags().BoolVar(&readyMode, "ready-mode", false, "start the room with the ready check on: the host's play waits until everyone is ready")
+	wait.register(cmd)
 	return cmd
+}
+
+// waitLimitFlag is --wait-limit: how long the room waits at most for a member whose video
+// buffers after a play, a seek or their join (docs/design.md §7.11). It is a flag value, so
+// that a flag not given leaves the server's default.
+type waitLimitFlag struct {
+	d   time.Duration
+	set bool
+}
+
+func (w *waitLimitFlag) register(cmd *cobra.Command) {
+	cmd.Flags().Var(w, "wait-limit",
+		"how long the room waits at most for someone whose video buffers after a play, a seek or their join: whole seconds up to 60s, 0 never waits (default 8s)")
+}
+
+func (w *waitLimitFlag) String() string {
+	if !w.set {
+		return ""
+	}
+	return w.d.String()
+}
+
+func (w *waitLimitFlag) Set(v string) error {
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		return err
+	}
+	w.d, w.set = d, true
+	return nil
+}
+
+func (w *waitLimitFlag) Type() string { return "duration" }
+
+func (w *waitLimitFlag) validate() error {
+	if w.set && (w.d < 0 || w.d > time.Minute || w.d%time.Second != 0) {
+		return usageErrorf("--wait-limit %s: whole seconds from 0s to 60s (0 never waits)", w.d)
+	}
+	return nil
+}
+
+// value is the limit to set on a new room, nil when the flag was not given (the server's
+// default, 8 s).
+func (w *waitLimitFlag) value() *time.Duration {
+	if !w.set {
+		return nil
+	}
+	return &w.d
 }
 
 func newControlCmd(g *globalFlags, action string) *cobra.Command {

@@ -23,6 +23,9 @@ const StartedComment = "Everyone is ready: playing"
 // RoomSettings are the host's settings of rooms/settings; nil leaves a setting as it is.
 type RoomSettings struct {
 	ReadyMode *bool
+	// WaitLimit is the longest wait for buffering members in seconds, 0..MaxWaitLimit
+	// (docs/design.md §7.11); the caller checks the bounds.
+	WaitLimit *int64
 }
 
 // NotReadyError is a play refused because live members are not ready: the room's start is
@@ -60,9 +63,9 @@ func (s *Store) notReady(ctx context.Context, tx *sql.Tx, room Room) ([]Member, 
 // writeRoomState stores the room's playback and ready state and publishes the change from old.
 func writeRoomState(ctx context.Context, tx *sql.Tx, w *changeSet, old, room Room) error {
 	if _, err := tx.ExecContext(ctx, `UPDATE rooms SET is_playing = ?, "current_time" = ?, playback_rate = ?, state_version = ?,
-		updated_at = ?, waiting_for = ?, ready_mode = ?, start_pending = ? WHERE room_id = ?`,
+		updated_at = ?, waiting_for = ?, ready_mode = ?, start_pending = ?, wait_limit = ? WHERE room_id = ?`,
 		room.IsPlaying, room.CurrentTime, room.PlaybackRate, room.StateVersion, room.UpdatedAt, encodeWaiting(room.WaitingFor),
-		room.ReadyMode, room.StartPending, room.RoomID); err != nil {
+		room.ReadyMode, room.StartPending, room.WaitLimit, room.RoomID); err != nil {
 		return err
 	}
 	w.add(Change{Table: "rooms", Type: "UPDATE", Columns: RoomColumns, Record: room.Record(), OldRecord: old.Record()})
@@ -119,6 +122,10 @@ func (s *Store) UpdateSettings(ctx context.Context, roomID, userID string, set R
 			} else {
 				room.StartPending = false
 			}
+		}
+		if set.WaitLimit != nil && *set.WaitLimit != room.WaitLimit {
+			changed = true
+			room.WaitLimit = *set.WaitLimit
 		}
 		if !changed {
 			return nil // nothing changed: no write, nothing published

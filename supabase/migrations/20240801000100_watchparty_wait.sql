@@ -1,4 +1,4 @@
--- Waiting for a buffering member (docs/api.md, "Waiting for a buffering member"; docs/design.md §7.9).
+-- Waiting for a buffering member (docs/api.md, "Waiting for a buffering member"; docs/design.md §7.11).
 --
 -- room_members.buffering: the member's latest beat's p_buffering (false for a client that does
 -- not send it, such as the browser client). rooms.waiting_for: the user ids the room waits for
@@ -229,6 +229,67 @@ end
 $$;
 
 -- ---------------------------------------------------------------------------------------------
+-- rooms/settings: as in the ready migration, plus p_wait_limit (seconds, 0 to 60; 0: never wait).
+-- A change restates the room (a new state_version), so that every screen takes it.
+
+drop function public.update_room_settings(text, boolean, text);
+create function public.update_room_settings(
+  p_room_id     text default null,
+  p_ready_mode  boolean default null,
+  p_user_id     text default null,
+  p_wait_limit  integer default null
+)
+returns jsonb
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_uid uuid := watchparty_private.caller(p_user_id);
+  v_room public.rooms;
+  v_ready_mode boolean;
+  v_pending boolean;
+  v_wait_limit integer;
+begin
+  if p_room_id is null then
+    perform watchparty_private.fail(400, 'INVALID_REQUEST', 'room_id is required');
+  end if;
+  if p_wait_limit is not null and not (p_wait_limit between 0 and 60) then
+    perform watchparty_private.fail(400, 'INVALID_REQUEST', 'wait_limit must be a whole number of seconds from 0 to 60');
+  end if;
+  perform watchparty_private.check_room_id(p_room_id);
+
+  select * into v_room from public.rooms where room_id = p_room_id for no key update;
+  if not found then
+    perform watchparty_private.fail(404, 'ROOM_NOT_FOUND', 'room not found');
+  end if;
+  if not exists (select 1 from public.room_members where room_id = p_room_id and user_id = v_uid and left_at is null) then
+    perform watchparty_private.fail(403, 'NOT_MEMBER', 'not a member of this room');
+  end if;
+  if v_room.host_user_id <> v_uid then
+    perform watchparty_private.fail(403, 'NOT_HOST', 'only the host can change the room settings');
+  end if;
+
+  perform watchparty_private.take_control(p_room_id, v_uid);
+
+  v_ready_mode := coalesce(p_ready_mode, v_room.ready_mode);
+  v_pending := v_room.start_pending and v_ready_mode;
+  v_wait_limit := coalesce(p_wait_limit, v_room.wait_limit);
+  if v_ready_mode and not v_room.ready_mode then
+    update public.room_members set ready = false where room_id = p_room_id and left_at is null and ready;
+  end if;
+  if v_wait_limit is distinct from v_room.wait_limit then
+    update public.rooms set wait_limit = v_wait_limit where room_id = p_room_id returning * into v_room;
+    v_room := watchparty_private.restate_room(v_room, v_room.is_playing, v_ready_mode, v_pending);
+  elsif v_ready_mode is distinct from v_room.ready_mode or v_pending is distinct from v_room.start_pending then
+    v_room := watchparty_private.restate_room(v_room, v_room.is_playing, v_ready_mode, v_pending);
+  end if;
+
+  return jsonb_build_object('room', watchparty_private.room_json(v_room));
+end
+$$;
+
+-- ---------------------------------------------------------------------------------------------
 -- privileges, as for the functions these replace.
 
 revoke all on all functions in schema watchparty_private from public, anon, authenticated;
@@ -237,9 +298,11 @@ grant execute on function watchparty_private.may_use_room_topic(text) to anon, a
 
 revoke all on function
   public.control_room(text, text, double precision, double precision, text, double precision, jsonb, boolean),
-  public.track_user_presence(text, text, jsonb, jsonb, jsonb, jsonb)
+  public.track_user_presence(text, text, jsonb, jsonb, jsonb, jsonb),
+  public.update_room_settings(text, boolean, text, integer)
 from public;
 grant execute on function
   public.control_room(text, text, double precision, double precision, text, double precision, jsonb, boolean),
-  public.track_user_presence(text, text, jsonb, jsonb, jsonb, jsonb)
+  public.track_user_presence(text, text, jsonb, jsonb, jsonb, jsonb),
+  public.update_room_settings(text, boolean, text, integer)
 to anon, authenticated, service_role;

@@ -97,7 +97,16 @@ const routes: Record<string, Route> = {
   // The host's settings, each optional (docs/api.md, "The ready check").
   "rooms/settings": {
     rpc: "update_room_settings",
-    fields: [roomIdField, { key: "ready_mode", arg: "p_ready_mode", type: "boolean" }],
+    fields: [
+      roomIdField,
+      { key: "ready_mode", arg: "p_ready_mode", type: "boolean" },
+      {
+        key: "wait_limit",
+        arg: "p_wait_limit",
+        type: "integer",
+        invalid: "wait_limit must be a whole number of seconds from 0 to 60",
+      },
+    ],
   },
   "rooms/ready": {
     rpc: "set_member_ready",
