@@ -53,3 +53,22 @@ func TestOSDKey(t *testing.T) {
 		t.Fatalf("toasts = %q", texts)
 	}
 }
+
+// w ends the room's wait for buffering members (host); a follower is told it is for the host.
+func TestEndWaitKey(t *testing.T) {
+	f := newFake(hostSnapshot())
+	m := newTestModel(t, f, 100, 30, Options{})
+	pressAndRun(t, m, "w")
+	if got := f.Calls(); !slices.Equal(got, []string{"endwait"}) {
+		t.Fatalf("calls = %q, want endwait", got)
+	}
+	ff := newFake(followerSnapshot())
+	fm := newTestModel(t, ff, 100, 30, Options{})
+	fm = pressAndRun(t, fm, "w")
+	if got := ff.Calls(); len(got) != 0 {
+		t.Fatalf("follower calls = %q", got)
+	}
+	if texts := fm.toasts.Texts(); len(texts) == 0 || !strings.Contains(texts[0], "don't wait is for the host") {
+		t.Fatalf("follower toasts = %q", texts)
+	}
+}

@@ -60,3 +60,16 @@ func TestOverflowAndEmpty(t *testing.T) {
 		t.Fatalf("empty: %q", ls)
 	}
 }
+
+// A buffering member is marked ⧖ in place of the play mark, in the same cell.
+func TestBufferingMark(t *testing.T) {
+	ls := view(40, 3, []room.MemberView{
+		{Name: "bob", Online: true, Playing: true, Buffering: true, Position: 61, InSync: true},
+	})
+	if want := " ● bob               ⧖    1:01    +0ms ✓"; strings.TrimRight(ls[1], " ") != want {
+		t.Errorf("row %q, want %q", ls[1], want)
+	}
+	if ansi.StringWidth(ls[1]) != 40 {
+		t.Errorf("row %q is %d cells", ls[1], ansi.StringWidth(ls[1]))
+	}
+}

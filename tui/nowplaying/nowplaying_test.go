@@ -72,3 +72,23 @@ func TestDetachedPlayLine(t *testing.T) {
 		t.Fatalf("following: the room's state, %q", ls[0])
 	}
 }
+
+// A waiting room says so, whom it waits for, and (to the host) how not to wait; our own
+// buffering is shown too.
+func TestWaitingLines(t *testing.T) {
+	host := room.Snapshot{Rate: 1, Waiting: []string{"bob", "carol"}, Duration: 100,
+		Sync: room.SyncView{Status: party.StatusInSync, Mode: room.ModeHost, Speed: 1}}
+	ls := lines(120, host)
+	if !strings.HasPrefix(ls[0], "⧖ waiting") {
+		t.Errorf("play line %q, want ⧖ waiting", ls[0])
+	}
+	if want := "waiting for bob, carol (buffering), w: don't wait"; !strings.Contains(ls[1], want) {
+		t.Errorf("host's sync line %q, want %q", ls[1], want)
+	}
+	bob := room.Snapshot{Rate: 1, Waiting: []string{"you"}, Buffering: true,
+		Sync: room.SyncView{Status: party.StatusInSync, Mode: room.ModeFollowing, Speed: 1}}
+	ls = lines(120, bob)
+	if strings.Contains(ls[1], "w: don't wait") || !strings.Contains(ls[1], "waiting for you (buffering) · you are buffering") {
+		t.Errorf("a follower's sync line %q", ls[1])
+	}
+}
