@@ -29,7 +29,11 @@ type bufferState struct {
 	beatAt     time.Time // the last beat sent for a change of the mark
 	pending    bool      // the mark changed and no beat has carried it yet
 	reading    bool      // a read of mpv's cache is in flight
+	readAt     time.Time // when the last one started
 }
+
+// cacheReadGap is how often a buffering member reads mpv's cache to tell when it is ready.
+const cacheReadGap = 200 * time.Millisecond
 
 // cacheRead is the result of reading how much media our mpv has cached ahead.
 type cacheRead struct{ ready bool }
@@ -44,9 +48,9 @@ type waitState struct {
 }
 
 // checkBuffering updates our buffering mark from our mpv, on every correction tick: on when a
-// stall (mpv waits for its cache, or a seek is not done) lasts party.BufferingAfter; off when
-// it is over — and, while our player is paused (the room waits), only once the cache holds
-// party.ReadyAhead seconds ahead or all of the file.
+// stall (mpv waits for its cache, or a seek is not done) lasts party.BufferingAfter; off once
+// the stall is over and mpv's cache holds party.ReadyAhead seconds ahead or all of the file (a
+// seek that lands on a slow stream plays a moment, then stalls again: that is not ready).
 func (s *Session) checkBuffering(e *engine) {
 	p := s.player
 	if p == nil || e.relaunching {
@@ -63,10 +67,10 @@ func (s *Session) checkBuffering(e *engine) {
 	switch {
 	case !e.buf.on && stalled && now.Sub(e.buf.stallSince) >= party.BufferingAfter:
 		s.setBuffering(e, true)
-	case e.buf.on && !stalled && (!st.Paused || st.EndOfFile):
+	case e.buf.on && !stalled && st.EndOfFile:
 		s.setBuffering(e, false)
-	case e.buf.on && !stalled && !e.buf.reading:
-		e.buf.reading = true
+	case e.buf.on && !stalled && !e.buf.reading && now.Sub(e.buf.readAt) >= cacheReadGap:
+		e.buf.reading, e.buf.readAt = true, now
 		s.goTask(func() {
 			ctx, cancel := context.WithTimeout(s.ctx, playerOpTimeout)
 			defer cancel()
@@ -76,6 +80,7 @@ func (s *Session) checkBuffering(e *engine) {
 			errIdle := p.GetProperty(ctx, "demuxer-cache-idle", &idle)
 			// No cache to read (a local file has none): nothing to wait for.
 			ready := errAhead != nil && errIdle != nil || ahead >= party.ReadyAhead || idle
+			s.log.Debug("buffering: cache", "ahead", ahead, "idle", idle, "ready", ready)
 			s.post(cacheRead{ready})
 		})
 	}
@@ -95,6 +100,7 @@ func (s *Session) onCacheRead(e *engine, m cacheRead) {
 
 // setBuffering changes our mark: a beat carries it at once (within bufferBeatGap).
 func (s *Session) setBuffering(e *engine, on bool) {
+	s.log.Debug("buffering", "on", on)
 	e.buf.on, e.buf.pending = on, true
 	s.events.push(BufferingChanged{Buffering: on})
 	e.view.changed = true
@@ -147,6 +153,7 @@ func (s *Session) waitRule(e *engine) {
 			buffering = append(buffering, e.selfID)
 		}
 		if add := w.ToWaitFor(buffering, now, limit); len(add) > 0 {
+			s.log.Debug("wait: start", "for", add, "limit", limit)
 			w.Start(add, now)
 			s.queueHostOp(e, hostOp{action: ActionWait, posNow: true, waitFor: append([]string{}, w.For...)})
 			return
@@ -162,6 +169,7 @@ func (s *Session) waitRule(e *engine) {
 
 // endWait publishes the play that ends the running wait, from where our mpv is.
 func (s *Session) endWait(e *engine, why string) {
+	s.log.Debug("wait: end", "why", why, "for", e.wait.For)
 	e.wait.Stop()
 	e.wait.endWhy = why
 	s.queueHostOp(e, hostOp{action: ActionPlay, posNow: true, resume: true})
