@@ -31,6 +31,10 @@ const (
 	// seek on a paused player is invisible; the dead zone only absorbs
 	// mpv's frame-step positions (40 ms at 25 fps).
 	PausedSeekThreshold = 0.1
+	// LandingSeekThreshold: right after a correction seek (CorrectionInput.Landing)
+	// a playing follower more than this far off seeks again: its seek restarted
+	// late (a busy machine), and closing 0.1–0.5 s with a 5 % nudge takes 2–8 s.
+	LandingSeekThreshold = 0.1
 	// PauseAlignThreshold: once the room is paused, a follower more than this
 	// from the room's paused position seeks there exactly, once per room
 	// state (CorrectionInput.Aligned), so every screen shows the host's frame
@@ -133,6 +137,10 @@ type CorrectionInput struct {
 	// this room state; no second one below PausedSeekThreshold (a player
 	// that cannot land exactly must not seek forever).
 	Aligned bool
+	// Landing: the follower's correction seek for this room state has just
+	// finished (the caller says for how long, once per room state): a drift
+	// beyond LandingSeekThreshold is sought again instead of nudged.
+	Landing bool
 }
 
 // Drift is the local position minus the expected one, seconds (positive:
@@ -249,8 +257,12 @@ func Decide(in CorrectionInput) Correction {
 		if in.offRate() {
 			why = append(why, c.restoreRate(rate, "no nudge while paused"))
 		}
-	case beyond(drift, SeekThreshold):
-		why = append(why, c.seek(in.Expected, SeekThreshold, ""))
+	case beyond(drift, SeekThreshold), in.Landing && beyond(drift, LandingSeekThreshold):
+		threshold, when := SeekThreshold, ""
+		if !beyond(drift, SeekThreshold) {
+			threshold, when = LandingSeekThreshold, " after a seek that landed late"
+		}
+		why = append(why, c.seek(in.Expected, threshold, when))
 		if in.offRate() {
 			why = append(why, c.restoreRate(rate, "after the seek"))
 		}

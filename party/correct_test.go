@@ -41,6 +41,10 @@ func TestDecide(t *testing.T) {
 		{"drift 0.51 s ahead: seek", playing(100.51, 100, 1), ActionSeek, 100, 0, "seek to 100.000"},
 		{"drift 3 s behind: seek", playing(97, 100, 1), ActionSeek, 100, 0, ""},
 		{"late joiner at 0: seek", playing(0, 1312.4, 1), ActionSeek, 1312.4, 0, ""},
+		{"landing 0.16 s behind: seek again", with(playing(99.84, 100, 1), func(in *CorrectionInput) { in.Landing = true }),
+			ActionSeek, 100, 0, "landed late"},
+		{"landing 60 ms behind: nudge", with(playing(99.94, 100, 1), func(in *CorrectionInput) { in.Landing = true }),
+			ActionNudge, 0, 1.04, ""},
 
 		// Rates other than 1: the bound is ±5 % of the room rate.
 		{"rate 0.5, 0.2 s ahead", playing(50.2, 50, 0.5), ActionNudge, 0, 0.475, ""},

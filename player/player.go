@@ -671,19 +671,22 @@ func (p *Player) fold(now time.Time) {
 	s.nSamples = 1
 }
 
-// addSample records a time-pos from mpv read at now.
-func (s *playState) addSample(pos float64, now time.Time) {
+// addSample records a time-pos from mpv read at now. It reports whether the
+// sample showed a stall (the estimate restarts from it while playing).
+func (s *playState) addSample(pos float64, now time.Time) (stalled bool) {
 	s.sampled = true
+	stalled = s.posKnown && s.advancing() && s.nSamples > 0 && s.estimate(now)-pos > stallTolerance
 	s.pos, s.at = pos, now
-	if !s.posKnown || !s.advancing() || s.nSamples == 0 || s.estimate(now)-pos > stallTolerance {
+	if stalled || !s.posKnown || !s.advancing() || s.nSamples == 0 {
 		s.posKnown = true
 		s.samples[0] = sample{pos, now}
 		s.nSamples = 1
-		return
+		return stalled
 	}
 	copy(s.samples[1:], s.samples[:posSamples-1])
 	s.samples[0] = sample{pos, now}
 	s.nSamples = min(s.nSamples+1, posSamples)
+	return false
 }
 
 // estimate is the media position at now while advancing.
@@ -1000,7 +1003,9 @@ func (p *Player) onPollReply(data json.RawMessage, err error) {
 	case json.Unmarshal(data, &v) != nil || math.IsNaN(v) || math.IsInf(v, 0):
 		s.posKnown = false
 	default:
-		s.addSample(v, now)
+		if s.addSample(v, now) {
+			p.burst() // the estimate restarted: fix the phase again
+		}
 	}
 	if s.restartPending {
 		p.onRestart(now)

@@ -29,6 +29,9 @@ const (
 	// landBiasPrior is the landing bias assumed until the first measurement (see
 	// follower.landBias): a typical value with mpv 0.35 (watchparty bench sync).
 	landBiasPrior = 0.06
+	// landingWindow: for this long after a follower's first correction seek for a room state
+	// finished, a drift beyond party.LandingSeekThreshold seeks again (party's Landing).
+	landingWindow = time.Second
 )
 
 // follower is the follower's part of the loop's state.
@@ -62,7 +65,9 @@ type follower struct {
 	seekVersion    int64     // the room state it was aimed at
 	seekTarget     float64   // where it was aimed
 	slowRetried    bool      // a seek that landed too late was retried at once (once in a row)
-	seekWarned     bool      // the "cannot seek" notice was shown
+	landingUntil   time.Time // party's Landing until then (zero: none), for landingVersion
+	landingVersion int64
+	seekWarned     bool // the "cannot seek" notice was shown
 	// alignedVersion is the paused room state we last seeked to exactly (the host's frame):
 	// one such seek per paused state (party.PauseAlignThreshold).
 	alignedVersion int64
@@ -105,6 +110,7 @@ func (s *Session) correct(e *engine) {
 	in.Position, in.Paused, in.Speed, in.AtEOF = st.Position, st.Paused, st.Speed, st.EndOfFile
 	in.Detached, in.SeekInFlight = f.detached, f.seekInFlight
 	in.Aligned = f.alignedVersion == e.room.StateVersion && !e.room.IsPlaying
+	in.Landing = f.landingVersion == e.room.StateVersion && s.now().Before(f.landingUntil)
 	s.checkLanding(e, in, st)
 	c := party.Decide(f.drift.Apply(in))
 	if f.seekFails > 0 && !c.Has(party.ActionSeek) && math.Abs(in.Drift()) < party.SeekThreshold {
@@ -203,6 +209,12 @@ func (s *Session) onSeekDone(e *engine, m seekDone) {
 		}
 		if e.room.IsPlaying {
 			f.landCheckAt, f.landVersion = now.Add(landCheckDelay), e.room.StateVersion
+		}
+		// The first correction seek for a room state may seek again soon after if it landed
+		// late; the second may not (party's Landing).
+		f.landingUntil = time.Time{}
+		if m.version != f.landingVersion {
+			f.landingUntil, f.landingVersion = now.Add(landingWindow), m.version
 		}
 	}
 	f.drift.Reset()
