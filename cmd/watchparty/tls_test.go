@@ -19,6 +19,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -39,6 +40,7 @@ type serveProcess struct {
 	stdout chan string // lines
 	stderr chan string
 	done   chan struct{}
+	once   sync.Once
 }
 
 func startServe(t *testing.T, env []string, args ...string) *serveProcess {
@@ -60,18 +62,24 @@ func startServe(t *testing.T, env []string, args ...string) *serveProcess {
 	}
 	go lines(outR, p.stdout)
 	go lines(errR, p.stderr)
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
+	t.Cleanup(func() { p.stop(t) })
+	return p
+}
+
+// stop ends serve with SIGTERM (SIGKILL after 20 s); once.
+func (p *serveProcess) stop(t *testing.T) {
+	p.once.Do(func() {
+		_ = p.cmd.Process.Signal(syscall.SIGTERM)
 		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
+		go func() { done <- p.cmd.Wait() }()
 		select {
 		case <-done:
 		case <-time.After(20 * time.Second):
-			_ = cmd.Process.Kill()
+			t.Errorf("serve did not stop within 20 s of SIGTERM")
+			_ = p.cmd.Process.Kill()
 			<-done
 		}
 	})
-	return p
 }
 
 // waitLine returns the first line from ch matching re, failing after 60 s.
@@ -270,31 +278,7 @@ func TestServeACME(t *testing.T) {
 	srv := startServe(t, env, "--domain", domain, "--listen", "127.0.0.1:0", "--data", data, "--log-format", "json")
 	port := waitLine(t, srv.stdout, regexp.MustCompile(`listening on https://`+regexp.QuoteMeta(domain)+`:(\d+)$`), "serve's https URL")[1]
 
-	// Every stderr line is a JSON object; one says the certificate is ready.
-	deadline := time.After(60 * time.Second)
-	for ready := false; !ready; {
-		select {
-		case l, ok := <-srv.stderr:
-			if !ok {
-				t.Fatal("serve's stderr ended before the certificate was ready")
-			}
-			var rec map[string]any
-			if err := json.Unmarshal([]byte(l), &rec); err != nil {
-				t.Fatalf("log line is not JSON: %q: %v", l, err)
-			}
-			if rec["time"] == nil || rec["level"] == nil || rec["msg"] == nil {
-				t.Fatalf("log line without time, level or msg: %q", l)
-			}
-			switch rec["msg"] {
-			case "tls: certificate ready":
-				ready = true
-			case "tls: cannot obtain a certificate; check that the domain's DNS points at this machine and that its port 443 reaches this server":
-				t.Fatalf("serve could not obtain the certificate: %s", l)
-			}
-		case <-deadline:
-			t.Fatal("no certificate within 60 s")
-		}
-	}
+	awaitCertificate(t, srv)
 	t.Logf("certificate obtained from pebble in %v", time.Since(start).Round(time.Millisecond))
 
 	// A client trusting Pebble's root, dialing the domain (resolved here to loopback).
@@ -329,5 +313,42 @@ func TestServeACME(t *testing.T) {
 	host := strings.TrimPrefix(acmeSrv.URL, "https://")
 	if _, err := os.Stat(filepath.Join(data, "acme", strings.ReplaceAll(host, ":", "_"), domain)); err != nil {
 		t.Fatalf("certificate not cached: %v", err)
+	}
+
+	// A restart serves the cached certificate without asking the CA, which is gone now.
+	acmeSrv.Close()
+	srv.stop(t)
+	srv = startServe(t, env, "--domain", domain, "--listen", "127.0.0.1:0", "--data", data, "--log-format", "json")
+	waitLine(t, srv.stdout, regexp.MustCompile(`listening on https://`), "serve's https URL")
+	awaitCertificate(t, srv)
+}
+
+// awaitCertificate reads serve's stderr until it logs that the certificate is ready; every line
+// must be a JSON object with time, level and msg (--log-format json).
+func awaitCertificate(t *testing.T, srv *serveProcess) {
+	t.Helper()
+	deadline := time.After(60 * time.Second)
+	for ready := false; !ready; {
+		select {
+		case l, ok := <-srv.stderr:
+			if !ok {
+				t.Fatal("serve's stderr ended before the certificate was ready")
+			}
+			var rec map[string]any
+			if err := json.Unmarshal([]byte(l), &rec); err != nil {
+				t.Fatalf("log line is not JSON: %q: %v", l, err)
+			}
+			if rec["time"] == nil || rec["level"] == nil || rec["msg"] == nil {
+				t.Fatalf("log line without time, level or msg: %q", l)
+			}
+			switch rec["msg"] {
+			case "tls: certificate ready":
+				ready = true
+			case "tls: cannot obtain a certificate; check that the domain's DNS points at this machine and that its port 443 reaches this server":
+				t.Fatalf("serve could not obtain the certificate: %s", l)
+			}
+		case <-deadline:
+			t.Fatal("no certificate within 60 s")
+		}
 	}
 }
