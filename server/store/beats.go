@@ -218,7 +218,10 @@ func (s *Store) flushWhere(ctx context.Context, tx *sql.Tx, w *changeSet, rooms 
 	s.live.mu.Lock()
 	collect := func(roomID string, byUser map[string]*liveMember) {
 		for userID, m := range byUser {
-			if !m.dirty || !pick(m) || limit > 0 && len(items) >= limit {
+			if limit > 0 && len(items) >= limit {
+				return
+			}
+			if !m.dirty || !pick(m) {
 				continue
 			}
 			it := item{roomID: roomID, userID: userID, pos: m.pos, playing: m.playing, buffering: m.buffering,
@@ -233,6 +236,9 @@ func (s *Store) flushWhere(ctx context.Context, tx *sql.Tx, w *changeSet, rooms 
 	}
 	if rooms == nil {
 		for roomID, byUser := range s.live.members {
+			if limit > 0 && len(items) >= limit {
+				break
+			}
 			collect(roomID, byUser)
 		}
 	} else {
@@ -301,13 +307,20 @@ func (s *Store) flushStale(ctx context.Context, tx *sql.Tx, w *changeSet, before
 // is held for a few milliseconds at a time, never for a whole wave of members.
 const flushChunk = 250
 
-// FlushOld writes the beats of at most limit members (0: all) whose stored last_seen, or a
-// client's, is older than before, flushChunk members per transaction. The server runs it ten
+// storedBeforeMember is storedBefore on the member's stored last_seen alone: a flush of a member
+// stores every client of theirs that beat since, so the clients' own marks are left to the
+// sweep's flush (flushStale), and the server's frequent flushes look at one time per member.
+func storedBeforeMember(before time.Time) func(*liveMember) bool {
+	return func(m *liveMember) bool { return m.flushedSeen.Before(before) }
+}
+
+// FlushOld writes the beats of at most limit members (0: all) whose stored last_seen is older
+// than before, flushChunk members per transaction. The server runs it ten
 // times a second, a few members at a time, for the members two thirds of the way to stale, so
 // the sweep finds little left to flush and the writes are spread over time rather than coming
 // in waves.
 func (s *Store) FlushOld(ctx context.Context, before time.Time, limit int) error {
-	return s.flushChunks(ctx, storedBefore(before), limit)
+	return s.flushChunks(ctx, storedBeforeMember(before), limit)
 }
 
 // Flush writes every liveness beat held in memory to the database.
@@ -315,6 +328,9 @@ func (s *Store) Flush(ctx context.Context) error { return s.flushChunks(ctx, any
 
 func (s *Store) flushChunks(ctx context.Context, pick func(*liveMember) bool, limit int) error {
 	for done := 0; limit <= 0 || done < limit; {
+		if !s.anyToFlush(pick) {
+			return nil // no transaction for nothing: the server asks ten times a second
+		}
 		chunk := flushChunk
 		if limit > 0 {
 			chunk = min(chunk, limit-done)
@@ -411,6 +427,20 @@ func (s *Store) applyLearned(l learned) {
 	}
 	m.clients = clients
 	s.live.rooms[l.member.RoomID] = liveRoomOf(l.room)
+}
+
+// anyToFlush reports whether some member has a beat not yet stored that pick selects.
+func (s *Store) anyToFlush(pick func(*liveMember) bool) bool {
+	s.live.mu.Lock()
+	defer s.live.mu.Unlock()
+	for _, byUser := range s.live.members {
+		for _, m := range byUser {
+			if m.dirty && pick(m) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // HeldMembers is how many members the store holds in memory (beats.go): the server paces its
