@@ -46,8 +46,9 @@ type Room struct {
 
 // Member is a member joining, leaving or reporting.
 type Member struct {
-	Buffering bool   `json:"buffering"` // their mpv waits for data (their last beat)
-	Change    string `json:"change"`    // join | leave | update
+	Buffering bool   `json:"buffering"`        // their mpv waits for data (their last beat)
+	Change    string `json:"change"`           // join | leave | update
+	Cohost    bool   `json:"cohost,omitempty"` // the host lets them control playback too
 	DriftMS   int64  `json:"drift_ms"`
 	Host      bool   `json:"host"`
 	// MediaDiffers: the member's file is not the host's; MediaNote says how ("Same file?").

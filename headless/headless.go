@@ -114,7 +114,7 @@ func (p *printer) event(ev room.Event) {
 			fmt.Sprintf("%s at %s ×%g (v%d, host %s)", state, Clock(ev.Position), ev.Rate, ev.Version, ev.HostName))
 	case room.MemberChanged:
 		m := ev.Member
-		p.emit(&Member{Type: "member", Change: ev.Change, UserID: m.UserID, Username: m.Name, Host: m.IsHost,
+		p.emit(&Member{Type: "member", Change: ev.Change, UserID: m.UserID, Username: m.Name, Host: m.IsHost, Cohost: m.IsCohost,
 			Playing: m.Playing, Position: round3(m.Position), DriftMS: m.DriftMS, Stale: m.Stale, Buffering: m.Buffering,
 			MediaDiffers: m.MediaDiffers, MediaNote: m.MediaNote},
 			fmt.Sprintf("%s %s", m.Name, ev.Change))

@@ -20,7 +20,7 @@ describe('protocol with supabase-js', () => {
     const [alice, carol] = await Promise.all([signIn(), signIn({ vsn: '1.0.0' })]);
     assert.equal(carol.sb.realtime.vsn, '1.0.0');
     assert.equal(alice.sb.realtime.vsn, '2.0.0');
-    const { room } = await invokeOK(alice.sb, 'rooms/create', { username: 'alice' });
+    const { room, invite_secret: secret } = await invokeOK(alice.sb, 'rooms/create', { username: 'alice' });
     const roomId = room.room_id;
     const aRec = new Recorder('alice (2.0.0)');
     const aCh = roomChannel(alice.sb, roomId, alice.user.id, aRec);
@@ -28,7 +28,7 @@ describe('protocol with supabase-js', () => {
 
     // Members arrive by room_members INSERT (announced at their first beat), and leave by an UPDATE that sets left_at
     // (soft leaves: Supabase Realtime publishes DELETEs without row security), with system comments.
-    await invokeOK(carol.sb, 'rooms/join', { room_id: roomId, username: 'carol' });
+    await invokeOK(carol.sb, 'rooms/join', { room_id: roomId, username: 'carol', invite_secret: secret });
     const ins = await aRec.waitFor('room_members', (p) => p.eventType === 'INSERT', { what: 'room_members INSERT' });
     assert.equal(ins.new.user_id, carol.user.id);
     assert.equal(ins.new.username, 'carol');

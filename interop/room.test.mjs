@@ -35,7 +35,17 @@ describe('a room driven by supabase-js', () => {
     assert.equal(created.member.role, 'host');
 
     // The browser client sends user_id in the body; it must equal the caller, and bob's is bob's.
-    const joined = await invokeOK(bob.sb, 'rooms/join', { room_id: roomId, user_id: bob.user.id, username: 'bob' });
+    // bob has the invite link's secret (the link's part after #s=), as a friend would; without it the
+    // room is as unknown as one that does not exist.
+    const noSecret = await bob.sb.functions.invoke('rooms/join', { body: { room_id: roomId, username: 'bob' } });
+    assert.equal(noSecret.error?.context?.status, 404);
+    assert.match(created.invite_secret, /^[A-Za-z0-9_-]{24}$/);
+    const joined = await invokeOK(bob.sb, 'rooms/join', {
+      room_id: roomId,
+      user_id: bob.user.id,
+      username: 'bob',
+      invite_secret: created.invite_secret,
+    });
     assert.equal(joined.member.user_id, bob.user.id);
     assert.equal(joined.member.role, 'member');
     assert.deepEqual(joined.members.map((m) => m.username).sort(), ['alice', 'bob']);

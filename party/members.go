@@ -57,6 +57,9 @@ type Member struct {
 	MediaDuration float64
 	// Ready is the person's answer to the ready check; anything but a JSON true reads as false.
 	Ready bool
+	// Cohost is set while the host lets this member control playback too
+	// (rows without the column: false).
+	Cohost bool
 }
 
 // Left reports whether the row is of a member who has left the room.
@@ -127,6 +130,11 @@ func ParseMemberRow(m map[string]any) (Member, error) {
 		mem.MediaDuration = v
 	}
 	mem.Ready, _ = m["ready"].(bool)
+	if v, present := m["cohost"]; present && v != nil {
+		if mem.Cohost, err = r.reqBool("cohost"); err != nil {
+			return Member{}, err
+		}
+	}
 	return mem, nil
 }
 

@@ -45,6 +45,9 @@ type Controls interface {
 	// ForcePlay plays the room at once, ready or not (host only). TogglePlay's play in ready
 	// mode returns *NotReadyError when the room waits for someone.
 	ForcePlay(ctx context.Context) error
+	// Moderate makes the member with userID a co-host or not, or removes or bans them (host
+	// only; docs/design.md §14).
+	Moderate(ctx context.Context, userID string, action Moderation) error
 	// ToggleOSD turns comments and room events on mpv's OSD off or on and returns whether
 	// they are on now.
 	ToggleOSD() bool
@@ -73,6 +76,7 @@ const (
 	opForcePlay
 	opSetReady
 	opReadyMode
+	opModerate
 )
 
 // request is a Controls call on its way to the loop. The loop (or a task it starts) sends
@@ -202,8 +206,20 @@ func (s *Session) onRequest(e *engine, r request) {
 		})
 	case opSetReady, opReadyMode:
 		s.onReadyRequest(e, r)
+	case opModerate:
+		if !e.isHost() {
+			r.reply <- ErrNotHost
+			return
+		}
+		s.goTask(func() {
+			ctx, cancel := s.taskContext(r.ctx, serverTimeout)
+			defer cancel()
+			r.reply <- s.moderate(ctx, r.text, Moderation(r.arg))
+		})
 	default:
 		switch {
+		case !e.isHost() && e.isCohost():
+			s.cohostControl(e, r)
 		case !e.isHost():
 			r.reply <- ErrNotHost
 		case s.player == nil || e.relaunching:

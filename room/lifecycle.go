@@ -45,11 +45,17 @@ const (
 	// interfaces end as after their own quit, successfully, and say MPVClosedNote. An mpv of
 	// ours that crashed is restarted instead.
 	EndMPVClosed
+	// EndRemoved: the room's host removed (kicked or banned) this person. The session stopped
+	// following and ended; Closed.Err is a *RemovedError that says by whom.
+	EndRemoved
 )
 
 func (r EndReason) String() string {
-	if r == EndMPVClosed {
+	switch r {
+	case EndMPVClosed:
 		return "mpv closed"
+	case EndRemoved:
+		return "removed"
 	}
 	return "left"
 }
@@ -310,6 +316,19 @@ func (s *Session) leaveByItself() {
 	go func() { _ = s.leaveRoom(context.Background(), EndMPVClosed) }()
 }
 
+// removedByHost ends the session because the host removed us (a kick or a ban, seen when our
+// rejoin after the refused beat is refused): it says so, and leaves as leaveByItself does (the
+// row is gone already). It runs on the loop.
+func (s *Session) removedByHost(err *RemovedError) {
+	s.events.push(Notice{NoticeError, err.Msg})
+	if !s.claimLeave() {
+		return // the user is leaving already
+	}
+	s.leave.byUs = true
+	s.endErr = err
+	go func() { _ = s.leaveRoom(context.Background(), EndRemoved) }()
+}
+
 // relaunch starts a new mpv after ours (old) crashed and loads the media at the room's position.
 // It runs on a task; the loop takes the result (playerReady).
 func (s *Session) relaunch(old *player.Player, room party.RoomState, clk party.ClockOffset) {
@@ -399,8 +418,10 @@ func (s *Session) leaveRoom(ctx context.Context, reason EndReason) error {
 	if err := s.be.Unsubscribe(sctx); err != nil {
 		s.log.Debug("unsubscribe", "err", err)
 	}
-	s.leave.err = s.be.Leave(sctx, s.opts.RoomID)
-	s.shutdown(nil, reason)
+	if reason != EndRemoved {
+		s.leave.err = s.be.Leave(sctx, s.opts.RoomID)
+	}
+	s.shutdown(s.endErr, reason)
 	return s.leave.err
 }
 

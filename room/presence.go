@@ -179,6 +179,10 @@ func (s *Session) onLivenessDone(e *engine, m livenessDone) {
 // onRejoined applies the join after a drop-out, then beats at once (which announces us again).
 func (s *Session) onRejoined(e *engine, m rejoined) {
 	e.pres.rejoining = false
+	if r := removal(m.err); r != nil {
+		s.removedByHost(r)
+		return
+	}
 	if m.err != nil {
 		s.log.Warn("join again after dropping out", "err", m.err)
 		s.events.push(Notice{NoticeError, "dropped from the room and could not join again: " + m.err.Error()})

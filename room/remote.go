@@ -101,12 +101,13 @@ type NewRoom struct {
 	WaitLimit *time.Duration
 }
 
-// Create creates a room; the caller is its host. It returns the room id. MediaURL, when set,
+// Create creates a room; the caller is its host. It returns the room's id, row and first
+// invite secret. MediaURL, when set,
 // must pass party.CheckMediaURL: it is what every member's mpv will be asked to open.
-func (r *Remote) Create(ctx context.Context, nr NewRoom) (string, map[string]any, error) {
+func (r *Remote) Create(ctx context.Context, nr NewRoom) (Created, error) {
 	name, err := CheckUsername(nr.Username)
 	if err != nil {
-		return "", nil, err
+		return Created{}, err
 	}
 	body := map[string]any{"username": name}
 	if nr.ClientID != "" {
@@ -114,7 +115,7 @@ func (r *Remote) Create(ctx context.Context, nr NewRoom) (string, map[string]any
 	}
 	if nr.MediaURL != "" {
 		if err := party.CheckMediaURL(nr.MediaURL); err != nil {
-			return "", nil, fmt.Errorf("the room's media must be a URL every member can open: %w", err)
+			return Created{}, fmt.Errorf("the room's media must be a URL every member can open: %w", err)
 		}
 		body["media_url"] = nr.MediaURL
 	}
@@ -128,20 +129,21 @@ func (r *Remote) Create(ctx context.Context, nr NewRoom) (string, map[string]any
 		body["ready_mode"] = true
 	}
 	var out struct {
-		Room map[string]any `json:"room"`
+		Room   map[string]any `json:"room"`
+		Secret string         `json:"invite_secret"`
 	}
 	if err := r.client.Functions.Invoke(ctx, "rooms/create", body, &out); err != nil {
-		return "", nil, friendly("", err)
+		return Created{}, friendly("", err)
 	}
 	id, _ := out.Room["room_id"].(string)
 	if nr.WaitLimit != nil {
 		room, err := r.settings(ctx, id, RoomSettings{WaitLimit: nr.WaitLimit})
 		if err != nil {
-			return id, out.Room, fmt.Errorf("room %s made, but its wait limit not set: %w", id, err)
+			return Created{RoomID: id, Row: out.Room, InviteSecret: out.Secret}, fmt.Errorf("room %s made, but its wait limit not set: %w", id, err)
 		}
 		out.Room = room
 	}
-	return id, out.Room, nil
+	return Created{RoomID: id, Row: out.Room, InviteSecret: out.Secret}, nil
 }
 
 // Control sends a host control (play, pause, seek, sync, rate) and returns the room's new
@@ -255,6 +257,8 @@ type rtBackend struct {
 	// headless logger, a second window): a leave takes out this client only, and the person
 	// stays while another of theirs is there (docs/api.md, "Membership and liveness").
 	clientID string
+	// inviteSecret goes with the session's first join only (Options.InviteSecret).
+	inviteSecret string
 }
 
 func newRTBackend(r *Remote, logger *slog.Logger) (*rtBackend, error) {
@@ -278,9 +282,19 @@ func (b *rtBackend) Join(ctx context.Context, roomID, username string) (party.Ro
 		Members []map[string]any `json:"members"`
 	}
 	body := map[string]any{"room_id": roomID, "username": username, "client_id": b.clientID}
+	b.mu.Lock()
+	if b.inviteSecret != "" {
+		body["invite_secret"] = b.inviteSecret
+	}
+	b.mu.Unlock()
 	if err := b.client.Functions.Invoke(ctx, "rooms/join", body, &out); err != nil {
 		return party.RoomState{}, nil, friendly(roomID, err)
 	}
+	// Joined: we have a member row now, and a rejoin needs no secret. Never sending it again
+	// keeps a member the host removes from coming back through the session's own rejoin.
+	b.mu.Lock()
+	b.inviteSecret = ""
+	b.mu.Unlock()
 	st, err := party.ParseRoomRow(out.Room)
 	if err != nil {
 		return party.RoomState{}, nil, fmt.Errorf("read room: %w", err)
@@ -494,6 +508,7 @@ func Join(ctx context.Context, srv Server, opts Options) (*Session, error) {
 		r.Close()
 		return nil, err
 	}
+	be.inviteSecret = opts.InviteSecret
 	s, err := join(ctx, be, opts, nil)
 	if err != nil {
 		be.Close()
@@ -547,13 +562,13 @@ func Host(ctx context.Context, srv Server, opts Options, title string) (*Session
 	}
 	if opts.RoomID == "" {
 		nr.ClientID = be.clientID // the session's own client: its leave is the creator's leave
-		id, _, err := r.Create(ctx, nr)
+		created, err := r.Create(ctx, nr)
 		if err != nil {
 			p.Close()
 			be.Close() // and r
 			return nil, fmt.Errorf("create the room: %w", err)
 		}
-		opts.RoomID = id
+		opts.RoomID, opts.InviteSecret = created.RoomID, created.InviteSecret
 	}
 	// else: resuming opts.RoomID; joining it gives the owner the host role back.
 	s, err := join(ctx, be, opts, p)

@@ -62,6 +62,10 @@ type Options struct {
 	ReadyMode bool
 	// WaitLimit, when set, is the wait limit of the room Host creates (NewRoom.WaitLimit).
 	WaitLimit *time.Duration
+	// InviteSecret is the room's invite secret, from an invite link (Join): sent with the
+	// session's first join only (a newcomer needs it; the rejoin after a drop-out sends none).
+	// Host sets it from the room it creates. Session.InviteSecret returns it.
+	InviteSecret string
 }
 
 // MPV configures the mpv a session runs.
@@ -103,11 +107,16 @@ type Session struct {
 	done   chan struct{}  // closed when the loop has ended
 	ended  sync.Once
 
-	leave leaveState
-	stop  stopState
+	leave  leaveState
+	stop   stopState
+	endErr error // the Closed event's error when the session ends by itself (removedByHost)
 }
 
 var _ Controls = (*Session)(nil)
+
+// InviteSecret is the room's invite secret as this session knows it: the one of the room Host
+// created, or of the link Join was given ("" otherwise). The server keeps only its hash.
+func (s *Session) InviteSecret() string { return s.opts.InviteSecret }
 
 // engine is the loop's state: what every role shares, then each role's own part. Only the
 // loop goroutine touches it.
@@ -137,6 +146,12 @@ func newEngine(selfID string) *engine {
 }
 
 func (e *engine) isHost() bool { return e.room.HostUserID != "" && e.room.HostUserID == e.selfID }
+
+// isCohost reports whether the host made us a co-host (we may control playback; invite.go).
+func (e *engine) isCohost() bool {
+	m, ok := e.pres.members.Get(e.selfID)
+	return ok && m.Cohost
+}
 
 // loop-internal messages
 type (

@@ -40,7 +40,7 @@ func (s *Session) buildSnapshot(e *engine) Snapshot {
 	snap := Snapshot{
 		RoomID: s.opts.RoomID, MediaTitle: Sanitize(e.room.MediaTitle), MediaURL: e.room.MediaURL, Duration: e.room.MediaDuration,
 		HostID: e.room.HostUserID, HostName: s.memberName(e, e.room.HostUserID), SelfID: e.selfID,
-		SelfName: Sanitize(s.opts.Username), IsHost: e.isHost(), Conn: e.conn,
+		SelfName: Sanitize(s.opts.Username), IsHost: e.isHost(), IsCohost: e.isCohost(), Conn: e.conn,
 		Playing: e.room.IsPlaying, Rate: e.room.Rate(), WaitLimit: e.room.WaitLimit, Buffering: e.buf.on,
 		ReadyMode: e.room.ReadyMode, StartPending: e.room.StartPending,
 	}
@@ -79,7 +79,7 @@ func (s *Session) buildSnapshot(e *engine) Snapshot {
 func (s *Session) memberView(e *engine, m party.Member, now time.Time) MemberView {
 	serverNow := e.clock.ServerNow(now)
 	v := MemberView{
-		UserID: m.UserID, Name: Sanitize(m.Username), IsHost: m.UserID == e.room.HostUserID,
+		UserID: m.UserID, Name: Sanitize(m.Username), IsHost: m.UserID == e.room.HostUserID, IsCohost: m.Cohost,
 		IsSelf: m.UserID == e.selfID, Online: e.pres.online[m.UserID], Stale: m.Stale(serverNow),
 		Playing: m.IsPlaying, Position: m.CurrentTime, Buffering: m.Buffering, Waited: e.room.Waiting.Has(m.UserID),
 		Ready: m.Ready,

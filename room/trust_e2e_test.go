@@ -40,6 +40,8 @@ type hostile struct {
 	dir string
 	ctx context.Context
 	n   int
+	// secret is the invite secret of the room createRoom made last.
+	secret string
 }
 
 func newHostile(t *testing.T) *hostile {
@@ -83,11 +85,12 @@ func (h *hostile) createRoom(nr room.NewRoom) (string, *room.Remote) {
 	}
 	h.t.Cleanup(func() { r.Close() })
 	nr.Username = "host"
-	id, _, err := r.Create(h.ctx, nr)
+	c, err := r.Create(h.ctx, nr)
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	return id, r
+	h.secret = c.InviteSecret
+	return c.RoomID, r
 }
 
 // write changes the stored room behind the server's back.
@@ -149,7 +152,7 @@ func TestHostileRoomMediaNeverReachesMPV(t *testing.T) {
 	mpv, sock := userMPV(t, h.ctx)
 	var asked atomic.Int64
 	sess, err := room.Join(h.ctx, h.user(), room.Options{
-		RoomID: id, Username: "guest",
+		RoomID: id, Username: "guest", InviteSecret: h.secret,
 		MPV: room.MPV{Socket: sock},
 		ConfirmMedia: func(context.Context, string) (bool, error) {
 			asked.Add(1)
@@ -213,7 +216,7 @@ func TestRoomURLNeedsConsent(t *testing.T) {
 	id, _ := h.createRoom(room.NewRoom{MediaURL: media.URL + "/film.mp4", MediaTitle: "film"})
 	var shown string
 	_, err := room.Join(h.ctx, h.user(), room.Options{
-		RoomID: id, Username: "guest",
+		RoomID: id, Username: "guest", InviteSecret: h.secret,
 		MPV: room.MPV{Args: []string{"--vo=null", "--ao=null"}},
 		ConfirmMedia: func(_ context.Context, u string) (bool, error) {
 			shown = u
@@ -242,7 +245,7 @@ func TestAbsurdRoomStateIsClamped(t *testing.T) {
 	h.write(`UPDATE room_members SET "current_time" = 1e308 WHERE room_id = ? AND username = 'host'`, id)
 
 	_, sock := userMPV(t, h.ctx)
-	sess, err := room.Join(h.ctx, h.user(), room.Options{RoomID: id, Username: "guest", Media: clip, MPV: room.MPV{Socket: sock}})
+	sess, err := room.Join(h.ctx, h.user(), room.Options{RoomID: id, Username: "guest", InviteSecret: h.secret, Media: clip, MPV: room.MPV{Socket: sock}})
 	if err != nil {
 		t.Fatalf("join: %v", err)
 	}
@@ -297,7 +300,7 @@ func TestJoinGivesUpOnMediaThatNeverAnswers(t *testing.T) {
 	id, _ := h.createRoom(room.NewRoom{MediaURL: media.URL + "/film.mp4", MediaTitle: "film"})
 	start := time.Now()
 	_, err := room.Join(h.ctx, h.user(), room.Options{
-		RoomID: id, Username: "guest", LoadTimeout: 2 * time.Second,
+		RoomID: id, Username: "guest", InviteSecret: h.secret, LoadTimeout: 2 * time.Second,
 		MPV:          room.MPV{Args: []string{"--vo=null", "--ao=null", "--ytdl=no"}},
 		ConfirmMedia: func(context.Context, string) (bool, error) { return true, nil },
 	})
@@ -367,7 +370,7 @@ func TestNoSeekStormOnUnseekableMedia(t *testing.T) {
 	}
 	tries := &logCounter{msg: "correction seek did not work"}
 	sess, err := room.Join(h.ctx, h.user(), room.Options{
-		RoomID: id, Username: "guest", Media: media.URL + "/clip.ts", Logger: slog.New(tries),
+		RoomID: id, Username: "guest", InviteSecret: h.secret, Media: media.URL + "/clip.ts", Logger: slog.New(tries),
 		MPV: room.MPV{Args: []string{"--vo=null", "--ao=null", "--ytdl=no"}},
 	})
 	if err != nil {

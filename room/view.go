@@ -60,6 +60,7 @@ type MemberView struct {
 	UserID   string
 	Name     string // sanitised
 	IsHost   bool
+	IsCohost bool // may control playback too (the host's choice)
 	IsSelf   bool
 	Online   bool // present on the realtime channel
 	Stale    bool // no liveness report for party.StaleAfter (15 s)
@@ -89,6 +90,7 @@ type Snapshot struct {
 	SelfID     string
 	SelfName   string
 	IsHost     bool
+	IsCohost   bool // we may control playback too: the host made us a co-host
 	Conn       Connection
 	Playing    bool    // the room's state
 	Rate       float64 // the room's playback rate

@@ -68,10 +68,10 @@ func TestAttackFieldLimits(t *testing.T) {
 		"anime_id of 65":     {"rooms/create", map[string]any{"username": "h", "anime_id": strings.Repeat("1", 65)}, "INVALID_REQUEST"},
 		"duration 1e308":     {"rooms/create", map[string]any{"username": "h", "media_duration": 1e308}, "INVALID_REQUEST"},
 		"name system":        {"rooms/create", map[string]any{"username": "System"}, "INVALID_USERNAME"},
-		"invisible name":     {"rooms/join", map[string]any{"room_id": p.roomID, "username": "\u200b\u200d\u2060"}, "INVALID_USERNAME"},
-		"blank letters":      {"rooms/join", map[string]any{"room_id": p.roomID, "username": "\u3164\u2800\u0301"}, "INVALID_USERNAME"},
-		"hidden system":      {"rooms/join", map[string]any{"room_id": p.roomID, "username": "Sys\u200btem"}, "INVALID_USERNAME"},
-		"escape-only name":   {"rooms/join", map[string]any{"room_id": p.roomID, "username": "\x1b[2J\x1b]0;x\x07"}, "INVALID_USERNAME"},
+		"invisible name":     {"rooms/join", map[string]any{"room_id": p.roomID, "invite_secret": api.InviteSecret(p.roomID), "username": "\u200b\u200d\u2060"}, "INVALID_USERNAME"},
+		"blank letters":      {"rooms/join", map[string]any{"room_id": p.roomID, "invite_secret": api.InviteSecret(p.roomID), "username": "\u3164\u2800\u0301"}, "INVALID_USERNAME"},
+		"hidden system":      {"rooms/join", map[string]any{"room_id": p.roomID, "invite_secret": api.InviteSecret(p.roomID), "username": "Sys\u200btem"}, "INVALID_USERNAME"},
+		"escape-only name":   {"rooms/join", map[string]any{"room_id": p.roomID, "invite_secret": api.InviteSecret(p.roomID), "username": "\x1b[2J\x1b]0;x\x07"}, "INVALID_USERNAME"},
 		"seek to 1e308":      {"sync/control", map[string]any{"room_id": p.roomID, "action": "seek", "current_time": 1e308}, "INVALID_REQUEST"},
 		"seek past a week":   {"sync/control", map[string]any{"room_id": p.roomID, "action": "seek", "current_time": server.MaxPosition + 1}, "INVALID_REQUEST"},
 		"speed 100":          {"sync/control", map[string]any{"room_id": p.roomID, "action": "rate", "current_time": 1, "playback_rate": 100}, "INVALID_REQUEST"},
@@ -111,7 +111,7 @@ func TestAttackJoinLeaveLoop(t *testing.T) {
 	limited := 0
 	for i := range 15 {
 		name := fmt.Sprintf("HOST: go to evil.example %d", i)
-		if r := api.Invoke(evil.AccessToken, "rooms/join", map[string]any{"room_id": p.roomID, "username": name}); r.Status == 429 {
+		if r := api.Invoke(evil.AccessToken, "rooms/join", map[string]any{"room_id": p.roomID, "invite_secret": api.InviteSecret(p.roomID), "username": name}); r.Status == 429 {
 			limited++
 			continue
 		}

@@ -53,8 +53,13 @@ func storeError(err error) *apiError {
 		return &apiError{http.StatusForbidden, "NOT_MEMBER", "join the room first"}
 	case errors.Is(err, store.ErrNotHost):
 		return &apiError{http.StatusForbidden, "NOT_HOST", "only the host can control playback"}
-	case errors.Is(err, store.ErrNoSuchHeir), errors.Is(err, store.ErrNotWaitable):
+	case errors.Is(err, store.ErrNoSuchHeir), errors.Is(err, store.ErrNotWaitable), errors.Is(err, store.ErrNoSuchTarget):
 		return invalid("%v", err)
+	case errors.Is(err, store.ErrBanned):
+		return &apiError{http.StatusForbidden, "BANNED", err.Error()}
+	}
+	if r := (*store.RemovedError)(nil); errors.As(err, &r) {
+		return &apiError{http.StatusForbidden, "REMOVED", r.Error()}
 	}
 	return &apiError{http.StatusInternalServerError, "INTERNAL", "internal error"}
 }
@@ -197,6 +202,11 @@ func (s *Server) handleFunction(w http.ResponseWriter, r *http.Request) {
 		"rooms/settings":  s.fnSettings,
 		"rooms/ready":     s.fnReady,
 		"comments/create": s.fnComment,
+		// Invites and moderation (invite.go).
+		"rooms/invite/rotate": s.fnRotateInvite,
+		"rooms/cohost":        s.fnCohost,
+		"rooms/kick":          s.fnKick,
+		"rooms/ban":           s.fnBan,
 	}
 	h, ok := handlers[name]
 	if !ok {
@@ -282,11 +292,12 @@ func (s *Server) fnCreateRoom(r *http.Request, c caller, f fields) (any, *apiErr
 	if !s.limits.allow("create:"+c.userID, 10, time.Minute) {
 		return nil, &apiError{http.StatusTooManyRequests, "RATE_LIMITED", "too many rooms created: wait a minute"}
 	}
+	nr.InviteSecret = store.NewInviteSecret()
 	room, member, err := s.store.CreateRoom(r.Context(), c.userID, username, clientID, nr)
 	if err != nil {
 		return nil, &apiError{http.StatusInternalServerError, "INTERNAL", err.Error()}
 	}
-	return map[string]any{"room": room, "member": member, "client_id": clientID}, nil
+	return map[string]any{"room": room, "member": member, "client_id": clientID, "invite_secret": nr.InviteSecret}, nil
 }
 
 // allowMembershipChange is the join/leave budget of a user: a loop of joins and leaves costs
@@ -319,10 +330,17 @@ func (s *Server) fnJoinRoom(r *http.Request, c caller, f fields) (any, *apiError
 	if clientID == "" {
 		clientID = store.NewClientID()
 	}
+	secret, e := f.str("invite_secret", false)
+	if e != nil {
+		return nil, e
+	}
+	if secret == nil {
+		secret = new(string)
+	}
 	if e := s.allowMembershipChange(c); e != nil {
 		return nil, e
 	}
-	room, member, members, err := s.store.JoinRoom(r.Context(), roomID, c.userID, username, clientID)
+	room, member, members, err := s.store.JoinInvited(r.Context(), roomID, c.userID, username, clientID, *secret)
 	if err != nil {
 		return nil, storeError(err)
 	}

@@ -53,7 +53,7 @@ func TestCreateJoinLeave(t *testing.T) {
 		t.Fatalf("member = %v", data(r, "member"))
 	}
 
-	r = api.Invoke(bob.AccessToken, "rooms/join", map[string]any{"room_id": roomID, "username": "Bob"})
+	r = api.Invoke(bob.AccessToken, "rooms/join", map[string]any{"room_id": roomID, "invite_secret": api.InviteSecret(roomID), "username": "Bob"})
 	wantFn(t, r, 200, "")
 	if data(r, "member", "role") != "member" || len(data(r, "members").([]any)) != 2 {
 		t.Fatalf("join data = %s", r.Body)
@@ -61,8 +61,8 @@ func TestCreateJoinLeave(t *testing.T) {
 	api.Beat(bob.AccessToken, roomID) // Bob's client is up: he is announced
 	// Joining again (a second terminal) keeps the role and adds no second notice; so does the
 	// host joining its own room.
-	wantFn(t, api.Invoke(bob.AccessToken, "rooms/join", map[string]any{"room_id": roomID, "username": "Bob"}), 200, "")
-	r = api.Invoke(alice.AccessToken, "rooms/join", map[string]any{"room_id": roomID, "username": "Alice"})
+	wantFn(t, api.Invoke(bob.AccessToken, "rooms/join", map[string]any{"room_id": roomID, "invite_secret": api.InviteSecret(roomID), "username": "Bob"}), 200, "")
+	r = api.Invoke(alice.AccessToken, "rooms/join", map[string]any{"room_id": roomID, "invite_secret": api.InviteSecret(roomID), "username": "Alice"})
 	wantFn(t, r, 200, "")
 	if data(r, "member", "role") != "host" {
 		t.Fatalf("host rejoin changed the role: %s", r.Body)
@@ -252,7 +252,7 @@ func TestExpiredToken(t *testing.T) {
 	fresh := api.SignUp()
 	roomID := api.CreateRoom(fresh.AccessToken, "Fresh")
 
-	r := api.Invoke(old.AccessToken, "rooms/join", map[string]any{"room_id": roomID, "username": "Old"})
+	r := api.Invoke(old.AccessToken, "rooms/join", map[string]any{"room_id": roomID, "invite_secret": api.InviteSecret(roomID), "username": "Old"})
 	wantFn(t, r, 401, "UNAUTHORIZED")
 	if msg, _ := servertest.Dig(r.Object(), "error", "message").(string); !strings.Contains(msg, "expired") {
 		t.Fatalf("message %q does not say the token expired", msg)
@@ -269,15 +269,15 @@ func TestExpiredToken(t *testing.T) {
 	if err != nil || resp.Status != 200 {
 		t.Fatalf("refresh: %v %d %s", err, resp.Status, resp.Body)
 	}
-	wantFn(t, api.Invoke(next.AccessToken, "rooms/join", map[string]any{"room_id": roomID, "username": "Old"}), 200, "")
+	wantFn(t, api.Invoke(next.AccessToken, "rooms/join", map[string]any{"room_id": roomID, "invite_secret": api.InviteSecret(roomID), "username": "Old"}), 200, "")
 
 	// A token that worked expires all the same (the server remembers verified tokens).
 	// It lives 4–5 s (exp is truncated to the second): time enough for the first call.
 	clk.Set(-time.Hour + 5*time.Second)
 	short := api.SignUp()
 	clk.Set(0)
-	wantFn(t, api.Invoke(short.AccessToken, "rooms/join", map[string]any{"room_id": roomID, "username": "Short"}), 200, "")
+	wantFn(t, api.Invoke(short.AccessToken, "rooms/join", map[string]any{"room_id": roomID, "invite_secret": api.InviteSecret(roomID), "username": "Short"}), 200, "")
 	servertest.Eventually(t, 10*time.Second, "the short token to expire", func() bool {
-		return api.Invoke(short.AccessToken, "rooms/join", map[string]any{"room_id": roomID, "username": "Short"}).Status == 401
+		return api.Invoke(short.AccessToken, "rooms/join", map[string]any{"room_id": roomID, "invite_secret": api.InviteSecret(roomID), "username": "Short"}).Status == 401
 	})
 }

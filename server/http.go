@@ -17,6 +17,7 @@ func (s *Server) routes() {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /watchparty/v1/info", s.deadlines(s.handleInfo))
 	mux.HandleFunc("GET /healthz", s.deadlines(s.handleHealthz))
+	mux.HandleFunc("GET /join/{room}", s.deadlines(handleInvitePage)) // an invite link's page
 	// WebSocket upgrades live as long as the socket: their silence is bounded by the hub's idle
 	// timeout instead.
 	mux.HandleFunc("GET /realtime/v1/websocket", s.hub.handleWebSocket)

@@ -22,10 +22,10 @@ func TestClientIDs(t *testing.T) {
 		t.Fatalf("create: %s", r.Body)
 	}
 	for _, bad := range []any{"short", strings.Repeat("x", 65), "has space!", 12345678, true} {
-		wantFn(t, api.Invoke(bob.AccessToken, "rooms/join", map[string]any{"room_id": roomID, "username": "Bob", "client_id": bad}), 400, "INVALID_REQUEST")
+		wantFn(t, api.Invoke(bob.AccessToken, "rooms/join", map[string]any{"room_id": roomID, "invite_secret": api.InviteSecret(roomID), "username": "Bob", "client_id": bad}), 400, "INVALID_REQUEST")
 		wantPGRST(t, api.RPC(alice.AccessToken, "track_user_presence", map[string]any{"p_room_id": roomID, "p_current_time": 1, "p_is_playing": true, "p_client_id": bad}), 400, "PT400")
 	}
-	r = api.Invoke(bob.AccessToken, "rooms/join", map[string]any{"room_id": roomID, "username": "Bob"})
+	r = api.Invoke(bob.AccessToken, "rooms/join", map[string]any{"room_id": roomID, "invite_secret": api.InviteSecret(roomID), "username": "Bob"})
 	wantFn(t, r, 200, "")
 	if id, _ := data(r, "client_id").(string); len(id) < 16 {
 		t.Fatalf("a join without client_id got %q", id)
@@ -39,7 +39,7 @@ func TestClientIDs(t *testing.T) {
 		"p_is_playing": false, "p_client_id": "alice-screen"}); r.Status != 204 {
 		t.Fatalf("beat: %d %s", r.Status, r.Body)
 	}
-	wantFn(t, api.Invoke(alice.AccessToken, "rooms/join", map[string]any{"room_id": roomID, "username": "Alice", "client_id": "alice-headless"}), 200, "")
+	wantFn(t, api.Invoke(alice.AccessToken, "rooms/join", map[string]any{"room_id": roomID, "invite_secret": api.InviteSecret(roomID), "username": "Alice", "client_id": "alice-headless"}), 200, "")
 	r = api.Invoke(alice.AccessToken, "rooms/leave", map[string]any{"room_id": roomID, "client_id": "alice-headless"})
 	wantFn(t, r, 200, "")
 	if data(r, "room", "host_user_id") != alice.UserID {

@@ -14,7 +14,7 @@ func TestAttackReadyToggles(t *testing.T) {
 	api := s.API().For(t)
 	host, mallory := api.SignUp(), api.SignUp()
 	roomID := api.CreateRoom(host.AccessToken, "Host")
-	wantFn(t, api.Invoke(mallory.AccessToken, "rooms/join", map[string]any{"room_id": roomID, "username": "Mallory"}), 200, "")
+	wantFn(t, api.Invoke(mallory.AccessToken, "rooms/join", map[string]any{"room_id": roomID, "invite_secret": api.InviteSecret(roomID), "username": "Mallory"}), 200, "")
 	for i := range server.MaxReadyToggles {
 		wantFn(t, api.Invoke(mallory.AccessToken, "rooms/ready", map[string]any{"room_id": roomID, "ready": i%2 == 0}), 200, "")
 	}
@@ -38,7 +38,7 @@ func TestReadyEndpoints(t *testing.T) {
 		t.Fatalf("create in ready mode: %s", r.Body)
 	}
 	wantFn(t, api.Invoke(host.AccessToken, "rooms/create", map[string]any{"username": "Host", "ready_mode": 1}), 400, "INVALID_REQUEST")
-	wantFn(t, api.Invoke(bob.AccessToken, "rooms/join", map[string]any{"room_id": roomID, "username": "Bob"}), 200, "")
+	wantFn(t, api.Invoke(bob.AccessToken, "rooms/join", map[string]any{"room_id": roomID, "invite_secret": api.InviteSecret(roomID), "username": "Bob"}), 200, "")
 	if r := api.RPC(bob.AccessToken, "track_user_presence", map[string]any{"p_room_id": roomID, "p_current_time": 0, "p_is_playing": false}); r.Status != 204 {
 		t.Fatalf("beat: %d %s", r.Status, r.Body)
 	}

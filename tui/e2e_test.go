@@ -35,13 +35,13 @@ func TestEndToEndTmux(t *testing.T) {
 	server := startServe(t, bin, dir)
 
 	hostHome, folHome := filepath.Join(dir, "host-home"), filepath.Join(dir, "follower-home")
-	roomID := createRoom(t, bin, server, hostHome, media)
+	roomID, link := createRoom(t, bin, server, hostHome, media)
 	hostSock, folSock := filepath.Join(dir, "host.sock"), filepath.Join(dir, "fol.sock")
 
 	tx := newTmux(t, dir)
 	join := func(home, name, sock string) []string {
 		return []string{"env", "WATCHPARTY_HOME=" + home, "WATCHPARTY_SERVER=" + server, "TERM=xterm-256color",
-			bin, "join", roomID, "--name", name, "--media", media, "--mpv-socket", sock,
+			bin, "join", link, "--name", name, "--media", media, "--mpv-socket", sock,
 			"--mpv-arg=--vo=null", "--mpv-arg=--ao=null"}
 	}
 	tx.start("host", join(hostHome, "alice", hostSock))
@@ -128,11 +128,11 @@ func TestMediaPromptTmux(t *testing.T) {
 	dir := t.TempDir()
 	bin := buildWatchparty(t, dir)
 	server := startServe(t, bin, dir)
-	roomID := createRoom(t, bin, server, filepath.Join(dir, "host-home"), "http://127.0.0.1:1/film.mp4")
+	_, link := createRoom(t, bin, server, filepath.Join(dir, "host-home"), "http://127.0.0.1:1/film.mp4")
 	sock := filepath.Join(dir, "guest.sock")
 	tx := newTmux(t, dir)
 	tx.start("guest", []string{"env", "WATCHPARTY_HOME=" + filepath.Join(dir, "guest-home"), "WATCHPARTY_SERVER=" + server,
-		"TERM=xterm-256color", bin, "join", roomID, "--name", "bob", "--mpv-socket", sock,
+		"TERM=xterm-256color", bin, "join", link, "--name", "bob", "--mpv-socket", sock,
 		"--mpv-arg=--vo=null", "--mpv-arg=--ao=null"})
 	tx.waitScreen("guest", "The room asks your mpv to open this address:")
 	screen := tx.waitScreen("guest", "Open it?")
@@ -235,7 +235,8 @@ func startServe(t *testing.T, bin, dir string) string {
 	return ""
 }
 
-func createRoom(t *testing.T, bin, server, home, media string) string {
+// createRoom creates a room with `watchparty create` and returns its id and invite link.
+func createRoom(t *testing.T, bin, server, home, media string) (string, string) {
 	t.Helper()
 	cmd := exec.Command(bin, "create", "--server", server, "--media", media, "--title", "E2E clip",
 		"--name", "alice", "--json")
@@ -248,11 +249,12 @@ func createRoom(t *testing.T, bin, server, home, media string) string {
 	}
 	var res struct {
 		RoomID string `json:"room_id"`
+		Link   string `json:"invite_link"`
 	}
-	if err := json.Unmarshal(out, &res); err != nil || res.RoomID == "" {
+	if err := json.Unmarshal(out, &res); err != nil || res.RoomID == "" || res.Link == "" {
 		t.Fatalf("watchparty create printed %q: %v", out, err)
 	}
-	return res.RoomID
+	return res.RoomID, res.Link
 }
 
 // waitMPVPause polls mpv's pause property over its IPC socket until it equals want.

@@ -78,6 +78,10 @@ func (f *fakeControls) Handover(_ context.Context, userID string) error {
 	return f.record("handover %s", userID)
 }
 func (f *fakeControls) EndWait(context.Context) error { return f.record("endwait") }
+
+func (f *fakeControls) Moderate(_ context.Context, userID string, action room.Moderation) error {
+	return f.record("moderate %s %d", userID, action)
+}
 func (f *fakeControls) ToggleOSD() bool {
 	f.record("osd")
 	f.mu.Lock()

@@ -15,6 +15,8 @@ type KeyMap struct {
 	SyncToLive  key.Binding // follower only
 	Handover    key.Binding // host only: hand the host role to a member picked by number
 	EndWait     key.Binding // host only: don't wait for the buffering members
+	Moderate    key.Binding // host only: co-host, remove or ban a member picked by number
+	Invite      key.Binding // show the invite link (the command friends join with)
 	OSD         key.Binding // comments and room events on mpv's OSD, off or on
 	Ready       key.Binding // my answer to the ready check, on or off
 	ReadyMode   key.Binding // host only: the room's ready check on or off
@@ -48,6 +50,8 @@ func DefaultKeyMap() KeyMap {
 		SyncToLive: key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "sync to live")),
 		Handover:   key.NewBinding(key.WithKeys("H"), key.WithHelp("H", "hand the host role to…")),
 		EndWait:    key.NewBinding(key.WithKeys("w"), key.WithHelp("w", "don't wait for buffering members")),
+		Moderate:   key.NewBinding(key.WithKeys("m"), key.WithHelp("m", "co-host, remove or ban…")),
+		Invite:     key.NewBinding(key.WithKeys("i"), key.WithHelp("i", "show the invite link")),
 		OSD:        key.NewBinding(key.WithKeys("o"), key.WithHelp("o", "comments on the video on/off")),
 		Ready:      key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "I'm ready / not ready")),
 		ReadyMode:  key.NewBinding(key.WithKeys("R"), key.WithHelp("R", "ready check on/off")),
@@ -89,7 +93,7 @@ func (h roleHelp) FullHelp() [][]key.Binding {
 	k := h.k
 	general := []key.Binding{k.Comment, k.Send, k.LeaveInput, k.PageUp, k.Latest, k.OSD, k.Help, k.Quit}
 	if h.host {
-		return [][]key.Binding{{k.PlayPause, k.Back, k.BackLong, k.Jump, k.Handover, k.EndWait, k.ReadyMode, k.Ready}, general}
+		return [][]key.Binding{{k.PlayPause, k.Back, k.BackLong, k.Jump, k.Handover, k.EndWait, k.ReadyMode, k.Ready, k.Moderate, k.Invite}, general}
 	}
 	return [][]key.Binding{{k.SyncToLive, k.Ready}, general}
 }

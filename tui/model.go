@@ -46,7 +46,12 @@ type Model struct {
 	handing bool
 	// confirmingStart: the host's play waits for members not ready; y starts anyway (ready.go).
 	confirmingStart bool
-	tickTag         int
+	// moderating: m was pressed (1: the next key picks a member; 2: it picks what to do to
+	// modTarget). removed: the host removed us; the screen says so until q.
+	moderating int
+	modTarget  room.MemberView
+	removed    string
+	tickTag    int
 	// turn is closed when the last action sent has returned (the next one waits for it).
 	turn    chan struct{}
 	leaving bool           // the user quit; waiting for Leave
@@ -149,6 +154,14 @@ func (m Model) handleEvent(ev room.Event) (tea.Model, tea.Cmd) {
 		if ev.Err != nil && m.err == nil {
 			m.err = ev.Err
 		}
+		if ev.Reason == room.EndRemoved && !m.leaving {
+			// Keep the screen: it says who removed us until the user quits.
+			m.removed = "you were removed from the room"
+			if ev.Err != nil {
+				m.removed = Sanitize(ev.Err.Error())
+			}
+			return m, nil
+		}
 		if m.leaving {
 			return m, nil // leftMsg ends the program
 		}
@@ -198,11 +211,20 @@ func (m Model) handleKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	if m.comments.Focused() {
 		return m.handleInputKey(msg)
 	}
+	if m.removed != "" {
+		if key.Matches(msg, k.Quit) {
+			return m.quit()
+		}
+		return m, nil
+	}
 	if m.handing {
 		return m.pickHeir(msg)
 	}
 	if m.confirmingStart {
 		return m.answerStart(msg)
+	}
+	if m.moderating > 0 {
+		return m.pickModeration(msg)
 	}
 	if m.showHelp && (key.Matches(msg, k.Help) || msg.String() == "esc") {
 		m.showHelp = false
@@ -244,6 +266,11 @@ func (m Model) handleKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	case key.Matches(msg, k.ReadyMode):
 		on := !m.snap.ReadyMode
 		return m.hostAction("ready check "+onOff(on), func(ctx context.Context) error { return m.ctrl.SetReadyMode(ctx, on) })
+	case key.Matches(msg, k.Moderate):
+		return m.startModeration()
+	case key.Matches(msg, k.Invite):
+		m.showInvite()
+		return m, nil
 	case key.Matches(msg, k.OSD):
 		state := "off"
 		if m.ctrl.ToggleOSD() {
@@ -395,9 +422,10 @@ func (m Model) pickHeir(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	return m, nil
 }
 
-// hostAction runs a host-only action, or on a follower's screen says that it is for the host.
+// hostAction runs a playback action of the host (or a co-host), or on a follower's screen says
+// that it is for the host.
 func (m Model) hostAction(name string, fn func(context.Context) error) (tea.Model, tea.Cmd) {
-	if !m.snap.IsHost {
+	if !m.snap.IsHost && !m.snap.IsCohost {
 		m.toasts.Push(room.NoticeWarn, name+" is for the host: "+room.ErrNotHost.Error(), m.clock())
 		m.layout()
 		return m, nil

@@ -92,6 +92,11 @@ func (m Model) render() string {
 			w, h, MinWidth, MinHeight)
 		return textfmt.Block(textfmt.Wrap(msg, w, ""), w, h)
 	}
+	if m.removed != "" {
+		lines := append(textfmt.Wrap("watchparty: "+m.removed+".", w, ""), "")
+		lines = append(lines, textfmt.Wrap("Your mpv no longer follows the room. Press q to quit.", w, "")...)
+		return textfmt.Block(lines, w, h)
+	}
 	p := m.plan()
 	parts := []string{
 		m.header.View(),

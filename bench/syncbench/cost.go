@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/watchparty/watchparty/room"
 	"io"
 	"os"
 	"os/exec"
@@ -51,12 +52,18 @@ type costClient struct {
 
 // startCostClient runs the extra follower as its own process (its own home dir under dir,
 // so its own user) and waits until it says it is in sync with the room.
-func startCostClient(ctx context.Context, run ClientCommand, serverURL, roomID, media, dir string) (*costClient, error) {
+// It joins with the room's invite link, as a friend does.
+func startCostClient(ctx context.Context, run ClientCommand, serverURL, roomID, secret, media, dir string) (*costClient, error) {
 	home, err := os.MkdirTemp(dir, "client-home-")
 	if err != nil {
 		return nil, err
 	}
-	cmd := run("join", roomID, "--server", serverURL, "--media", media, "--name", "costprobe",
+	server, err := room.ParseServerURL(serverURL)
+	if err != nil {
+		return nil, err
+	}
+	link := room.InviteLink{Server: server, RoomID: roomID, Secret: secret}.String()
+	cmd := run("join", link, "--media", media, "--name", "costprobe",
 		"--headless", "--json", "--mpv-arg=--vo=null", "--mpv-arg=--ao=null")
 	cmd.Env = append(os.Environ(), "WATCHPARTY_HOME="+home, "NO_COLOR=1")
 	out, err := cmd.StdoutPipe()

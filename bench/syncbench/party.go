@@ -33,6 +33,9 @@ type Party struct {
 	dir     string // session dirs
 	sockDir string // short path: unix socket paths are limited to about 100 bytes
 
+	invitesMu sync.Mutex
+	invites   map[string]string // room id → invite secret, of the rooms Host created
+
 	mu      sync.Mutex
 	n       int
 	members []*Member
@@ -104,13 +107,33 @@ func (p *Party) Host(ctx context.Context, name string) (*Member, error) {
 	if err != nil {
 		return nil, fmt.Errorf("host: %w", err)
 	}
+	p.rememberInvite(s)
 	return p.add(m, s), nil
+}
+
+// rememberInvite keeps the invite secret of the room a session hosts, for the party's joins.
+func (p *Party) rememberInvite(s *room.Session) {
+	if secret := s.InviteSecret(); secret != "" {
+		p.invitesMu.Lock()
+		if p.invites == nil {
+			p.invites = map[string]string{}
+		}
+		p.invites[s.Snapshot().RoomID] = secret
+		p.invitesMu.Unlock()
+	}
+}
+
+// InviteSecret is the invite secret of roomID when a member of the party created it.
+func (p *Party) InviteSecret(roomID string) string {
+	p.invitesMu.Lock()
+	defer p.invitesMu.Unlock()
+	return p.invites[roomID]
 }
 
 // Join joins roomID as name (a new user) and follows it.
 func (p *Party) Join(ctx context.Context, roomID, name string) (*Member, error) {
 	m, srv, opts := p.newMember(name)
-	opts.RoomID = roomID
+	opts.RoomID, opts.InviteSecret = roomID, p.InviteSecret(roomID)
 	s, err := room.Join(ctx, srv, opts)
 	if err != nil {
 		return nil, fmt.Errorf("join as %s: %w", name, err)

@@ -323,7 +323,7 @@ func runOnce(ctx context.Context, cfg SyncConfig, clip, dir string, say func(str
 		res.Cost = append(res.Cost, ClientCost{NA: "n/a (reads /proc: Linux only)"})
 	default:
 		say("an extra follower as its own process (watchparty join --headless) for the client cost…")
-		if cc, err = startCostClient(ctx, cfg.Client, clientURL, roomID, clip, dir); err != nil {
+		if cc, err = startCostClient(ctx, cfg.Client, clientURL, roomID, host.Session.InviteSecret(), clip, dir); err != nil {
 			return nil, err
 		}
 		defer cc.end()

@@ -139,7 +139,21 @@ func runHost(ctx context.Context, o *hostOptions) error {
 	// Whatever way the session ends from here (q, Ctrl-C, SIGTERM, an error), it ended: only
 	// a crash leaves the record for the next start.
 	defer clearHosting(env.paths.State)
-	join := fmt.Sprintf("watchparty join %s --server %s --media %s", roomID, friendURL, mediaArg)
+	var join string
+	if secret := sess.InviteSecret(); secret != "" {
+		l := inviteLink(env.clientEnv, friendURL, roomID, secret)
+		if err := saveInvite(env.paths.State, l); err != nil {
+			env.logger.Warn("save the invite link", "err", err)
+		}
+		join = joinCommand(l) + " --media " + mediaArg
+	} else if l, ok := savedInvite(env.paths.State, roomID); ok {
+		// Resuming a room (--room): the link this machine saved when it made it.
+		l.Server = friendURL
+		join = joinCommand(l) + " --media " + mediaArg
+	} else {
+		join = fmt.Sprintf("watchparty join %s --server %s --media %s (members only: watchparty invite --room %s --rotate makes a new link)",
+			roomID, friendURL, mediaArg, roomID)
+	}
 	if !o.Headless {
 		fmt.Fprintf(o.io.ErrOut, "friends join with: %s\n", join)
 	}

@@ -12,6 +12,7 @@ import (
 type joinOptions struct {
 	sessionOptions
 	RoomID          string
+	InviteSecret    string // from an invite link
 	AcceptRoomMedia bool
 }
 
@@ -23,9 +24,13 @@ func newJoinCmd(g *globalFlags, runF func(context.Context, *joinOptions) error) 
 		runF = runJoin
 	}
 	cmd := &cobra.Command{
-		Use:   "join ROOM",
+		Use:   "join LINK|ROOM",
 		Short: "Join a room and follow it in mpv",
-		Long: `Join a room: mpv opens your copy of the video (--media) or the room's URL and
+		Long: `Join a room with the invite link the host gave you (quote it: it holds # and &),
+which carries the server, the room and its secret: nothing else is needed. A room id
+alone (with --server) works for a room you are or were in already.
+
+mpv opens your copy of the video (--media) or the room's URL and
 follows the host's play, pause, seek and speed. The screen shows members, sync state
 and comments; press ? for keys.
 
@@ -41,11 +46,14 @@ object per line on stdout: connected, room, member, presence, comment, sync (eve
 second), notice, error, disconnected. Human logs go to stderr.
 
 Exit codes: 0 ok, 1 failure, 2 usage, 3 room not found, 4 not allowed.`,
-		Example: `  watchparty join abc123def4 --server http://192.168.1.20:54321 --media movie.mkv
+		Example: `  watchparty join 'https://party.example.org:54321/join/abc123def4#s=SECRET' --media movie.mkv
+  watchparty join abc123def4 --server http://192.168.1.20:54321 --media movie.mkv
   watchparty join abc123def4 --headless --json --accept-room-media --mpv-arg=--vo=null --mpv-arg=--ao=null`,
-		Args: exactArgs(1, "ROOM"),
+		Args: exactArgs(1, "LINK|ROOM"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			o.RoomID = strings.TrimSpace(args[0])
+			if err := applyLink(g, o, strings.TrimSpace(args[0])); err != nil {
+				return err
+			}
 			return runE(o, runF)(cmd, args)
 		},
 	}
@@ -75,7 +83,7 @@ func runJoin(ctx context.Context, o *joinOptions) error {
 	}
 	sess, err := room.Join(ctx, env.server, room.Options{
 		NoOSD:  o.NoOSD,
-		RoomID: o.RoomID, Username: name,
+		RoomID: o.RoomID, Username: name, InviteSecret: o.InviteSecret,
 		Media: media, MPV: env.mpv, Logger: env.logger,
 		ConfirmMedia: o.confirmRoomMedia(o.AcceptRoomMedia),
 	})

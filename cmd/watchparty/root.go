@@ -23,15 +23,15 @@ func newRootCmd() *cobra.Command {
 		Long: `watchparty is a terminal watch-party for mpv.
 
 The host runs "watchparty host --media FILE": that starts a server, creates a room and
-plays the file in mpv. Friends run "watchparty join ROOM --server URL" with their own
-copy of the video, and their mpv follows the host's play, pause, seek and speed within
+plays the file in mpv, and prints an invite link. Friends run "watchparty join 'LINK'"
+with their own copy of the video, and their mpv follows the host's play, pause, seek and speed within
 a fraction of a second. The terminal shows who is there, whether each person is in
 sync, and a comment pane.
 
 The same client works against the embedded server ("watchparty serve") and against a
 Supabase project running the functions in supabase/.`,
 		Example: `  watchparty host --media movie.mkv        # start a party (server + room + mpv)
-  watchparty join abc123def4 --server http://192.168.1.20:54321
+  watchparty join 'http://192.168.1.20:54321/join/abc123def4#s=SECRET'  # a friend
   watchparty serve --listen 0.0.0.0:54321  # run only the backend`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
@@ -60,6 +60,10 @@ Supabase project running the functions in supabase/.`,
 		newHandoverCmd(g),
 		newReadyCmd(g),
 		newSettingsCmd(g),
+		newInviteCmd(g),
+		newCohostCmd(g),
+		newKickCmd(g, false),
+		newKickCmd(g, true),
 		newStatusCmd(g),
 		newVersionCmd(),
 		newBenchCmd(),

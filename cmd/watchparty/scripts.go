@@ -64,9 +64,11 @@ func newCreateCmd(g *globalFlags) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "create",
 		Short: "Create a room on --server; you become its host",
-		Long: `Create a room on the server and print its id. You (the saved session for that
-server) become its host and owner, so "watchparty play/pause/seek --room ID" and a
-later "watchparty join ID" act as the host.
+		Long: `Create a room on the server: its id goes to stdout (for scripts), the command friends
+join with, with the room's invite link, to stderr (--json: the room, its id and the
+link, on stdout). Friends join with watchparty join 'LINK' and need nothing else. You (the saved session for that server) become its host
+and owner, so "watchparty play/pause/seek --room ID" and a later "watchparty join ID"
+act as the host. watchparty invite --room ID shows the link again.
 
 A room's members are the people with a window (join, host) beating in it: join within
 45 s, or you drop out until you join (then you are its host again, as its owner). While
@@ -100,15 +102,29 @@ nobody of yours beats and friends are there, the host role passes to one of them
 			}
 			defer r.Close()
 			nr.Username, nr.ReadyMode = username, readyMode
-			id, row, err := r.Create(cmd.Context(), nr)
+			c, err := r.Create(cmd.Context(), nr)
 			if err != nil {
 				return classify(err)
 			}
 			rememberName(name, env)
-			if asJSON {
-				return printJSONLine(cmd.OutOrStdout(), map[string]any{"room_id": id, "room": row, "server": env.server.URL})
+			out := map[string]any{"room_id": c.RoomID, "room": c.Row, "server": env.server.URL}
+			var link string
+			if c.InviteSecret != "" { // an older server sends none: the id is all there is
+				l := inviteLink(env, env.server.URL, c.RoomID, c.InviteSecret)
+				if err := saveInvite(env.paths.State, l); err != nil {
+					fmt.Fprintf(cmd.ErrOrStderr(), "watchparty: warning: the invite link is not saved here: %v\n", err)
+				}
+				link = l.String()
+				out["invite_link"] = link
 			}
-			fmt.Fprintln(cmd.OutOrStdout(), id)
+			if asJSON {
+				return printJSONLine(cmd.OutOrStdout(), out)
+			}
+			// The id on stdout, for scripts; the link for people, on stderr.
+			fmt.Fprintln(cmd.OutOrStdout(), c.RoomID)
+			if link != "" {
+				fmt.Fprintf(cmd.ErrOrStderr(), "friends join with: watchparty join '%s'\n", link)
+			}
 			return nil
 		},
 	}

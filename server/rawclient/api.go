@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"sync"
 )
 
 // API calls the server's HTTP endpoints with the headers supabase-js sends. Safe for concurrent
@@ -15,6 +16,9 @@ type API struct {
 	BaseURL string
 	AnonKey string
 	HTTP    *http.Client
+
+	secretsMu sync.Mutex
+	secrets   map[string]string // room id → invite secret of the rooms CreateRoom made
 }
 
 // NewAPI returns an API client; hc nil means a client with its own transport.
@@ -138,8 +142,25 @@ func parseSession(r Response) (Session, error) {
 }
 
 // Invoke calls an Edge Function (POST /functions/v1/<fn>).
+// A room's invite secret, from a rooms/create or rooms/invite/rotate reply, is kept for
+// InviteSecret and JoinRoom.
 func (a *API) Invoke(ctx context.Context, token, fn string, body any) (Response, error) {
-	return a.Do(ctx, http.MethodPost, "/functions/v1/"+fn, token, body)
+	r, err := a.Do(ctx, http.MethodPost, "/functions/v1/"+fn, token, body)
+	if err == nil && r.Status == http.StatusOK && (fn == "rooms/create" || fn == "rooms/invite/rotate") {
+		obj := r.Object()
+		id, _ := dig(obj, "data", "room", "room_id").(string)
+		if fn == "rooms/invite/rotate" {
+			id, _ = dig(obj, "data", "room_id").(string)
+		}
+		secret, _ := dig(obj, "data", "invite_secret").(string)
+		a.secretsMu.Lock()
+		if a.secrets == nil {
+			a.secrets = map[string]string{}
+		}
+		a.secrets[id] = secret
+		a.secretsMu.Unlock()
+	}
+	return r, err
 }
 
 // RPC calls a PostgREST function (POST /rest/v1/rpc/<fn>).
@@ -160,9 +181,16 @@ func (a *API) CreateRoom(ctx context.Context, token, username string) (string, e
 	return id, nil
 }
 
-// JoinRoom joins a room.
+// InviteSecret is the latest invite secret of a room created or rotated through this API ("" for others).
+func (a *API) InviteSecret(roomID string) string {
+	a.secretsMu.Lock()
+	defer a.secretsMu.Unlock()
+	return a.secrets[roomID]
+}
+
+// JoinRoom joins a room, with its invite secret when CreateRoom made it.
 func (a *API) JoinRoom(ctx context.Context, token, roomID, username string) error {
-	r, err := a.Invoke(ctx, token, "rooms/join", map[string]any{"room_id": roomID, "username": username})
+	r, err := a.Invoke(ctx, token, "rooms/join", map[string]any{"room_id": roomID, "username": username, "invite_secret": a.InviteSecret(roomID)})
 	if err != nil {
 		return err
 	}

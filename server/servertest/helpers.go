@@ -90,7 +90,9 @@ func (x T) Do(method, path, token string, body any) Response {
 // Invoke calls a function.
 func (x T) Invoke(token, fn string, body any) Response {
 	x.t.Helper()
-	return x.Do(http.MethodPost, "/functions/v1/"+fn, token, body)
+	r, err := x.API.Invoke(context.Background(), token, fn, body)
+	must(x.t, err, "POST %s", fn)
+	return r
 }
 
 // RPC calls an RPC.

@@ -23,6 +23,7 @@ type leaveReason int
 const (
 	leftOnPurpose leaveReason = iota // rooms/leave: "<name> left the room"
 	droppedOut                       // silent past gone_after: "<name> dropped out"
+	removed                          // kicked or banned by the host: the caller posts the notice
 )
 
 // touchClient records that clientID of userID is in the room now (a join or create, or with
@@ -144,7 +145,7 @@ func (s *Store) personLeaves(ctx context.Context, tx *sql.Tx, w *changeSet, room
 	}
 	w.add(Change{Table: "room_members", Type: "UPDATE", Columns: MemberColumns, Record: m.Record(), OldRecord: old.Record()})
 	w.memberships = append(w.memberships, membership{room.RoomID, m.UserID, false})
-	if old.Announced {
+	if old.Announced && why != removed {
 		msg := m.Username + " left the room"
 		if why == droppedOut {
 			msg = m.Username + " dropped out"
@@ -246,7 +247,7 @@ func (s *Store) Sweep(ctx context.Context, staleBefore, goneBefore time.Time) (d
 			dropped++
 		}
 		quietHosts, err := queryMembers(ctx, tx, `SELECT m.room_id, m.user_id, m.username, m.role, m."current_time", m.is_playing,
-			m.last_seen, m.joined_at, m.left_at, m.announced, m.buffering, m.ready, m.media_fp, m.media_duration FROM room_members m JOIN rooms r
+			m.last_seen, m.joined_at, m.left_at, m.announced, m.buffering, m.ready, m.media_fp, m.media_duration, m.cohost FROM room_members m JOIN rooms r
 			ON r.room_id = m.room_id AND r.host_user_id = m.user_id WHERE m.left_at IS NULL AND m.last_seen < ?`, stale)
 		if err != nil {
 			return err

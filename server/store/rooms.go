@@ -18,6 +18,8 @@ type NewRoom struct {
 	AnimeID       *string
 	EpisodeNumber *int64
 	ReadyMode     bool
+	// InviteSecret is the room's first invite secret (NewInviteSecret); only its hash is stored.
+	InviteSecret string
 }
 
 // DefaultWaitLimit is a new room's wait_limit in seconds; MaxWaitLimit the largest allowed and
@@ -67,6 +69,11 @@ func (s *Store) CreateRoom(ctx context.Context, userID, username, clientID strin
 		}
 		w.add(Change{Table: "room_members", Type: "INSERT", Columns: MemberColumns, Record: member.Record()})
 		w.memberships = append(w.memberships, membership{room.RoomID, userID, true})
+		if nr.InviteSecret != "" {
+			if err := storeInvite(ctx, tx, room.RoomID, nr.InviteSecret, now); err != nil {
+				return err
+			}
+		}
 		return s.touchClient(ctx, tx, room.RoomID, userID, clientID, now, false)
 	})
 	return room, member, err
@@ -107,6 +114,16 @@ func insertComment(ctx context.Context, tx *sql.Tx, w *changeSet, c *Comment) er
 // with their first liveness beat (TrackPresence), so a join that fails before its client is up
 // never shows. The owner coming back takes the host role back (ownerReturns).
 func (s *Store) JoinRoom(ctx context.Context, roomID, userID, username, clientID string) (Room, Member, []Member, error) {
+	return s.join(ctx, roomID, userID, username, clientID, nil)
+}
+
+// JoinInvited is JoinRoom as rooms/join does it: the invite rules (admit, invite.go) are checked
+// in the same transaction. secret is the join's invite_secret ("" when it has none).
+func (s *Store) JoinInvited(ctx context.Context, roomID, userID, username, clientID, secret string) (Room, Member, []Member, error) {
+	return s.join(ctx, roomID, userID, username, clientID, &secret)
+}
+
+func (s *Store) join(ctx context.Context, roomID, userID, username, clientID string, secret *string) (Room, Member, []Member, error) {
 	var room Room
 	var member Member
 	var members []Member
@@ -114,6 +131,11 @@ func (s *Store) JoinRoom(ctx context.Context, roomID, userID, username, clientID
 		var err error
 		if room, err = scanRoom(tx.QueryRowContext(ctx, roomSelect+` WHERE room_id = ?`, roomID)); err != nil {
 			return err
+		}
+		if secret != nil {
+			if err := admit(ctx, tx, roomID, userID, *secret); err != nil {
+				return err
+			}
 		}
 		if err := s.flushRoom(ctx, tx, w, roomID); err != nil {
 			return err
@@ -296,7 +318,7 @@ var ErrNotWaitable = errors.New("waiting_for must list current members of the ro
 // with a wrong clock can shift the room by no more than this.
 const MaxPositionAge = 2 * time.Second
 
-// ControlRoom applies a host control and bumps state_version. A play in ready mode while a
+// ControlRoom applies a control of the host (or a co-host) and bumps state_version. A play in ready mode while a
 // live member is not ready (and without Force) leaves the room paused with its start pending
 // and returns a *NotReadyError.
 func (s *Store) ControlRoom(ctx context.Context, roomID, userID string, c Control) (Room, error) {
@@ -304,7 +326,13 @@ func (s *Store) ControlRoom(ctx context.Context, roomID, userID string, c Contro
 	var notReady *NotReadyError
 	err := s.write(ctx, func(tx *sql.Tx, w *changeSet) error {
 		var err error
-		if room, err = s.hostsRoom(ctx, tx, roomID, userID); err != nil {
+		if room, err = s.hostsRoom(ctx, tx, roomID, userID); errors.Is(err, ErrNotHost) {
+			// A co-host controls playback too (invite.go).
+			if ok, cerr := mayControl(ctx, tx, room, userID); cerr != nil || ok {
+				err = cerr
+			}
+		}
+		if err != nil {
 			return err
 		}
 		old := room

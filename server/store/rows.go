@@ -96,6 +96,8 @@ type Member struct {
 	// file?", docs/api.md): a fingerprint keyed with the room id, and its length in seconds.
 	MediaFP       *string  `json:"media_fp"`
 	MediaDuration *float64 `json:"media_duration"`
+	// Cohost is set while the host lets this member control playback too (invite.go).
+	Cohost bool `json:"cohost"`
 }
 
 // Current reports whether the member is in the room (has not left).
@@ -106,7 +108,7 @@ var MemberColumns = []Column{
 	{"room_id", "text"}, {"user_id", "uuid"}, {"username", "text"}, {"role", "text"},
 	{"current_time", "float8"}, {"is_playing", "bool"}, {"last_seen", "timestamptz"}, {"joined_at", "timestamptz"},
 	{"left_at", "timestamptz"}, {"announced", "bool"}, {"buffering", "bool"}, {"ready", "bool"},
-	{"media_fp", "text"}, {"media_duration", "float8"},
+	{"media_fp", "text"}, {"media_duration", "float8"}, {"cohost", "bool"},
 }
 
 // Record returns the row as a change-payload map.
@@ -115,7 +117,7 @@ func (m Member) Record() map[string]any {
 		"room_id": m.RoomID, "user_id": m.UserID, "username": m.Username, "role": m.Role,
 		"current_time": m.CurrentTime, "is_playing": m.IsPlaying, "last_seen": m.LastSeen, "joined_at": m.JoinedAt,
 		"left_at": ptr(m.LeftAt), "announced": m.Announced, "buffering": m.Buffering, "ready": m.Ready,
-		"media_fp": ptr(m.MediaFP), "media_duration": ptr(m.MediaDuration),
+		"media_fp": ptr(m.MediaFP), "media_duration": ptr(m.MediaDuration), "cohost": m.Cohost,
 	}
 }
 
@@ -182,7 +184,7 @@ func scanRoom(row scanner) (Room, error) {
 }
 
 const memberSelect = `SELECT room_id, user_id, username, role, "current_time", is_playing, last_seen, joined_at, left_at, announced, buffering, ready,
-	media_fp, media_duration FROM room_members`
+	media_fp, media_duration, cohost FROM room_members`
 
 // scanMember reads a member row, current or left; ErrNotMember when there is none.
 func scanMember(row scanner) (Member, error) {
@@ -190,7 +192,7 @@ func scanMember(row scanner) (Member, error) {
 	var left, fp sql.NullString
 	var dur sql.NullFloat64
 	err := row.Scan(&m.RoomID, &m.UserID, &m.Username, &m.Role, &m.CurrentTime, &m.IsPlaying, &m.LastSeen, &m.JoinedAt, &left, &m.Announced, &m.Buffering, &m.Ready,
-		&fp, &dur)
+		&fp, &dur, &m.Cohost)
 	if err == sql.ErrNoRows {
 		return m, ErrNotMember
 	}

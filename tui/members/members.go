@@ -88,8 +88,11 @@ func (m Model) View() string {
 func (m Model) row(mv room.MemberView) string {
 	st := m.styles
 	host := " "
-	if mv.IsHost {
+	switch {
+	case mv.IsHost:
 		host = st.Host.Render("★")
+	case mv.IsCohost:
+		host = st.Host.Render("☆") // a co-host: controls playback too
 	}
 	var presence string
 	switch {

@@ -32,9 +32,21 @@ interface Field {
 interface Route {
   rpc: string;
   fields: Field[];
+  /** rooms/create: the new room's first invite secret comes from rotate_invite, called right
+   * after as the same user, into data.invite_secret (docs/api.md, "Invites and moderation"). */
+  withInvite?: boolean;
 }
 
 const roomIdField: Field = { key: "room_id", arg: "p_room_id", type: "string", required: true };
+
+/** The member a moderation request is about (rooms/cohost, rooms/kick, rooms/ban). */
+const memberUserIdField: Field = {
+  key: "member_user_id",
+  arg: "p_member_user_id",
+  type: "string",
+  required: true,
+  invalid: "member_user_id must be another member of the room, not its owner",
+};
 
 /** A person's client (terminal) in a room; optional. The SQL functions check its shape with the same
  * message, so a wrong type and a wrong shape read alike. */
@@ -58,11 +70,24 @@ const routes: Record<string, Route> = {
       clientIdField,
       { key: "ready_mode", arg: "p_ready_mode", type: "boolean" },
     ],
+    withInvite: true,
   },
   "rooms/join": {
-    rpc: "join_room",
-    fields: [roomIdField, { key: "username", arg: "p_username", type: "string", required: true }, clientIdField],
+    rpc: "join_room_invited",
+    fields: [
+      roomIdField,
+      { key: "username", arg: "p_username", type: "string", required: true },
+      clientIdField,
+      { key: "invite_secret", arg: "p_invite_secret", type: "string" },
+    ],
   },
+  "rooms/invite/rotate": { rpc: "rotate_invite", fields: [roomIdField] },
+  "rooms/cohost": {
+    rpc: "set_cohost",
+    fields: [roomIdField, memberUserIdField, { key: "revoke", arg: "p_revoke", type: "boolean" }],
+  },
+  "rooms/kick": { rpc: "kick_member", fields: [roomIdField, memberUserIdField] },
+  "rooms/ban": { rpc: "ban_member", fields: [roomIdField, memberUserIdField] },
   "rooms/leave": { rpc: "leave_room", fields: [roomIdField, clientIdField] },
   "rooms/handover": {
     rpc: "handover_room",
@@ -136,6 +161,8 @@ const contractCodes = new Set([
   "NOT_HOST",
   "ROOM_NOT_FOUND",
   "RATE_LIMITED",
+  "BANNED",
+  "REMOVED",
 ]);
 
 /** Options of {@link createHandler}. */
@@ -183,6 +210,11 @@ export function createHandler(
       const args = parseArgs(raw, route, user.sub);
       if (args instanceof Response) return args;
       const result = await db.rpc(route.rpc, args, user.token);
+      if (route.withInvite && result.ok && isObject(result.data) && isObject(result.data.room)) {
+        const invite = await db.rpc("rotate_invite", { p_room_id: result.data.room.room_id }, user.token);
+        if (!invite.ok || !isObject(invite.data)) return fromRpc(invite, "rotate_invite", logError);
+        result.data.invite_secret = invite.data.invite_secret;
+      }
       return fromRpc(result, route.rpc, logError);
     } catch (err) {
       logError(`watchparty function ${name}: unexpected failure`, err);

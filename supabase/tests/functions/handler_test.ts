@@ -82,10 +82,12 @@ Deno.test("edge function handlers", async (t) => {
       assertEquals(created.headers.get("content-type"), "application/json");
       roomId = data.room.room_id as string;
       assertMatch(roomId, /^[a-z0-9]{10}$/);
+      const secret = (created.body.data as Record<string, string>).invite_secret;
+      assertMatch(secret, /^[A-Za-z0-9_-]{24}$/, "create returns the room's first invite secret");
 
       const joined = await call(rooms, "/functions/v1/rooms/join", {
         token: bob.token,
-        body: { room_id: roomId, username: "b\u0000ob" },
+        body: { room_id: roomId, username: "b\u0000ob", invite_secret: secret },
       });
       assertEquals(joined.status, 200);
       const j = joined.body.data as { member: Record<string, unknown>; members: unknown[] };
@@ -105,9 +107,10 @@ Deno.test("edge function handlers", async (t) => {
       const created = await call(rooms, "/rooms/create", { token: alice.token, body: { username: "alice" } });
       assertMatch((created.body.data as Record<string, string>).client_id, /^[A-Za-z0-9_-]{16,64}$/);
       const room = (created.body.data as Record<string, Record<string, string>>).room.room_id;
+      const secret = (created.body.data as Record<string, string>).invite_secret;
       const joined = await call(rooms, "/rooms/join", {
         token: bob.token,
-        body: { room_id: room, username: "bob", client_id: "bob-term-1" },
+        body: { room_id: room, username: "bob", client_id: "bob-term-1", invite_secret: secret },
       });
       assertEquals((joined.body.data as Record<string, string>).client_id, "bob-term-1");
       for (const bad of [12345678, true, "short", "has space1", "bob-term-1\u0000"]) {

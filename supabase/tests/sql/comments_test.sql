@@ -52,7 +52,7 @@ declare
   v_room text := tests.get('room');
 begin
   perform tests.act_as('bob');
-  perform public.join_room(v_room, 'bob');
+  perform tests.join_room(v_room, 'bob');
   for i in 1..5 loop
     perform public.create_comment(v_room, 'spam ' || i);
   end loop;

@@ -18,8 +18,8 @@ begin
   v_fresh := public.create_room(p_username => 'alice') #>> '{room,room_id}';
   perform public.create_comment(v_idle, 'old words');
   perform tests.act_as('bob');
-  perform public.join_room(v_idle, 'bob');
-  perform public.join_room(v_seen, 'bob');
+  perform tests.join_room(v_idle, 'bob');
+  perform tests.join_room(v_seen, 'bob');
 
   perform tests.act_as_admin();
   update public.rooms set updated_at = now() - interval '8 days' where room_id in (v_idle, v_seen, v_controlled);

@@ -70,7 +70,7 @@ begin
   perform tests.act_as('alice');
   perform public.control_room(v_room, 'play', 604000);
   perform tests.act_as('bob');
-  perform public.join_room(v_room, 'bob');
+  perform tests.join_room(v_room, 'bob');
   perform tests.act_as_admin();
   update public.rooms set updated_at = now() - interval '2 days' where room_id = v_room;
   perform tests.act_as('alice');
@@ -97,7 +97,7 @@ begin
   perform tests.act_as('bob');
   foreach v_id in array array['ABCDEFGHIJ', 'abc', 'abcdefghijk', '../../../x', 'abcdefghi%', E'abcdefghi\u00e9', '',
                               repeat('a', 100000)] loop
-    perform tests.throws(format('select public.join_room(%L, %L)', v_id, 'bob'), 'PT404', 'ROOM_NOT_FOUND',
+    perform tests.throws(format('select tests.join_room(%L, %L)', v_id, 'bob'), 'PT404', 'ROOM_NOT_FOUND',
       format('join of room id %s', left(v_id, 20)));
     perform tests.throws(format('select public.leave_room(%L)', v_id), 'PT404', 'ROOM_NOT_FOUND',
       format('leave of room id %s', left(v_id, 20)));
@@ -124,17 +124,17 @@ begin
   perform tests.act_as('bob');
   foreach v_name in array array['system', 'System', 'SYSTEM', ' sYsTeM ', E'\u001b[1mSystem\u001b[0m', E'Sys\u200btem',
                                 E'\u200bsystem\ufeff', E'system\u2060'] loop
-    perform tests.throws(format('select public.join_room(%L, %L)', v_room, v_name), 'PT400', 'INVALID_USERNAME',
+    perform tests.throws(format('select tests.join_room(%L, %L)', v_room, v_name), 'PT400', 'INVALID_USERNAME',
       format('the name %s is refused', to_json(v_name)));
     perform tests.throws(format('select public.create_room(p_username => %L)', v_name), 'PT400', 'INVALID_USERNAME',
       format('the name %s is refused for a new room', to_json(v_name)));
   end loop;
   foreach v_name in array array[E'\u200b', E'\u200b\u200c\u200d\u2060\ufeff', E'\u3164\u3164', E'\u2800', E'\u0301\u0301',
                                 E'\ufe0f', E'\u00ad', E'\u115f\u1160', E'\U000e0041\U000e0042', E'\u034f'] loop
-    perform tests.throws(format('select public.join_room(%L, %L)', v_room, v_name), 'PT400', 'INVALID_USERNAME',
+    perform tests.throws(format('select tests.join_room(%L, %L)', v_room, v_name), 'PT400', 'INVALID_USERNAME',
       format('the invisible name %s is refused', to_json(v_name)));
   end loop;
   foreach v_name in array array['systemd', 'system32', 'the system', 'sys', '🙂', '+', 'é', '漢字', E'e\u0301', E'👩\u200d💻'] loop
-    perform tests.is(public.join_room(v_room, v_name) #>> '{member,username}', v_name, format('the name %s is fine', to_json(v_name)));
+    perform tests.is(tests.join_room(v_room, v_name) #>> '{member,username}', v_name, format('the name %s is fine', to_json(v_name)));
   end loop;
 end $$;

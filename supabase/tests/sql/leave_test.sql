@@ -10,9 +10,9 @@ begin
   v_room := public.create_room(p_username => 'alice') #>> '{room,room_id}';
   perform tests.set('room', v_room);
   perform tests.act_as('carol');
-  perform public.join_room(v_room, 'carol');
+  perform tests.join_room(v_room, 'carol');
   perform tests.act_as('bob');
-  perform public.join_room(v_room, 'bob');
+  perform tests.join_room(v_room, 'bob');
   -- Their first beats announce them (notices 1 and 2).
   perform public.track_user_presence(v_room, null, '0', 'false');
   perform tests.act_as('carol');
@@ -60,7 +60,7 @@ begin
   perform tests.throws(format('select public.control_room(%L, %L, 1)', v_room, 'play'), 'PT403', 'NOT_MEMBER', 'the old host, gone, cannot');
   -- alice is the room's owner and left without handing the room over: she is host again
   -- (lifecycle_test.sql has the owner rules).
-  v := public.join_room(v_room, 'alice');
+  v := tests.join_room(v_room, 'alice');
   perform tests.is(v #>> '{member,role}', 'host', 'the owner rejoins as host (owner return)');
   perform tests.is(public.leave_room(v_room) #>> '{room,host_user_id}', tests.uid('carol')::text, 'and hands over to carol again on leaving');
   perform tests.act_as('bob');
@@ -71,7 +71,7 @@ begin
   v := public.leave_room(v_room);
   perform tests.is(v #>> '{room,host_user_id}', tests.uid('carol')::text, 'the last member leaving keeps host_user_id');
   perform tests.throws(format('select public.leave_room(%L)', v_room), 'PT403', 'NOT_MEMBER', 'leaving twice');
-  v := public.join_room(v_room, 'carol');
+  v := tests.join_room(v_room, 'carol');
   perform tests.is(v #>> '{member,role}', 'host', 'the host gets an empty room back by joining');
   perform public.track_user_presence(v_room, null, '0', 'false');
   perform tests.act_as_admin();
@@ -89,7 +89,7 @@ begin
   v_room := public.create_room(p_username => 'alice', p_media_duration => 100) #>> '{room,room_id}';
   perform public.control_room(v_room, 'play', 10, 2);
   perform tests.act_as('bob');
-  perform public.join_room(v_room, 'bob');
+  perform tests.join_room(v_room, 'bob');
   perform tests.act_as_admin();
   update public.rooms set updated_at = now() - interval '3 seconds' where room_id = v_room;
   perform tests.act_as('alice');
@@ -115,7 +115,7 @@ begin
   v_room := public.create_room(p_username => 'alice', p_media_duration => 100) #>> '{room,room_id}';
   perform public.control_room(v_room, 'play', 90);
   perform tests.act_as('bob');
-  perform public.join_room(v_room, 'bob');
+  perform tests.join_room(v_room, 'bob');
   perform tests.act_as_admin();
   update public.rooms set updated_at = now() - interval '60 seconds' where room_id = v_room;
   perform tests.act_as('alice');

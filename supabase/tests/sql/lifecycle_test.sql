@@ -61,11 +61,11 @@ begin
 
   perform tests.throws_message(format('select public.create_room(p_username => %L, p_client_id => %L)', 'a', 'short'),
     'PT400', 'INVALID_REQUEST', v_msg, 'a 5-character client_id');
-  perform tests.throws_message(format('select public.join_room(%L, %L, null, %L)', v_room, 'a', repeat('x', 65)),
+  perform tests.throws_message(format('select tests.join_room(%L, %L, null, %L)', v_room, 'a', repeat('x', 65)),
     'PT400', 'INVALID_REQUEST', v_msg, 'a 65-character client_id');
-  perform tests.throws_message(format('select public.join_room(%L, %L, null, %L)', v_room, 'a', 'abc def ghi'),
+  perform tests.throws_message(format('select tests.join_room(%L, %L, null, %L)', v_room, 'a', 'abc def ghi'),
     'PT400', 'INVALID_REQUEST', v_msg, 'a client_id with a space');
-  perform tests.throws_message(format('select public.join_room(%L, %L, null, %L)', v_room, 'a', 'abcdefgh' || E'\n'),
+  perform tests.throws_message(format('select tests.join_room(%L, %L, null, %L)', v_room, 'a', 'abcdefgh' || E'\n'),
     'PT400', 'INVALID_REQUEST', v_msg, 'a client_id with a trailing newline');
   perform tests.throws_message(format('select public.leave_room(%L, null, %L)', v_room, 'ééééééééé'),
     'PT400', 'INVALID_REQUEST', v_msg, 'a client_id of letters beyond ASCII (leave)');
@@ -79,9 +79,9 @@ begin
   perform tests.ok(true, 'a JSON null client_id is no client_id');
 
   perform tests.act_as('bob');
-  v := public.join_room(v_room, 'bob', null, repeat('B', 64));
+  v := tests.join_room(v_room, 'bob', null, repeat('B', 64));
   perform tests.is(v ->> 'client_id', repeat('B', 64), 'join with a 64-character client_id returns it');
-  v := public.join_room(v_room, 'bob');
+  v := tests.join_room(v_room, 'bob');
   perform tests.ok(v ->> 'client_id' ~ '^[A-Za-z0-9_-]{16,64}$' and v ->> 'client_id' <> repeat('B', 64),
     'join without client_id adds a new client');
   perform tests.is(cardinality(tests.clients(v_room, 'bob')), 2, 'bob has two clients');
@@ -97,9 +97,9 @@ declare
 begin
   perform tests.act_as('bob');
   perform public.leave_room(v_room);
-  perform public.join_room(v_room, 'bob', null, 'client-1');
+  perform tests.join_room(v_room, 'bob', null, 'client-1');
   for i in 2..8 loop
-    perform public.join_room(v_room, 'bob', null, 'client-' || i);
+    perform tests.join_room(v_room, 'bob', null, 'client-' || i);
   end loop;
   perform tests.act_as_admin();
   perform tests.reset_rates();
@@ -108,14 +108,14 @@ begin
   where room_id = v_room and user_id = tests.uid('bob');
   update watchparty_private.room_clients set last_seen = now() where room_id = v_room and client_id = 'client-1';
   perform tests.act_as('bob');
-  perform public.join_room(v_room, 'bob', null, 'client-9');
+  perform tests.join_room(v_room, 'bob', null, 'client-9');
   perform tests.is(tests.clients(v_room, 'bob'),
     array['client-1', 'client-3', 'client-4', 'client-5', 'client-6', 'client-7', 'client-8', 'client-9'],
     'the 9th client pushes out the least recently seen (client-2)');
   perform public.track_user_presence(v_room, null, '1', 'false', '"client-10"');
   perform tests.is(cardinality(tests.clients(v_room, 'bob')), 8, 'a beat of a new client adds it within the cap');
   perform tests.ok(not 'client-3' = any(tests.clients(v_room, 'bob')), 'pushing out client-3, now the least recently seen');
-  perform public.join_room(v_room, 'bob', null, 'client-1');
+  perform tests.join_room(v_room, 'bob', null, 'client-1');
   perform tests.is(cardinality(tests.clients(v_room, 'bob')), 8, 'joining again with a known client adds none');
   perform tests.act_as('alice');
   perform tests.is(cardinality(tests.clients(v_room, 'alice')), 1, 'the cap is per person: alice''s client stays');
@@ -150,8 +150,8 @@ begin
   perform tests.throws(format('select public.leave_room(%L, null, %L)', v_room, 'client-1'), 'PT403', 'NOT_MEMBER',
     'a leave with a client_id by one who left');
 
-  perform public.join_room(v_room, 'bob', null, 'client-a');
-  perform public.join_room(v_room, 'bob', null, 'client-b');
+  perform tests.join_room(v_room, 'bob', null, 'client-a');
+  perform tests.join_room(v_room, 'bob', null, 'client-b');
   perform public.leave_room(v_room);
   perform tests.ok((tests.member(v_room, 'bob')).left_at is not null, 'a leave without client_id ends every client');
   perform tests.is(tests.clients(v_room, 'bob'), '{}'::text[], '(none left)');
@@ -161,8 +161,8 @@ begin
   perform tests.act_as_admin();
   perform tests.reset_rates();
   perform tests.act_as('bob');
-  perform public.join_room(v_room, 'bob', null, 'client-a');
-  perform public.join_room(v_room, 'bob', null, 'client-b');
+  perform tests.join_room(v_room, 'bob', null, 'client-a');
+  perform tests.join_room(v_room, 'bob', null, 'client-b');
   perform public.leave_room(v_room, null, 'client-a');
   perform tests.ok((tests.member(v_room, 'bob')).left_at is not null,
     'the last client that beat leaving takes the person out, whatever never beat is left');
@@ -178,7 +178,7 @@ begin
   perform tests.reset_rates();
   delete from public.comments where room_id = v_room;
   perform tests.act_as('carol');
-  v := public.join_room(v_room, 'carol');
+  v := tests.join_room(v_room, 'carol');
   perform tests.is(v -> 'member' -> 'announced', 'false'::jsonb, 'a joiner is unannounced');
   perform tests.ok(v -> 'members' @> jsonb_build_array(jsonb_build_object('user_id', tests.uid('carol'), 'announced', false)),
     'and listed (clients hide unannounced members)');
@@ -186,17 +186,17 @@ begin
   perform public.leave_room(v_room);
   perform tests.is(tests.notices(v_room), '{}'::text[], 'nor does the leave of an unannounced member');
 
-  perform public.join_room(v_room, 'carol');
+  perform tests.join_room(v_room, 'carol');
   perform tests.beat(v_room);
   perform tests.ok((tests.member(v_room, 'carol')).announced, 'the first beat announces');
   perform tests.is(tests.notices(v_room), array['carol joined the room'], 'with the join notice');
   perform tests.beat(v_room);
-  perform public.join_room(v_room, 'carol');
+  perform tests.join_room(v_room, 'carol');
   perform tests.is(tests.notices(v_room), array['carol joined the room'], 'later beats and joins post nothing');
   perform public.leave_room(v_room);
   perform tests.is(tests.notices(v_room), array['carol joined the room', 'carol left the room'], 'an announced member''s leave is told');
 
-  perform public.join_room(v_room, 'carol');
+  perform tests.join_room(v_room, 'carol');
   perform tests.ok(not (tests.member(v_room, 'carol')).announced, 'a rejoin is unannounced again');
   perform public.track_user_presence(v_room, null, '1', 'false', '"carol-new"');
   perform tests.is(tests.notices(v_room), array['carol joined the room', 'carol left the room', 'carol joined the room'],
@@ -238,10 +238,10 @@ begin
   perform tests.set('quiet', v_room);
   perform public.control_room(v_room, 'play', 100);
   perform tests.act_as('dave');
-  perform public.join_room(v_room, 'dave');  -- never beats: unannounced
+  perform tests.join_room(v_room, 'dave');  -- never beats: unannounced
   foreach v_name in array array['carol', 'bob', 'erin'] loop
     perform tests.act_as(v_name);
-    perform public.join_room(v_room, v_name);
+    perform tests.join_room(v_room, v_name);
     perform tests.beat(v_room);
   end loop;
   perform tests.act_as_admin();
@@ -300,7 +300,7 @@ begin
   perform tests.act_as('alice');
   perform tests.is(public.leave_room(v_room) #>> '{room,host_user_id}', tests.uid('carol')::text,
     'the owner''s leave hands over: announced first, then the longest present');
-  v := public.join_room(v_room, 'alice');
+  v := tests.join_room(v_room, 'alice');
   perform tests.is(v #>> '{room,host_user_id}', tests.uid('alice')::text, 'the owner''s join makes her host again');
   perform tests.is(v #>> '{member,role}', 'host', 'her member row says so');
   perform tests.ok(v -> 'members' @> jsonb_build_array(jsonb_build_object('user_id', tests.uid('carol'), 'role', 'member')),
@@ -309,7 +309,7 @@ begin
     'no join notice (alice is unannounced until her beat), the return is told');
   perform tests.beat(v_room);
   perform tests.is((tests.notices(v_room))[4], 'alice joined the room', 'her first beat announces her');
-  perform public.join_room(v_room, 'alice');
+  perform tests.join_room(v_room, 'alice');
   perform tests.is(cardinality(tests.notices(v_room)), 4, 'the host owner joining again changes nothing');
 end $$;
 
@@ -333,7 +333,7 @@ begin
 
   -- a member with one gone client and one live stays
   perform tests.act_as('erin');
-  perform public.join_room(v_room, 'erin', null, 'erin-second');
+  perform tests.join_room(v_room, 'erin', null, 'erin-second');
   perform tests.act_as_admin();
   update watchparty_private.room_clients set last_seen = now() - interval '1 minute'
   where room_id = v_room and user_id = tests.uid('erin') and client_id <> 'erin-second';
@@ -364,7 +364,7 @@ begin
     'the old host is a member, not playing');
 
   perform tests.act_as('alice');
-  perform tests.is(public.join_room(v_room, 'alice') #>> '{room,host_user_id}', tests.uid('alice')::text,
+  perform tests.is(tests.join_room(v_room, 'alice') #>> '{room,host_user_id}', tests.uid('alice')::text,
     'the owner who dropped out is host again when she joins');
 end $$;
 
@@ -381,12 +381,12 @@ begin
   v_room := public.create_room(p_username => 'alice') #>> '{room,room_id}';
   perform tests.set('handover', v_room);
   perform tests.act_as('bob');
-  perform public.join_room(v_room, 'bob');
+  perform tests.join_room(v_room, 'bob');
   perform tests.beat(v_room);
   perform tests.act_as('carol');
-  perform public.join_room(v_room, 'carol');
+  perform tests.join_room(v_room, 'carol');
   perform tests.act_as('erin');
-  perform public.join_room(v_room, 'erin');
+  perform tests.join_room(v_room, 'erin');
   perform public.leave_room(v_room);
 
   perform tests.act_as('bob');
@@ -429,7 +429,7 @@ begin
   perform tests.beat(v_room);
   perform tests.is((tests.room(v_room)).host_user_id, tests.uid('bob'), 'the owner''s beat does not take the room back');
   perform public.leave_room(v_room);
-  perform public.join_room(v_room, 'alice');
+  perform tests.join_room(v_room, 'alice');
   perform tests.is((tests.room(v_room)).host_user_id, tests.uid('bob'), 'nor does her rejoin');
 
   perform tests.act_as('bob');
@@ -520,11 +520,11 @@ begin
   perform tests.act_as('erin');
   v_room := public.create_room(p_username => 'erin') #>> '{room,room_id}';
   perform tests.act_as('dave');
-  perform public.join_room(v_room, 'dave');
+  perform tests.join_room(v_room, 'dave');
   perform tests.act_as('carol');
-  perform public.join_room(v_room, 'carol');
+  perform tests.join_room(v_room, 'carol');
   perform tests.act_as('bob');
-  v := public.join_room(v_room, 'bob');
+  v := tests.join_room(v_room, 'bob');
   perform tests.is((select array_agg(e ->> 'username') from jsonb_array_elements(v -> 'members') e),
     array['erin', 'dave', 'carol', 'bob'], 'members with one joined_at are listed in insertion order');
   perform tests.act_as('erin');

@@ -10,7 +10,7 @@ begin
   v_room := public.create_room(p_username => 'alice') #>> '{room,room_id}';
   perform tests.set('room', v_room);
   perform tests.act_as('bob');
-  perform public.join_room(v_room, 'bob');
+  perform tests.join_room(v_room, 'bob');
 end $$;
 
 do $$
@@ -55,7 +55,7 @@ begin
   perform tests.act_as('bob');
   perform public.track_user_presence(v_room, null, '2', 'false', null, null, to_jsonb(v_fp), '60');
   perform public.leave_room(v_room);
-  perform public.join_room(v_room, 'bob');
+  perform tests.join_room(v_room, 'bob');
   perform tests.act_as_admin();
   select * into v_row from public.room_members where user_id = tests.uid('bob');
   perform tests.ok(v_row.media_fp is null and v_row.media_duration is null, 'a member back in the room starts without a report');

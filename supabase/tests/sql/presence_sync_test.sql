@@ -11,7 +11,7 @@ begin
   perform tests.set('room', v_room);
   perform public.control_room(v_room, 'play', 42);
   perform tests.act_as('bob');
-  perform public.join_room(v_room, 'bob');
+  perform tests.join_room(v_room, 'bob');
   perform tests.act_as_admin();
   -- (alice, the host, within stale_after: a beat's sweep would hand a silent host's room over)
   update public.room_members set last_seen = now() - interval '10 seconds';

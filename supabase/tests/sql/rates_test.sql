@@ -47,14 +47,14 @@ begin
   perform tests.set('room', v_room);
   perform tests.act_as('mallory');
   for i in 1..9 loop
-    perform public.join_room(v_room, 'HOST: go to evil.example');
+    perform tests.join_room(v_room, 'HOST: go to evil.example');
     perform public.track_user_presence(v_room, null, '0', 'false');  -- the first beat announces
     perform public.leave_room(v_room);
   end loop;
-  perform public.join_room(v_other, 'm');
+  perform tests.join_room(v_other, 'm');
   perform public.track_user_presence(v_other, null, '0', 'false');
   perform public.leave_room(v_other);
-  perform tests.throws(format('select public.join_room(%L, %L)', v_room, 'm'), 'PT429', 'RATE_LIMITED',
+  perform tests.throws(format('select tests.join_room(%L, %L)', v_room, 'm'), 'PT429', 'RATE_LIMITED',
     'the 21st join or leave in a minute is refused');
   perform tests.act_as_admin();
   perform tests.is((select count(*) from public.comments where room_id = v_room and is_system_message), 4::bigint,
@@ -68,7 +68,7 @@ begin
   update watchparty_private.user_events set at = at - interval '61 seconds';
   update watchparty_private.notice_events set at = at - interval '61 seconds';
   perform tests.act_as('mallory');
-  perform public.join_room(v_room, 'm');
+  perform tests.join_room(v_room, 'm');
   perform public.track_user_presence(v_room, null, '0', 'false');
   perform tests.act_as_admin();
   perform tests.is((select count(*) from public.comments where room_id = v_room and is_system_message), 5::bigint,
@@ -86,7 +86,7 @@ begin
   v_room := public.create_room(p_username => 'alice') #>> '{room,room_id}';
   for i in 1..40 loop
     perform tests.act_as('user' || i);
-    perform public.join_room(v_room, 'user' || i);
+    perform tests.join_room(v_room, 'user' || i);
     perform public.track_user_presence(v_room, null, '0', 'false');
   end loop;
   perform tests.act_as_admin();

@@ -17,7 +17,7 @@ begin
   perform tests.is(v -> 'member' -> 'ready', 'false'::jsonb, 'members start not ready');
   foreach v_room in array array['bob', 'carol', 'dave'] loop
     perform tests.act_as(v_room);
-    perform public.join_room(tests.get('room'), v_room);
+    perform tests.join_room(tests.get('room'), v_room);
   end loop;
 end $$;
 

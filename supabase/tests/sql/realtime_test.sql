@@ -15,7 +15,7 @@ begin
   v_room := public.create_room(p_username => 'alice') #>> '{room,room_id}';
   perform tests.set('room', v_room);
   perform tests.act_as('bob');
-  perform public.join_room(v_room, 'bob');
+  perform tests.join_room(v_room, 'bob');
   -- Realtime's read check: rows it inserted (as the superuser) for the topic, one per extension.
   perform tests.act_as_admin();
   insert into realtime.messages (topic, extension) values
@@ -67,7 +67,7 @@ begin
   perform public.leave_room(v_room);
   perform tests.is(tests.topic_rights('bob', 'room:' || v_room), v_none, 'after a leave the room channel is closed to the leaver');
   perform tests.act_as('bob');
-  perform public.join_room(v_room, 'bob');
+  perform tests.join_room(v_room, 'bob');
   perform tests.is(tests.topic_rights('bob', 'room:' || v_room), v_all, 'and open again after a rejoin');
   perform tests.end_session('bob');
   perform tests.is(tests.topic_rights('bob', 'room:' || v_room), v_none, 'a signed-out session''s token may do nothing');

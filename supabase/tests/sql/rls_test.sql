@@ -13,7 +13,7 @@ begin
   perform public.create_comment(v_room, 'hello');
   perform tests.set('room', v_room);
   perform tests.act_as('bob');
-  perform public.join_room(v_room, 'bob');
+  perform tests.join_room(v_room, 'bob');
   perform public.track_user_presence(v_room, null, '0', 'false');  -- announces bob: the notice
   perform tests.act_as('carol');
   v_other := public.create_room(p_username => 'carol') #>> '{room,room_id}';

@@ -34,7 +34,7 @@ declare
   v_room text := tests.get('room');
 begin
   perform tests.act_as('alice');
-  v := public.join_room(v_room, 'alice');
+  v := tests.join_room(v_room, 'alice');
   perform tests.is(v #>> '{member,role}', 'host', 'the creator joining its own room stays host');
   perform tests.is(jsonb_array_length(v -> 'members'), 1, 'the creator''s join adds no second member');
   perform tests.is((select count(*) from public.comments where room_id = v_room), 0::bigint,
@@ -47,14 +47,14 @@ declare
   v_room text := tests.get('room');
 begin
   perform tests.act_as('bob');
-  v := public.join_room(v_room, 'bob');
+  v := tests.join_room(v_room, 'bob');
   perform tests.is(v #>> '{member,role}', 'member', 'a joiner is a member');
   perform tests.is(v #>> '{member,user_id}', tests.uid('bob')::text, 'the member row is the caller''s');
   perform tests.is(jsonb_array_length(v -> 'members'), 2, 'members lists both');
   perform tests.is(v #>> '{members,0,username}', 'alice', 'members are in join order');
   perform tests.is(v #>> '{room,room_id}', v_room, 'join returns the room');
 
-  v := public.join_room(v_room, '  bobby ');
+  v := tests.join_room(v_room, '  bobby ');
   perform tests.is(v #>> '{member,role}', 'member', 'joining again keeps the role');
   perform tests.is(v #>> '{member,username}', 'bobby', 'joining again takes the new (trimmed) name');
   perform tests.is(jsonb_array_length(v -> 'members'), 2, 'joining again adds no member');
@@ -81,37 +81,37 @@ declare
   v_room text := tests.get('room');
 begin
   perform tests.act_as('carol');
-  perform tests.throws('select public.join_room(''zzzzzzzzzz'', ''carol'')', 'PT404', 'ROOM_NOT_FOUND',
+  perform tests.throws('select tests.join_room(''zzzzzzzzzz'', ''carol'')', 'PT404', 'ROOM_NOT_FOUND',
     'joining an unknown room');
-  perform tests.throws(format('select public.join_room(%L, %L)', v_room, E' \t '), 'PT400', 'INVALID_USERNAME',
+  perform tests.throws(format('select tests.join_room(%L, %L)', v_room, E' \t '), 'PT400', 'INVALID_USERNAME',
     'a blank username');
-  perform tests.throws(format('select public.join_room(%L, %L)', v_room, repeat('x', 33)), 'PT400', 'INVALID_USERNAME',
+  perform tests.throws(format('select tests.join_room(%L, %L)', v_room, repeat('x', 33)), 'PT400', 'INVALID_USERNAME',
     'a 33-character username');
-  perform tests.throws(format('select public.join_room(%L, %L)', v_room, E'\u0007\u009b'), 'PT400', 'INVALID_USERNAME',
+  perform tests.throws(format('select tests.join_room(%L, %L)', v_room, E'\u0007\u009b'), 'PT400', 'INVALID_USERNAME',
     'a username of control characters only');
-  perform tests.throws(format('select public.join_room(%L)', v_room), 'PT400', 'INVALID_REQUEST',
+  perform tests.throws(format('select tests.join_room(%L)', v_room), 'PT400', 'INVALID_REQUEST',
     'a join without username');
   perform tests.throws('select public.create_room()', 'PT400', 'INVALID_REQUEST', 'a create without username');
   perform tests.is(public.create_room(p_username => 'c', p_media_title => E'\u001b[2JTi\ttle ') #>> '{room,media_title}', 'Ti tle',
     'media titles are cleaned like names');
   perform tests.throws('select public.create_room(p_username => ''c'', p_media_duration => -1)', 'PT400',
     'INVALID_REQUEST', 'a negative media_duration');
-  perform tests.throws(format('select public.join_room(%L, %L, %L)', v_room, 'carol', tests.uid('alice')),
+  perform tests.throws(format('select tests.join_room(%L, %L, %L)', v_room, 'carol', tests.uid('alice')),
     'PT403', 'USER_MISMATCH', 'a user_id that is not the caller');
 
-  v := public.join_room(v_room, E' \u0007car\u0001ol\u009b ', tests.uid('carol')::text);
+  v := tests.join_room(v_room, E' \u0007car\u0001ol\u009b ', tests.uid('carol')::text);
   perform tests.is(v #>> '{member,username}', 'carol', 'control characters are stripped, then the name trimmed');
-  v := public.join_room(v_room, E'ca\trol\n');
+  v := tests.join_room(v_room, E'ca\trol\n');
   perform tests.is(v #>> '{member,username}', 'ca rol', 'tabs and newlines in a name become spaces');
-  v := public.join_room(v_room, E'\u001b[1;31mca\u001b]0;title\u0007rol\u001b(B');
+  v := tests.join_room(v_room, E'\u001b[1;31mca\u001b]0;title\u0007rol\u001b(B');
   perform tests.is(v #>> '{member,username}', 'carol', 'terminal escape sequences are removed');
-  v := public.join_room(v_room, E'\u202ecar\u2066ol\ue000\U000F0001');
+  v := tests.join_room(v_room, E'\u202ecar\u2066ol\ue000\U000F0001');
   perform tests.is(v #>> '{member,username}', 'carol', 'bidi controls and private-use characters are removed');
-  v := public.join_room(v_room, repeat('é', 32));
+  v := tests.join_room(v_room, repeat('é', 32));
   perform tests.is(v #>> '{member,username}', repeat('é', 32), 'usernames count characters, not bytes');
 
   perform tests.act_as_anon();
-  perform tests.throws(format('select public.join_room(%L, %L)', v_room, 'anon'), 'PT401', 'UNAUTHORIZED',
+  perform tests.throws(format('select tests.join_room(%L, %L)', v_room, 'anon'), 'PT401', 'UNAUTHORIZED',
     'the anon key cannot join');
   perform tests.throws('select public.create_room(p_username => ''anon'')', 'PT401', 'UNAUTHORIZED',
     'the anon key cannot create');

@@ -13,7 +13,7 @@ begin
   v_room := public.create_room(p_username => 'alice') #>> '{room,room_id}';
   perform tests.set('room', v_room);
   perform tests.act_as('bob');
-  perform public.join_room(v_room, 'bob');
+  perform tests.join_room(v_room, 'bob');
   perform tests.end_session('bob');
 end $$;
 
@@ -25,7 +25,7 @@ begin
   perform tests.act_as('bob');
   foreach v_call in array array[
     'select public.create_room(p_username => ''bob'')',
-    format('select public.join_room(%L, %L)', v_room, 'bob'),
+    format('select tests.join_room(%L, %L)', v_room, 'bob'),
     format('select public.leave_room(%L)', v_room),
     format('select public.control_room(%L, %L, 1)', v_room, 'play'),
     format('select public.create_comment(%L, %L)', v_room, 'hi'),

@@ -24,10 +24,10 @@ begin
   perform tests.set('room', v_room);
   perform public.create_comment(v_room, 'before bob left');
   perform tests.act_as('bob');
-  perform public.join_room(v_room, 'bob');
+  perform tests.join_room(v_room, 'bob');
   perform public.track_user_presence(v_room, null, '0', 'false');  -- the first beat announces bob
   perform tests.act_as('carol');
-  perform public.join_room(v_room, 'carol');
+  perform tests.join_room(v_room, 'carol');
   perform public.track_user_presence(v_room, null, '0', 'false');
 end $$;
 
@@ -63,7 +63,7 @@ begin
   perform tests.is(v #> '{members,0,left_at}', 'null'::jsonb, 'members carry left_at: null');
   perform tests.ok((select left_at is not null from public.room_members where user_id = tests.uid('bob')),
     'a current member reads the leaver''s row, with left_at set');
-  perform tests.is(jsonb_array_length(public.join_room(v_room, 'alice') -> 'members'), 2, 'join''s member list excludes the leaver');
+  perform tests.is(jsonb_array_length(tests.join_room(v_room, 'alice') -> 'members'), 2, 'join''s member list excludes the leaver');
 end $$;
 
 -- Rejoining makes the member current again: a new joined_at (last in the hand-over order), the
@@ -76,7 +76,7 @@ begin
   perform tests.act_as_admin();
   update public.room_members set joined_at = now() - interval '1 hour' where user_id = tests.uid('bob');
   perform tests.act_as('bob');
-  v := public.join_room(v_room, 'bobby');
+  v := tests.join_room(v_room, 'bobby');
   perform tests.is(v -> 'member' -> 'left_at', 'null'::jsonb, 'a rejoin clears left_at');
   perform tests.is(v #>> '{member,username}', 'bobby', 'a rejoin takes the new name');
   perform tests.is(v #>> '{member,role}', 'member', 'a rejoining member is a member');
@@ -116,11 +116,11 @@ begin
   perform tests.throws(format('select public.control_room(%L, %L, 1)', v_room, 'play'), 'PT403', 'NOT_MEMBER', 'the old host has left');
   -- alice is the room's owner: she rejoins as host (owner return, lifecycle_test.sql), and her
   -- leave hands the room to bob again
-  perform tests.is(public.join_room(v_room, 'alice') #>> '{member,role}', 'host', 'the owner rejoins as host');
+  perform tests.is(tests.join_room(v_room, 'alice') #>> '{member,role}', 'host', 'the owner rejoins as host');
   perform tests.is(public.leave_room(v_room) #>> '{room,host_user_id}', tests.uid('bob')::text, 'and leaves it to bob again');
   perform tests.act_as('bob');
   perform tests.is(public.leave_room(v_room) #>> '{room,host_user_id}', tests.uid('bob')::text, 'the last one out keeps the room');
-  perform tests.is(public.join_room(v_room, 'bob') #>> '{member,role}', 'host', 'and gets it back, as host, by joining');
+  perform tests.is(tests.join_room(v_room, 'bob') #>> '{member,role}', 'host', 'and gets it back, as host, by joining');
   perform tests.act_as_admin();
   perform tests.is((select count(*) from tests.member_deletes), 0::bigint, 'no leave deleted a row');
 end $$;

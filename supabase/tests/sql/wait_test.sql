@@ -11,7 +11,7 @@ begin
   v_room := public.create_room(p_username => 'alice') #>> '{room,room_id}';
   perform tests.set('room', v_room);
   perform tests.act_as('bob');
-  perform public.join_room(v_room, 'bob');
+  perform tests.join_room(v_room, 'bob');
   perform public.track_user_presence(v_room, null, '0', 'false');
 end $$;
 
