@@ -211,7 +211,8 @@ func (s *Session) runHostOp(ctx context.Context, p *player.Player, o hostOp, lag
 				action, err = ActionPlay, p.Play(ctx)
 				pos = p.Position()
 			} else {
-				return s.pausePublishFirst(ctx, p, clk)
+				action, err = ActionPause, p.Pause(ctx)
+				pos = pausedPosition(ctx, p)
 			}
 		case opForcePlay:
 			return "", party.RoomState{}, nil // already playing (readyPlay publishes a paused one)
@@ -256,47 +257,6 @@ func (s *Session) runHostOp(ctx context.Context, p *player.Player, o hostOp, lag
 	at := clk.ServerNow(time.Now())
 	room, err := s.be.Control(ctx, s.opts.RoomID, action, pos, rate, at)
 	return action, room, err
-}
-
-// pauseRepublish: after a pause published before our mpv stopped, the frame it stopped on is
-// published again when it is further than this from the position published first (s).
-const pauseRepublish = 0.0005
-
-// pausePublishFirst pauses our mpv and publishes the pause side by side (docs/design.md §7.6):
-// the followers do not wait for our mpv's reply, which a busy machine delays by tens of ms. The
-// position published is our interpolated one; once mpv has stopped, the frame it stopped on is
-// published again (a second paused state) if it differs, and the followers align to it.
-func (s *Session) pausePublishFirst(ctx context.Context, p *player.Player, clk party.ClockOffset) (HostAction, party.RoomState, error) {
-	pos := p.Position()
-	type paused struct {
-		pos float64
-		err error
-	}
-	done := make(chan paused, 1)
-	go func() {
-		err := p.Pause(ctx)
-		at := pos
-		if err == nil {
-			at = pausedPosition(ctx, p)
-		}
-		done <- paused{at, err}
-	}()
-	room, err := s.be.Control(ctx, s.opts.RoomID, ActionPause, pos, nil, clk.ServerNow(time.Now()))
-	stopped := <-done
-	switch {
-	case stopped.err != nil:
-		return ActionPause, room, stopped.err
-	case err != nil || math.Abs(stopped.pos-pos) <= pauseRepublish:
-		return ActionPause, room, err
-	}
-	// The followers have paused already; a failed second publish leaves them on our
-	// interpolated position, less than a frame off: no error for the user.
-	st, err := s.be.Control(ctx, s.opts.RoomID, ActionPause, stopped.pos, nil, clk.ServerNow(time.Now()))
-	if err != nil {
-		s.log.Debug("publish the paused frame", "err", err)
-		return ActionPause, room, nil
-	}
-	return ActionPause, st, nil
 }
 
 // pausedPosition is where our just-paused mpv stopped, read from mpv itself: the followers seek

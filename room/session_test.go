@@ -108,19 +108,10 @@ func (f *fixture) noticed(text string) func() bool {
 	}
 }
 
-// controls are the actions published so far. A pause right after a pause is left out: it is
-// the frame our mpv stopped on, published after a pause that went out first (pausePublishFirst).
 func (f *fixture) controls() []HostAction {
 	f.be.mu.Lock()
 	defer f.be.mu.Unlock()
-	var out []HostAction
-	for i, a := range f.be.controls {
-		if a == ActionPause && i > 0 && f.be.controls[i-1] == ActionPause {
-			continue
-		}
-		out = append(out, a)
-	}
-	return out
+	return append([]HostAction(nil), f.be.controls...)
 }
 
 func (f *fixture) subscribed() bool {
