@@ -6,7 +6,7 @@ import (
 	"time"
 )
 
-// Waiting for a buffering member (docs/design.md §7.11). A member whose mpv buffers soon after a
+// Waiting for a buffering member (docs/design.md §7.12). A member whose mpv buffers soon after a
 // room action (their join, a seek, a play) makes the room wait: the host publishes a "wait"
 // that pauses everyone at one position until they are ready or the room's wait limit passes.
 // Buffering while the room is already in steady play never makes it wait: that member catches

@@ -52,7 +52,7 @@ type Controls interface {
 	// they are on now.
 	ToggleOSD() bool
 	// EndWait ends the room's wait for buffering members at once: the room plays on without
-	// them (host only; docs/design.md §7.11).
+	// them (host only; docs/design.md §7.12).
 	EndWait(ctx context.Context) error
 	// Leave leaves the room and stops the mpv we started (an attached mpv keeps running). It
 	// returns within about 2 s whatever the server and mpv do; a second call while the first

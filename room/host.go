@@ -255,6 +255,12 @@ func (s *Session) runHostOp(ctx context.Context, p *player.Player, o hostOp, lag
 	// When pos was read, on the server's clock: a playing room's position is moved on from
 	// it to the server's write, so the request's varying trip does not shift the room.
 	at := clk.ServerNow(time.Now())
+	if o.resume {
+		// The end of a wait resumes a room that was playing: not a start for the ready check
+		// to hold (docs/design.md §7.12).
+		room, err := s.be.Play(ctx, s.opts.RoomID, pos, at, true)
+		return action, room, err
+	}
 	room, err := s.be.Control(ctx, s.opts.RoomID, action, pos, rate, at)
 	return action, room, err
 }

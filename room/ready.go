@@ -90,7 +90,7 @@ func (r *Remote) SetReady(ctx context.Context, roomID string, ready bool) error 
 type RoomSettings struct {
 	ReadyMode *bool
 	// WaitLimit is the longest wait for buffering members: whole seconds, 0 to 60, 0: never
-	// wait (docs/design.md §7.11).
+	// wait (docs/design.md §7.12).
 	WaitLimit *time.Duration
 }
 

@@ -267,6 +267,8 @@ func (s *Session) handle(e *engine, item any) {
 		s.onLivenessDone(e, m)
 	case cacheRead:
 		s.onCacheRead(e, m)
+	case networkRead:
+		s.onNetworkRead(e, m)
 	case mediaFingerprinted:
 		s.onMediaFingerprinted(e, m)
 	case rejoined:

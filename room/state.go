@@ -184,6 +184,7 @@ func (s *Session) onPlayerEvent(e *engine, m playerEvent) {
 		s.playerGone(e) // lifecycle.go: restart a crashed mpv, leave when the user closed it
 		return
 	case player.EventFileLoaded:
+		e.buf.netOf = nil // read again whether this file plays over the network (wait.go)
 		s.fingerprintMedia(e, ev.Duration)
 		if d := e.room.MediaDuration; d > 0 && ev.Duration > 0 && math.Abs(d-ev.Duration) > mediaMismatch && !e.fol.durationWarned {
 			e.fol.durationWarned = true

@@ -169,7 +169,7 @@ type PresenceChanged struct {
 	Online []string // user ids
 }
 
-// BufferingChanged is our own buffering mark changing (docs/design.md §7.11): our mpv waits for
+// BufferingChanged is our own buffering mark changing (docs/design.md §7.12): our mpv waits for
 // data, or has enough again. A beat tells the room at once.
 type BufferingChanged struct{ Buffering bool }
 

@@ -8,9 +8,10 @@ import (
 	"time"
 
 	"github.com/watchparty/watchparty/party"
+	"github.com/watchparty/watchparty/player"
 )
 
-// This file is waiting for a buffering member (docs/design.md §7.11): our own buffering mark
+// This file is waiting for a buffering member (docs/design.md §7.12): our own buffering mark
 // (every role), reported by a beat as soon as it changes; and, on the host, the wait rule of
 // party.Waits: publish a "wait" when someone buffers just after a room action, and end it when
 // they are ready, when the room's wait limit passes, or when the host says not to wait.
@@ -30,6 +31,18 @@ type bufferState struct {
 	pending    bool      // the mark changed and no beat has carried it yet
 	reading    bool      // a read of mpv's cache is in flight
 	readAt     time.Time // when the last one started
+	// Whether our mpv plays its file over the network (demuxer-via-network), read once per
+	// player at its first long stall: a local file never buffers (a seek slowed down by a
+	// busy machine is no reason for the room to wait).
+	netOf      *player.Player
+	network    bool
+	netReading bool
+}
+
+// networkRead is whether player p plays over the network.
+type networkRead struct {
+	p       *player.Player
+	network bool
 }
 
 // cacheReadGap is how often a buffering member reads mpv's cache to tell when it is ready.
@@ -66,7 +79,19 @@ func (s *Session) checkBuffering(e *engine) {
 	}
 	switch {
 	case !e.buf.on && stalled && now.Sub(e.buf.stallSince) >= party.BufferingAfter:
-		s.setBuffering(e, true)
+		switch {
+		case e.buf.netOf == p && e.buf.network:
+			s.setBuffering(e, true)
+		case e.buf.netOf != p && !e.buf.netReading:
+			e.buf.netReading = true
+			s.goTask(func() {
+				ctx, cancel := context.WithTimeout(s.ctx, playerOpTimeout)
+				defer cancel()
+				var network bool
+				err := p.GetProperty(ctx, "demuxer-via-network", &network)
+				s.post(networkRead{p, err == nil && network})
+			})
+		}
 	case e.buf.on && !stalled && st.EndOfFile:
 		s.setBuffering(e, false)
 	case e.buf.on && !stalled && !e.buf.reading && now.Sub(e.buf.readAt) >= cacheReadGap:
@@ -89,6 +114,12 @@ func (s *Session) checkBuffering(e *engine) {
 		e.buf.beatAt = now
 		s.liveness(e)
 	}
+}
+
+func (s *Session) onNetworkRead(e *engine, m networkRead) {
+	e.buf.netReading = false
+	e.buf.netOf, e.buf.network = m.p, m.network
+	s.log.Debug("buffering: network stream", "network", m.network)
 }
 
 func (s *Session) onCacheRead(e *engine, m cacheRead) {

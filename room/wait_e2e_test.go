@@ -19,6 +19,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/watchparty/watchparty/bench/syncbench"
 )
 
 // throttle serves one file over http at a rate set on demand: unlimited (0) or bytes a
@@ -140,44 +142,37 @@ func TestWaitForABufferingMember(t *testing.T) {
 		}
 		return false
 	}
-	// everyone playing within half a second of alice (this test is not about how close: the
-	// sync tests and the benchmark are)
-	playTogether := func() (bool, string) {
+	// together reads everyone's mpv: each must pass ok, and the positions taken (pos; skip
+	// false) must lie within tol of each other.
+	together := func(tol float64, ok func(*member, syncbench.Sample) bool, pos func(syncbench.Sample) (float64, bool)) (bool, string) {
+		var at []float64
 		var why []string
-		var pos []float64
 		for _, m := range []*member{alice, bob, carol} {
 			s, err := m.probe.Read(p.ctx)
 			if err != nil {
 				return false, err.Error()
 			}
-			why = append(why, fmt.Sprintf("%s at %.3f paused %v", m.Name, s.Interp+time.Since(s.At).Seconds()*s.Speed, s.Paused))
-			if s.Paused || s.Seeking {
+			why = append(why, fmt.Sprintf("%s at %.3f paused %v seeking %v", m.Name, s.Interp, s.Paused, s.Seeking))
+			if !ok(m, s) {
 				return false, strings.Join(why, "; ")
 			}
-			pos = append(pos, s.Interp+time.Since(s.At).Seconds()*s.Speed)
+			if v, take := pos(s); take {
+				at = append(at, v)
+			}
 		}
-		return slices.Max(pos)-slices.Min(pos) <= 0.5, strings.Join(why, "; ")
+		return slices.Max(at)-slices.Min(at) <= tol, strings.Join(why, "; ")
 	}
-	// everyone paused at one position
-	// everyone paused at one position; the member waited for may still be seeking there (a
-	// slow stream), paused
+	// everyone playing within half a second (this test is not about how close: the sync tests
+	// and the benchmark are)
+	playTogether := func() (bool, string) {
+		return together(0.5, func(_ *member, s syncbench.Sample) bool { return !s.Paused && !s.Seeking },
+			func(s syncbench.Sample) (float64, bool) { return s.Interp + time.Since(s.At).Seconds()*s.Speed, true })
+	}
+	// everyone paused at one frame; the member waited for may still be seeking there (a slow
+	// stream), paused
 	heldTogether := func(waited *member) (bool, string) {
-		var pos []float64
-		var why []string
-		for _, m := range []*member{alice, bob, carol} {
-			s, err := m.probe.Read(p.ctx)
-			if err != nil {
-				return false, err.Error()
-			}
-			why = append(why, fmt.Sprintf("%s at %.3f paused %v seeking %v", m.Name, s.Raw, s.Paused, s.Seeking))
-			if !s.Paused || s.Seeking && m != waited {
-				return false, strings.Join(why, "; ")
-			}
-			if !s.Seeking {
-				pos = append(pos, s.Raw)
-			}
-		}
-		return slices.Max(pos)-slices.Min(pos) <= rawSyncTolerance, strings.Join(why, "; ")
+		return together(rawSyncTolerance, func(m *member, s syncbench.Sample) bool { return s.Paused && (!s.Seeking || m == waited) },
+			func(s syncbench.Sample) (float64, bool) { return s.Raw, !s.Seeking })
 	}
 
 	// Steady play: bob buffers with nothing the room did just before, and catches up alone.

@@ -139,7 +139,7 @@ nobody of yours beats and friends are there, the host role passes to one of them
 }
 
 // waitLimitFlag is --wait-limit: how long the room waits at most for a member whose video
-// buffers after a play, a seek or their join (docs/design.md §7.11). It is a flag value, so
+// buffers after a play, a seek or their join (docs/design.md §7.12). It is a flag value, so
 // that a flag not given leaves the server's default.
 type waitLimitFlag struct {
 	d   time.Duration

@@ -24,7 +24,7 @@ const StartedComment = "Everyone is ready: playing"
 type RoomSettings struct {
 	ReadyMode *bool
 	// WaitLimit is the longest wait for buffering members in seconds, 0..MaxWaitLimit
-	// (docs/design.md §7.11); the caller checks the bounds.
+	// (docs/design.md §7.12); the caller checks the bounds.
 	WaitLimit *int64
 }
 

@@ -42,7 +42,7 @@ type Room struct {
 	OwnerUserID     string `json:"owner_user_id"`
 	OwnerHandedOver bool   `json:"owner_handed_over"`
 	// WaitingFor lists the members the room waits for while they buffer (never nil: [] is no
-	// wait); WaitLimit is the longest wait in seconds, 0 = never wait (docs/design.md §7.11).
+	// wait); WaitLimit is the longest wait in seconds, 0 = never wait (docs/design.md §7.12).
 	WaitingFor []string `json:"waiting_for"`
 	WaitLimit  int64    `json:"wait_limit"`
 	// ReadyMode: the host's play waits until every live member is ready (ready.go);

@@ -1,4 +1,4 @@
--- Waiting for a buffering member (docs/api.md, "Waiting for a buffering member"; docs/design.md §7.11).
+-- Waiting for a buffering member (docs/api.md, "Waiting for a buffering member"; docs/design.md §7.12).
 --
 -- room_members.buffering: the member's latest beat's p_buffering (false for a client that does
 -- not send it, such as the browser client). rooms.waiting_for: the user ids the room waits for

@@ -1,4 +1,4 @@
--- Waiting for a buffering member (docs/design.md §7.11, docs/api.md "Waiting for a buffering member").
+-- Waiting for a buffering member (docs/design.md §7.12, docs/api.md "Waiting for a buffering member").
 --
 -- room_members.buffering is the member's latest beat's p_buffering (false for clients that do
 -- not send it). rooms.waiting_for is a JSON array of the user ids the room waits for (empty: no
