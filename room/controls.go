@@ -194,28 +194,12 @@ func (s *Session) onRequest(e *engine, r request) {
 	case opEndWait:
 		s.endWaitNow(e, r)
 	case opHandover:
-		if !e.isHost() {
-			r.reply <- ErrNotHost
-			return
-		}
 		// The room's UPDATE (a new host) arrives on the channel like any other hand-over.
-		s.goTask(func() {
-			ctx, cancel := s.taskContext(r.ctx, serverTimeout)
-			defer cancel()
-			r.reply <- s.be.Handover(ctx, s.opts.RoomID, r.text)
-		})
+		s.hostTask(e, r, func(ctx context.Context) error { return s.be.Handover(ctx, s.opts.RoomID, r.text) })
 	case opSetReady, opReadyMode:
 		s.onReadyRequest(e, r)
 	case opModerate:
-		if !e.isHost() {
-			r.reply <- ErrNotHost
-			return
-		}
-		s.goTask(func() {
-			ctx, cancel := s.taskContext(r.ctx, serverTimeout)
-			defer cancel()
-			r.reply <- s.moderate(ctx, r.text, Moderation(r.arg))
-		})
+		s.hostTask(e, r, func(ctx context.Context) error { return s.moderate(ctx, r.text, Moderation(r.arg)) })
 	default:
 		switch {
 		case !e.isHost() && e.isCohost():
@@ -228,6 +212,19 @@ func (s *Session) onRequest(e *engine, r request) {
 			s.queueHostOp(e, hostOp{req: &r, readyMode: e.room.ReadyMode})
 		}
 	}
+}
+
+// hostTask carries out a host-only request with the server in a task (a non-host is refused).
+func (s *Session) hostTask(e *engine, r request, fn func(ctx context.Context) error) {
+	if !e.isHost() {
+		r.reply <- ErrNotHost
+		return
+	}
+	s.goTask(func() {
+		ctx, cancel := s.taskContext(r.ctx, serverTimeout)
+		defer cancel()
+		r.reply <- fn(ctx)
+	})
 }
 
 // taskContext is the context of a task done for a caller: it ends with the caller's ctx (the
