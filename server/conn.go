@@ -278,7 +278,6 @@ func (c *conn) readLoop(ctx context.Context) {
 		c.ws.Close(websocket.StatusPolicyViolation, "no message for "+idle.String())
 	})
 	defer timer.Stop()
-	handled := make(chan struct{})
 	for {
 		typ, data, err := c.ws.Read(ctx)
 		if err != nil {
@@ -295,12 +294,11 @@ func (c *conn) readLoop(ctx context.Context) {
 			c.ws.Close(websocket.StatusInvalidFramePayloadData, reason)
 			return
 		}
-		// The message is handled on a goroutine of its own, waited for: joins and presence
-		// calls go deep (token checks, JSON, the store), and a goroutine's stack keeps the size
-		// it grew to. The reader, alive as long as the socket, then only ever needs the shallow
-		// stack of a read (docs/design.md §13).
-		go func() { c.handle(msg); handled <- struct{}{} }()
-		<-handled
+		// The message is handled on one of the server's workers, waited for: joins and
+		// presence calls go deep (token checks, JSON, the store), and a goroutine's stack keeps
+		// the size it grew to. The reader, alive as long as the socket, then only ever needs
+		// the shallow stack of a read (workers.go).
+		c.hub.srv.workers.do(func() { c.handle(msg) })
 	}
 }
 

@@ -40,10 +40,8 @@ func (s *Server) handleInfo(w http.ResponseWriter, r *http.Request) {
 // or a reader that never reads the reply, holds a connection and a goroutine for at most
 // Config.RequestTimeout (reading) and three times that (the whole reply).
 //
-// The handler runs on a goroutine of its own, waited for: a keep-alive connection's goroutine
-// lives on between requests, and a goroutine's stack keeps the size its deepest call grew it
-// to (a write goes deep through the store and SQLite). A handler's panic is raised again on the
-// connection's goroutine, where net/http handles it (docs/design.md §13).
+// The handler runs on one of the server's workers (workers.go), waited for: a keep-alive
+// connection's goroutine lives on between requests and would keep the stack a handler grew.
 func (s *Server) deadlines(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		rc := http.NewResponseController(w)
@@ -51,16 +49,7 @@ func (s *Server) deadlines(next http.HandlerFunc) http.HandlerFunc {
 		// Errors only mean the connection doesn't support deadlines (tests' recorders).
 		_ = rc.SetReadDeadline(now.Add(s.cfg.RequestTimeout))
 		_ = rc.SetWriteDeadline(now.Add(3 * s.cfg.RequestTimeout))
-		var panicked any
-		done := make(chan struct{})
-		go func() {
-			defer func() { panicked = recover(); close(done) }()
-			next(w, r)
-		}()
-		<-done
-		if panicked != nil {
-			panic(panicked)
-		}
+		s.workers.do(func() { next(w, r) })
 	}
 }
 

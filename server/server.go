@@ -104,6 +104,7 @@ type Server struct {
 	mux    *http.ServeMux
 
 	metrics *metrics // metrics.go
+	workers *workers // workers.go: handlers run here
 
 	stop      chan struct{}  // ends expireRooms, sweepLiveness and flushBeats
 	loops     sync.WaitGroup // expireRooms, sweepLiveness and flushBeats
@@ -219,6 +220,7 @@ func New(cfg Config) (*Server, error) {
 	s.metrics = newMetrics(s)
 	s.limits.onReject = s.metrics.rejectKey
 	s.stop = make(chan struct{})
+	s.workers = &workers{jobs: make(chan func()), stop: s.stop}
 	s.loops.Add(3)
 	go s.expireRooms()
 	go s.sweepLiveness()
