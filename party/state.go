@@ -75,6 +75,8 @@ type RoomState struct {
 	// anything but a JSON true reads as false.
 	ReadyMode    bool
 	StartPending bool
+	// QueueEntryID is the queue entry the room plays (queue.go); 0 when none.
+	QueueEntryID int64
 }
 
 // Known reports whether s holds a state read from the room, as opposed to the
@@ -149,6 +151,9 @@ func ParseRoomRow(m map[string]any) (RoomState, error) {
 	}
 	if s.MediaURL, err = r.optString("media_url"); err != nil {
 		return RoomState{}, err
+	}
+	if v, ok, err := r.optNumber("queue_entry_id"); err == nil && ok && v > 0 && v == math.Trunc(v) {
+		s.QueueEntryID = int64(v)
 	}
 	if s.MediaTitle, err = r.optString("media_title"); err != nil {
 		return RoomState{}, err

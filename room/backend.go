@@ -34,6 +34,9 @@ type backend interface {
 	// TrackPresence calls the track_user_presence RPC (liveness, every 3 s, and at once when
 	// our buffering mark changes), with our media report when media is not nil (samefile.go).
 	TrackPresence(ctx context.Context, roomID string, pos float64, playing, buffering bool, media *mediaReport) error
+	// Queue reads the room's queue; QueueNext calls rooms/queue/next (queue.go).
+	Queue(ctx context.Context, roomID string) ([]party.QueueEntry, error)
+	QueueNext(ctx context.Context, roomID string, entryID, fromEntryID int64) (party.RoomState, error)
 	// SyncState calls get_room_sync_state; Sent and Received bracket the request for the clock.
 	SyncState(ctx context.Context, roomID string) (roomSync, error)
 	// History reads the last n comments, newest first (unsanitised).

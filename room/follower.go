@@ -98,7 +98,7 @@ func (s *Session) correct(e *engine) {
 		return
 	}
 	p := s.player
-	if p == nil || e.relaunching {
+	if p == nil || e.relaunching || e.queue.switching {
 		return
 	}
 	st := p.State()

@@ -425,7 +425,7 @@ func (s *Session) maybeRepublish(e *engine) {
 		return
 	}
 	p := s.player
-	if p == nil || e.relaunching {
+	if p == nil || e.relaunching || e.queue.switching {
 		return
 	}
 	st := p.State()
@@ -458,7 +458,7 @@ func (s *Session) checkPublishLag(e *engine) {
 		return
 	}
 	p := s.player
-	if p == nil || e.relaunching {
+	if p == nil || e.relaunching || e.queue.switching {
 		return
 	}
 	st := p.State()

@@ -236,3 +236,11 @@ func (b *memBackend) Close() error {
 	b.mu.Unlock()
 	return nil
 }
+
+func (b *memBackend) Queue(ctx context.Context, roomID string) ([]party.QueueEntry, error) {
+	return nil, b.wait(ctx)
+}
+
+func (b *memBackend) QueueNext(ctx context.Context, roomID string, entryID, fromEntryID int64) (party.RoomState, error) {
+	return party.RoomState{}, b.wait(ctx)
+}

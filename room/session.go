@@ -66,6 +66,8 @@ type Options struct {
 	// session's first join only (a newcomer needs it; the rejoin after a drop-out sends none).
 	// Host sets it from the room it creates. Session.InviteSecret returns it.
 	InviteSecret string
+	// MediaDirs are where our copies of the queue's entries are looked for (FindCopy).
+	MediaDirs []string
 }
 
 // MPV configures the mpv a session runs.
@@ -135,6 +137,7 @@ type engine struct {
 	buf   bufferState // our buffering mark (wait.go)
 	wait  waitState   // the room's wait (wait.go)
 	media mediaState  // samefile.go
+	queue queueState  // queue.go
 }
 
 func newEngine(selfID string) *engine {
@@ -232,6 +235,7 @@ func (s *Session) loop(e *engine) {
 			s.waitRule(e)
 			s.checkPublishLag(e)
 			s.maybeRepublish(e)
+			s.checkEntryEnd(e) // queue.go
 			s.emitSnapshot(e, false)
 		case <-live.C:
 			s.liveness(e)
@@ -271,6 +275,12 @@ func (s *Session) handle(e *engine, item any) {
 		s.onNetworkRead(e, m)
 	case mediaFingerprinted:
 		s.onMediaFingerprinted(e, m)
+	case entryResolved:
+		s.onEntryResolved(e, m)
+	case entryLoaded:
+		s.onEntryLoaded(e, m)
+	case queueAdvanced:
+		s.onQueueAdvanced(e, m)
 	case rejoined:
 		s.onRejoined(e, m)
 	case feedRoomUpdate:

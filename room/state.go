@@ -31,6 +31,7 @@ func (s *Session) onRoomState(e *engine, st party.RoomState) {
 	hostChanged := st.HostUserID != e.room.HostUserID
 	acted := hostActed(e.room, st)
 	s.readyRoomChanged(e, e.room, st)
+	entryChanged := st.QueueEntryID != 0 && st.QueueEntryID != e.room.QueueEntryID
 	e.room = st
 	e.fol.seekRetryAt = time.Time{} // a new room state is worth a seek at once, back-off or not
 	// A new host action re-attaches everyone. The host's own corrective "sync" republishes
@@ -45,6 +46,10 @@ func (s *Session) onRoomState(e *engine, st party.RoomState) {
 		s.checkMedia(e)
 	}
 	s.roomChanged(e)
+	if entryChanged {
+		s.switchEntry(e) // queue.go: the new entry is loaded at the room's position
+		return
+	}
 	if e.isHost() {
 		if acted && st.IsPlaying {
 			e.wait.Acted(s.now())
@@ -182,6 +187,11 @@ func (s *Session) onPlayerEvent(e *engine, m playerEvent) {
 	switch ev.Kind {
 	case player.EventClosed:
 		s.playerGone(e) // lifecycle.go: restart a crashed mpv, leave when the user closed it
+		return
+	case player.EventEndOfFile:
+		if ev.Reason == "eof" {
+			s.autoAdvance(e) // queue.go
+		}
 		return
 	case player.EventFileLoaded:
 		e.buf.netOf = nil // read again whether this file plays over the network (wait.go)

@@ -41,7 +41,7 @@ func newChangeIndex() changeIndex {
 var roomFilter = regexp.MustCompile(`^room_id=eq\.([a-z0-9]{10})$`)
 
 // ourTables are the tables in the realtime publication.
-var ourTables = map[string]bool{"rooms": true, "room_members": true, "comments": true}
+var ourTables = map[string]bool{"rooms": true, "room_members": true, "comments": true, "room_queue": true}
 
 // add indexes a channel's bindings and records where in ch.indexed. It returns a problem to
 // report in a system message for bindings it cannot serve (the channel stays joined, as on

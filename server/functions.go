@@ -194,14 +194,18 @@ func (f fields) position(name string) (float64, *apiError) {
 func (s *Server) handleFunction(w http.ResponseWriter, r *http.Request) {
 	name := strings.Trim(strings.TrimPrefix(r.URL.Path, "/functions/v1/"), "/")
 	handlers := map[string]func(*http.Request, caller, fields) (any, *apiError){
-		"rooms/create":    s.fnCreateRoom,
-		"rooms/join":      s.fnJoinRoom,
-		"rooms/leave":     s.fnLeaveRoom,
-		"rooms/handover":  s.fnHandover,
-		"sync/control":    s.fnControl,
-		"rooms/settings":  s.fnSettings,
-		"rooms/ready":     s.fnReady,
-		"comments/create": s.fnComment,
+		"rooms/create":       s.fnCreateRoom,
+		"rooms/join":         s.fnJoinRoom,
+		"rooms/leave":        s.fnLeaveRoom,
+		"rooms/handover":     s.fnHandover,
+		"sync/control":       s.fnControl,
+		"rooms/settings":     s.fnSettings,
+		"rooms/ready":        s.fnReady,
+		"comments/create":    s.fnComment,
+		"rooms/queue/add":    s.fnQueueAdd,
+		"rooms/queue/remove": s.fnQueueRemove,
+		"rooms/queue/move":   s.fnQueueMove,
+		"rooms/queue/next":   s.fnQueueNext,
 		// Invites and moderation (invite.go).
 		"rooms/invite/rotate": s.fnRotateInvite,
 		"rooms/cohost":        s.fnCohost,

@@ -154,6 +154,10 @@ func (s *Server) rpcSyncState(w http.ResponseWriter, r *http.Request, c caller, 
 // offset. Rows are limited to rooms the caller has joined (the RLS policy of supabase/).
 func (s *Server) handleTable(w http.ResponseWriter, r *http.Request) {
 	table := r.PathValue("table")
+	if table == "room_queue" {
+		s.handleQueueTable(w, r)
+		return
+	}
 	if table != "comments" {
 		postgrestError(w, http.StatusNotFound, "PGRST205", "Could not find the table 'public."+table+"' in the schema cache")
 		return

@@ -29,6 +29,8 @@ type Party struct {
 	// ClientURL, if set, is the URL members reach the server through (a DelayProxy's) instead
 	// of Server.URL.
 	ClientURL string
+	// Options, if set, adjusts each member's session options (by name) before it starts.
+	Options func(name string, o *room.Options)
 
 	dir     string // session dirs
 	sockDir string // short path: unix socket paths are limited to about 100 bytes
@@ -88,6 +90,9 @@ func (p *Party) newMember(name string) (*Member, room.Server, room.Options) {
 	m := &Member{Name: name, Socket: filepath.Join(p.sockDir, fmt.Sprintf("%d.sock", n)), Server: srv}
 	opts := room.Options{Username: name, Media: p.Media, Logger: logger,
 		MPV: room.MPV{Socket: m.Socket, Args: args}}
+	if p.Options != nil {
+		p.Options(name, &opts)
+	}
 	return m, srv, opts
 }
 

@@ -117,7 +117,7 @@ func runHost(ctx context.Context, o *hostOptions) error {
 	}
 
 	sess, err := room.Host(ctx, env.server, room.Options{
-		NoOSD: o.NoOSD, ReadyMode: o.ReadyMode, WaitLimit: o.Wait.value(),
+		NoOSD: o.NoOSD, ReadyMode: o.ReadyMode, WaitLimit: o.Wait.value(), MediaDirs: o.MediaDir,
 		RoomID: o.Room, Username: name, Media: media, MPV: env.mpv, Logger: env.logger,
 	}, title)
 	if err != nil {

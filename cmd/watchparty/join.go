@@ -82,7 +82,7 @@ func runJoin(ctx context.Context, o *joinOptions) error {
 		return classify(err)
 	}
 	sess, err := room.Join(ctx, env.server, room.Options{
-		NoOSD:  o.NoOSD,
+		NoOSD: o.NoOSD, MediaDirs: o.MediaDir,
 		RoomID: o.RoomID, Username: name, InviteSecret: o.InviteSecret,
 		Media: media, MPV: env.mpv, Logger: env.logger,
 		ConfirmMedia: o.confirmRoomMedia(o.AcceptRoomMedia),

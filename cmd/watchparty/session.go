@@ -83,6 +83,7 @@ type sessionOptions struct {
 	Headless bool
 	JSON     bool
 	NoOSD    bool
+	MediaDir []string
 	MPV      mpvFlags
 }
 
@@ -91,6 +92,7 @@ func (o *sessionOptions) register(cmd *cobra.Command) {
 	cmd.Flags().BoolVar(&o.Headless, "headless", false, "no screen: follow the room and print events")
 	cmd.Flags().BoolVar(&o.NoOSD, "no-osd", false, "don't show comments and room events on mpv's video (the screen's o key turns them on)")
 	cmd.Flags().BoolVar(&o.JSON, "json", false, "with --headless: one JSON object per line on stdout")
+	cmd.Flags().StringArrayVar(&o.MediaDir, "media-dir", nil, "a directory with your copies of the queue's files, matched by fingerprint, then by name (repeatable)")
 	o.MPV.register(cmd)
 }
 

@@ -49,6 +49,8 @@ type Room struct {
 	// StartPending: the host asked to play in ready mode while someone was not ready.
 	ReadyMode    bool `json:"ready_mode"`
 	StartPending bool `json:"start_pending"`
+	// QueueEntryID is the queue entry playing (queue.go); nil when the room plays no entry.
+	QueueEntryID *int64 `json:"queue_entry_id"`
 }
 
 // RoomColumns are the rooms columns with their Postgres types.
@@ -58,7 +60,7 @@ var RoomColumns = []Column{
 	{"current_time", "float8"}, {"playback_rate", "float8"}, {"state_version", "int8"},
 	{"updated_at", "timestamptz"}, {"created_at", "timestamptz"}, {"owner_user_id", "uuid"},
 	{"owner_handed_over", "bool"}, {"waiting_for", "jsonb"}, {"wait_limit", "int4"},
-	{"ready_mode", "bool"}, {"start_pending", "bool"},
+	{"ready_mode", "bool"}, {"start_pending", "bool"}, {"queue_entry_id", "int8"},
 }
 
 // Record returns the row as a change-payload map.
@@ -70,7 +72,7 @@ func (r Room) Record() map[string]any {
 		"playback_rate": r.PlaybackRate, "state_version": r.StateVersion, "updated_at": r.UpdatedAt,
 		"created_at": r.CreatedAt, "owner_user_id": r.OwnerUserID, "owner_handed_over": r.OwnerHandedOver,
 		"waiting_for": waitingList(r.WaitingFor), "wait_limit": r.WaitLimit,
-		"ready_mode": r.ReadyMode, "start_pending": r.StartPending,
+		"ready_mode": r.ReadyMode, "start_pending": r.StartPending, "queue_entry_id": ptr(r.QueueEntryID),
 	}
 }
 
@@ -161,7 +163,7 @@ func ptr[T any](p *T) any {
 
 const roomSelect = `SELECT room_id, host_user_id, media_url, media_title, media_duration, anime_id, episode_number,
 	is_playing, "current_time", playback_rate, state_version, updated_at, created_at, owner_user_id, owner_handed_over, waiting_for, wait_limit,
-	ready_mode, start_pending FROM rooms`
+	ready_mode, start_pending, queue_entry_id FROM rooms`
 
 type scanner interface{ Scan(dest ...any) error }
 
@@ -169,17 +171,17 @@ func scanRoom(row scanner) (Room, error) {
 	var r Room
 	var url, title, anime sql.NullString
 	var dur sql.NullFloat64
-	var ep sql.NullInt64
+	var ep, entry sql.NullInt64
 	var waiting string
 	err := row.Scan(&r.RoomID, &r.HostUserID, &url, &title, &dur, &anime, &ep, &r.IsPlaying,
 		&r.CurrentTime, &r.PlaybackRate, &r.StateVersion, &r.UpdatedAt, &r.CreatedAt, &r.OwnerUserID, &r.OwnerHandedOver,
-		&waiting, &r.WaitLimit, &r.ReadyMode, &r.StartPending)
+		&waiting, &r.WaitLimit, &r.ReadyMode, &r.StartPending, &entry)
 	if err == sql.ErrNoRows {
 		return r, ErrRoomNotFound
 	}
 	r.WaitingFor = parseWaiting(waiting)
 	r.MediaURL, r.MediaTitle, r.AnimeID = nullString(url), nullString(title), nullString(anime)
-	r.MediaDuration, r.EpisodeNumber = nullFloat(dur), nullInt(ep)
+	r.MediaDuration, r.EpisodeNumber, r.QueueEntryID = nullFloat(dur), nullInt(ep), nullInt(entry)
 	return r, err
 }
 

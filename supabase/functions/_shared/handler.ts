@@ -137,6 +137,36 @@ const routes: Record<string, Route> = {
     rpc: "set_member_ready",
     fields: [roomIdField, { key: "ready", arg: "p_ready", type: "boolean", required: true }],
   },
+  "rooms/queue/add": {
+    rpc: "queue_add",
+    fields: [
+      roomIdField,
+      { key: "title", arg: "p_title", type: "string" },
+      { key: "duration", arg: "p_duration", type: "number" },
+      { key: "media_fp", arg: "p_media_fp", type: "string", invalid: "media_fp must be 32 lower-case hex digits" },
+      { key: "media_url", arg: "p_media_url", type: "string" },
+    ],
+  },
+  "rooms/queue/remove": {
+    rpc: "queue_remove",
+    fields: [roomIdField, { key: "entry_id", arg: "p_entry_id", type: "integer", required: true }],
+  },
+  "rooms/queue/move": {
+    rpc: "queue_move",
+    fields: [
+      roomIdField,
+      { key: "entry_id", arg: "p_entry_id", type: "integer", required: true },
+      { key: "to", arg: "p_to", type: "integer", required: true },
+    ],
+  },
+  "rooms/queue/next": {
+    rpc: "queue_next",
+    fields: [
+      roomIdField,
+      { key: "entry_id", arg: "p_entry_id", type: "integer" },
+      { key: "from_entry_id", arg: "p_from_entry_id", type: "integer" },
+    ],
+  },
   "comments/create": {
     rpc: "create_comment",
     fields: [

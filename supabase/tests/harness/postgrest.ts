@@ -27,7 +27,7 @@ interface FunctionInfo {
 }
 
 const roles = new Set(["anon", "authenticated", "service_role"]);
-const tables = new Set(["rooms", "room_members", "comments"]);
+const tables = new Set(["rooms", "room_members", "comments", "room_queue"]);
 
 function quoteIdent(name: string): string {
   return `"${name.replaceAll('"', '""')}"`;

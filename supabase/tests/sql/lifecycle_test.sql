@@ -505,7 +505,7 @@ begin
     and p.proname in ('create_room', 'join_room', 'leave_room', 'track_user_presence')), 4::bigint,
     'one function per name (PostgREST cannot pick between overloads)');
   perform tests.is((select array_agg(tablename::text order by tablename) from pg_publication_tables where pubname = 'supabase_realtime'),
-    array['comments', 'room_members', 'rooms'], 'the publication is unchanged (no private table in it)');
+    array['comments', 'room_members', 'room_queue', 'rooms'], 'the publication is unchanged (no private table in it; room_queue since the queue migration)');
 end $$;
 
 -- On a joined_at tie (one transaction: one now()), lists and heirs go by insertion order, not by

@@ -67,7 +67,7 @@ end $$;
 do $$
 begin
   perform tests.is((select array_agg(tablename::text order by tablename) from pg_publication_tables where pubname = 'supabase_realtime'),
-    array['comments', 'room_members', 'rooms'], 'the three tables are in supabase_realtime');
+    array['comments', 'room_members', 'room_queue', 'rooms'], 'our four tables are in supabase_realtime');
   perform tests.is((select relreplident from pg_class where oid = 'public.room_members'::regclass), 'f'::"char",
     'room_members has replica identity full');
   perform tests.ok((select bool_and(relrowsecurity) from pg_class where oid in
