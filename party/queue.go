@@ -73,12 +73,6 @@ func (q *Queue) Put(e QueueEntry) {
 	q.m[e.ID] = e
 }
 
-// Get returns the entry with id.
-func (q *Queue) Get(id int64) (QueueEntry, bool) {
-	e, ok := q.m[id]
-	return e, ok
-}
-
 // Live returns the entries not removed, in queue order.
 func (q *Queue) Live() []QueueEntry {
 	out := make([]QueueEntry, 0, len(q.m))
