@@ -206,6 +206,36 @@ describe('a room driven by supabase-js', () => {
     await invokeOK(alice.sb, 'rooms/settings', { room_id: roomId, ready_mode: false });
   });
 
+  it('the queue: supabase-js reads room_queue and receives its changes; queue/next changes the room', async () => {
+    const qRec = new Recorder('bob queue');
+    const qCh = bob.sb.channel(`room:${roomId}:queue`, { config: { private: true } })
+      .on('postgres_changes', { event: '*', schema: 'public', table: 'room_queue', filter: `room_id=eq.${roomId}` },
+        (p) => qRec.push('room_queue', p));
+    await subscribe(qCh, qRec);
+    let since = qRec.mark();
+    const added = await invokeOK(alice.sb, 'rooms/queue/add',
+      { room_id: roomId, title: 'Episode 2', duration: 1440, media_url: 'https://example.com/ep2.mkv' });
+    const ins = await qRec.waitFor('room_queue', (p) => p.eventType === 'INSERT', { since, what: 'room_queue INSERT' });
+    assert.equal(ins.new.id, added.entry.id);
+    assert.equal(ins.new.title, 'Episode 2');
+
+    const { data, error } = await bob.sb.from('room_queue').select('*').eq('room_id', roomId).order('position');
+    assert.equal(error, null, error?.message);
+    assert.deepEqual(data.map((q) => q.title), ['Episode 2']);
+
+    since = bRec.mark();
+    const next = await invokeOK(alice.sb, 'rooms/queue/next', { room_id: roomId });
+    assert.equal(next.room.queue_entry_id, added.entry.id);
+    const ev = await bRec.waitFor('rooms', (p) => p.new.queue_entry_id === added.entry.id, { since, what: 'rooms UPDATE (queue next)' });
+    assert.equal(ev.new.media_url, 'https://example.com/ep2.mkv');
+
+    since = qRec.mark();
+    await invokeOK(alice.sb, 'rooms/queue/remove', { room_id: roomId, entry_id: added.entry.id });
+    const upd = await qRec.waitFor('room_queue', (p) => p.eventType === 'UPDATE', { since, what: 'room_queue UPDATE (removed)' });
+    assert.equal(typeof upd.new.removed_at, 'string');
+    await qCh.unsubscribe();
+  });
+
   it('refuses a control by a member who is not the host and leaves the room unchanged', async () => {
     const before = await syncState(bob.sb, roomId, bob.user.id);
     const { status, body } = await invoke(bob.sb, 'sync/control', { room_id: roomId, action: 'play', current_time: 99 });
