@@ -25,8 +25,8 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	roomID := "abc123def4"
-	if err := c.Functions.Invoke(ctx, "rooms/join", map[string]any{"room_id": roomID, "username": "alice"}, nil); err != nil {
+	roomID, secret := "abc123def4", "the secret of the room's invite link"
+	if err := c.Functions.Invoke(ctx, "rooms/join", map[string]any{"room_id": roomID, "username": "alice", "invite_secret": secret}, nil); err != nil {
 		log.Fatal(err) // errors.Is(err, realtime.ErrNotFound) for an unknown room
 	}
 

@@ -326,10 +326,15 @@ type commentRow struct {
 	IsSystemMessage bool   `json:"is_system_message"`
 }
 
+// inviteSecrets holds the invite secret of every room createRoom made (room id → secret), for
+// joinRoom: a newcomer needs it (docs/api.md, "Invites and moderation").
+var inviteSecrets sync.Map
+
 func (u *user) createRoom(t testing.TB, name string) string {
 	t.Helper()
 	var out struct {
-		Room roomRow `json:"room"`
+		Room   roomRow `json:"room"`
+		Secret string  `json:"invite_secret"`
 	}
 	if err := u.c.Functions.Invoke(context.Background(), "rooms/create", map[string]any{"username": name, "media_title": "test"}, &out); err != nil {
 		t.Fatal(err)
@@ -337,6 +342,7 @@ func (u *user) createRoom(t testing.TB, name string) string {
 	if out.Room.RoomID == "" {
 		t.Fatal("rooms/create returned no room id")
 	}
+	inviteSecrets.Store(out.Room.RoomID, out.Secret)
 	return out.Room.RoomID
 }
 
@@ -344,7 +350,8 @@ func (u *user) createRoom(t testing.TB, name string) string {
 // announces the member: "<name> joined the room").
 func (u *user) joinRoom(t testing.TB, roomID, name string) {
 	t.Helper()
-	if err := u.c.Functions.Invoke(context.Background(), "rooms/join", map[string]any{"room_id": roomID, "username": name}, nil); err != nil {
+	secret, _ := inviteSecrets.Load(roomID)
+	if err := u.c.Functions.Invoke(context.Background(), "rooms/join", map[string]any{"room_id": roomID, "username": name, "invite_secret": secret}, nil); err != nil {
 		t.Fatal(err)
 	}
 	if err := u.c.RPC(context.Background(), "track_user_presence", map[string]any{"p_room_id": roomID, "p_current_time": 0, "p_is_playing": false}, nil); err != nil {

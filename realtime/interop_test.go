@@ -41,6 +41,9 @@ func startJSPeer(t *testing.T, url, anonKey, roomID string) *jsPeer {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	cmd := exec.CommandContext(ctx, node, filepath.Join("testdata", "interop", "peer.js"))
 	cmd.Env = append(os.Environ(), "WP_URL="+url, "WP_ANON_KEY="+anonKey, "WP_ROOM_ID="+roomID, "WP_NODE_MODULES="+modules)
+	if secret, ok := inviteSecrets.Load(roomID); ok {
+		cmd.Env = append(cmd.Env, "WP_INVITE_SECRET="+secret.(string))
+	}
 	cmd.Stderr = &testWriter{t}
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {

@@ -5,7 +5,7 @@
 // stdout. It reads commands as JSON lines on stdin: {"cmd":"comment","message":"…"},
 // {"cmd":"track","payload":{…}} and {"cmd":"exit"}.
 //
-// Environment: WP_URL, WP_ANON_KEY, WP_ROOM_ID; WP_NODE_MODULES overrides where the
+// Environment: WP_URL, WP_ANON_KEY, WP_ROOM_ID, WP_INVITE_SECRET (the room's invite secret); WP_NODE_MODULES overrides where the
 // packages are (default: the interop suite's node_modules).
 'use strict';
 
@@ -38,7 +38,9 @@ async function main() {
   const userId = auth.user.id;
   out({ type: 'signed_in', user_id: userId });
 
-  const { error: joinErr } = await supabase.functions.invoke('rooms/join', { body: { room_id: roomId, username: 'js' } });
+  const { error: joinErr } = await supabase.functions.invoke('rooms/join', {
+    body: { room_id: roomId, username: 'js', invite_secret: process.env.WP_INVITE_SECRET },
+  });
   if (joinErr) fail('rooms/join: ' + joinErr.message);
 
   const filter = 'room_id=eq.' + roomId;
