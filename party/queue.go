@@ -5,7 +5,7 @@ import (
 	"slices"
 )
 
-// QueueEntry is one entry of a room's queue (docs/design.md §7.11): a title and duration, and
+// QueueEntry is one entry of a room's queue (docs/design.md §7.13): a title and duration, and
 // either the private fingerprint of a local file (FP, as Fingerprint makes it) or an http(s)
 // URL, which is opened only after CheckMediaURL. Title and URL are as the server sent them.
 type QueueEntry struct {

@@ -12,7 +12,7 @@ import (
 	"github.com/watchparty/watchparty/player"
 )
 
-// This file is the shared queue (docs/design.md §7.11): the calls of rooms/queue/…, the
+// This file is the shared queue (docs/design.md §7.13): the calls of rooms/queue/…, the
 // mapping of an entry to a member's own copy (fingerprint in --media-dir, then name), and the
 // session's switch to the entry the room plays.
 

@@ -12,7 +12,7 @@ import (
 )
 
 // newQueueCmd is `watchparty queue add|list|rm|move|next --room R`: the room's shared queue
-// from scripts (docs/design.md §7.11).
+// from scripts (docs/design.md §7.13).
 func newQueueCmd(g *globalFlags) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "queue",
