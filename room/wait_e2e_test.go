@@ -78,12 +78,20 @@ var bufferingArgs = []string{"--vo=null", "--ao=null", "--cache=yes", "--cache-s
 // mpvs, a real server, and media served slower than its bitrate.
 func TestWaitForABufferingMember(t *testing.T) {
 	p := newParty(t)
-	clip := testClip(t)
+	testClip(t) // skips without mpv and ffmpeg
+	// A clip of its own, long enough for every stage even on a busy machine (the shared one
+	// ends after a minute).
+	const clipLength = 300
+	clip := filepath.Join(t.TempDir(), "long.mp4")
+	if err := syncbench.MakeClip(clip, clipLength); err != nil {
+		t.Fatal(err)
+	}
+	p.pt.Media = clip
 	fi, err := os.Stat(clip)
 	if err != nil {
 		t.Fatal(err)
 	}
-	bitrate := fi.Size() / clipSeconds // bytes a second
+	bitrate := fi.Size() / clipLength // bytes a second
 	slow := bitrate / 5
 	bobTh, carolTh := &throttle{path: clip}, &throttle{path: clip}
 	mux := http.NewServeMux()
