@@ -115,7 +115,8 @@ func (s *server) stop() error {
 	}
 }
 
-// createRoom creates the room as its host-to-be, the way `watchparty create` is used.
+// createRoom creates the room as its host-to-be, the way `watchparty create` is used, and returns
+// its invite link.
 func createRoom(ctx context.Context, bin, server, home, media string) (string, error) {
 	cmd := exec.CommandContext(ctx, bin, "create", "--server", server, "--media", media,
 		"--title", "Friday film night", "--name", "alice", "--json")
@@ -128,11 +129,12 @@ func createRoom(ctx context.Context, bin, server, home, media string) (string, e
 	}
 	var res struct {
 		RoomID string `json:"room_id"`
+		Link   string `json:"invite_link"`
 	}
-	if err := json.Unmarshal(out, &res); err != nil || res.RoomID == "" {
+	if err := json.Unmarshal(out, &res); err != nil || res.RoomID == "" || res.Link == "" {
 		return "", fmt.Errorf("watchparty create printed %q: %v", out, err)
 	}
-	return res.RoomID, nil
+	return res.Link, nil // friends join with the invite link
 }
 
 // playParty is the scene: alice hosts, bob follows, they talk, alice plays, pauses and seeks,
