@@ -225,8 +225,11 @@ func TestPositionTracksWallClock(t *testing.T) {
 		worst = max(worst, math.Abs(err))
 	}
 	t.Logf("Position() vs wall clock over 10 s: worst error %.1f ms", worst*1000)
-	if worst > 0.050 {
-		t.Errorf("Position() strayed %.1f ms from the wall clock (limit 50 ms)", worst*1000)
+	// A correctness bound, not a benchmark (the accuracy figures come from `watchparty bench
+	// sync`): a position that stopped, ran at a wrong rate or jumped strays by seconds over
+	// 10 s; a busy machine's late reads by tens to a few hundred ms.
+	if worst > 0.5 {
+		t.Errorf("Position() strayed %.1f ms from the wall clock (limit 500 ms)", worst*1000)
 	}
 }
 
